@@ -1,0 +1,39 @@
+// Socket addresses: parse and format "host:port" with IPv4 and bracketed IPv6 literals.
+// Numeric only: names are resolved elsewhere (evdns), never here.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry::net {
+
+class Address {
+public:
+  Address() = default;
+  Address(const sockaddr* sa, socklen_t len);
+
+  // "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128", "[::]:3128". Port 0 is allowed
+  // (the kernel picks one). Returns nullopt on anything else.
+  static std::optional<Address> parse(std::string_view text);
+
+  const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  socklen_t length() const { return length_; }
+  int family() const { return storage_.ss_family; }
+  uint16_t port() const;
+  void setPort(uint16_t port);
+  std::string host() const; // "127.0.0.1", "::1" (no brackets)
+  std::string toString() const; // "127.0.0.1:3128", "[::1]:3128"
+
+  friend bool operator==(const Address& a, const Address& b);
+
+private:
+  sockaddr_storage storage_{};
+  socklen_t length_ = 0;
+};
+
+} // namespace ferry::net

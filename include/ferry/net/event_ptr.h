@@ -1,0 +1,36 @@
+// Owning handles for libevent objects, so every early return frees what it made.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <memory>
+
+namespace ferry::net {
+
+struct EventBaseFree {
+  void operator()(event_base* p) const { event_base_free(p); }
+};
+struct EventFree {
+  void operator()(event* p) const { event_free(p); }
+};
+struct ListenerFree {
+  void operator()(evconnlistener* p) const { evconnlistener_free(p); }
+};
+struct BuffereventFree {
+  void operator()(bufferevent* p) const { bufferevent_free(p); }
+};
+
+using EventBasePtr = std::unique_ptr<event_base, EventBaseFree>;
+using EventPtr = std::unique_ptr<event, EventFree>;
+using ListenerPtr = std::unique_ptr<evconnlistener, ListenerFree>;
+using BuffereventPtr = std::unique_ptr<bufferevent, BuffereventFree>;
+
+// Makes libevent safe to use from several threads (event_active across threads).
+// Call once from main before any event_base exists.
+void enableThreads();
+
+timeval toTimeval(long long milliseconds);
+
+} // namespace ferry::net

@@ -1,0 +1,28 @@
+// Socket set-up that libevent does not do for us: listening sockets shared by workers
+// through SO_REUSEPORT, and per-connection options.
+#pragma once
+
+#include "ferry/net/address.h"
+
+#include <string>
+#include <variant>
+
+namespace ferry::net {
+
+struct SocketError {
+  int error = 0;       // errno
+  std::string message; // "bind 127.0.0.1:3128: Address already in use"
+};
+
+// A non-blocking listening socket on `address` with SO_REUSEADDR and SO_REUSEPORT
+// (IPv6 sockets are IPV6_V6ONLY, so "[::]" and "0.0.0.0" can both be listed).
+// Returns the fd, which the caller owns.
+std::variant<int, SocketError> openListenSocket(const Address& address, int backlog = 4096);
+
+// The address a socket is bound to (to learn the port the kernel chose for port 0).
+Address localAddress(int fd);
+
+// TCP_NODELAY: every message is written header+body at once, so Nagle only adds delay.
+void setNoDelay(int fd);
+
+} // namespace ferry::net

@@ -1,0 +1,63 @@
+// The proxy's threads: one Worker (thread + event loop) per configured worker, each
+// accepting on its own SO_REUSEPORT socket for every listen address. The Server owns
+// the listening sockets and is driven from the main thread only; it never blocks a
+// worker loop.
+#pragma once
+
+#include "ferry/net/address.h"
+#include "ferry/net/socket.h"
+#include "ferry/proxy/settings.h"
+
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+namespace ferry::proxy {
+
+class Worker;
+
+class Server {
+public:
+  // Binds every listen address once per worker (port 0: the kernel picks one port,
+  // then every worker binds that port) and starts the worker threads.
+  static std::variant<std::unique_ptr<Server>, net::SocketError>
+  start(std::shared_ptr<const Settings> settings);
+
+  ~Server(); // drains if still running
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound addresses, in the order of the configured ones (port 0 resolved).
+  std::vector<net::Address> listening() const;
+
+  // Applies new settings to connections accepted from now on; established ones keep
+  // theirs. Listen addresses that appeared are bound, ones that went away stop
+  // accepting. On a bind failure nothing changes and the error is returned. The
+  // worker count cannot change without a restart (a warning is logged).
+  std::optional<net::SocketError> reload(std::shared_ptr<const Settings> settings);
+
+  // Stops accepting, closes idle connections at once and busy ones after their
+  // current response, forces the rest closed after shutdown_grace, and joins the
+  // workers. Returns when every worker has exited.
+  void drain();
+
+private:
+  struct ListenGroup {
+    net::Address configured;
+    net::Address bound;
+    std::vector<int> fds; // one per worker; the worker owns it once handed over
+  };
+
+  explicit Server(std::shared_ptr<const Settings> settings);
+  static std::variant<ListenGroup, net::SocketError> bindGroup(const net::Address& configured,
+                                                               unsigned workers);
+
+  std::shared_ptr<const Settings> settings_;
+  std::vector<ListenGroup> groups_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool drained_ = false;
+};
+
+} // namespace ferry::proxy

@@ -1,0 +1,53 @@
+// Settings of the proxy module (listeners, workers, timeouts, limits, access control,
+// access log), filled by config.
+#pragma once
+
+#include "ferry/http/settings.h"
+#include "ferry/net/address.h"
+#include "ferry/net/cidr.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ferry::proxy {
+
+using Duration = std::chrono::milliseconds;
+
+struct Timeouts {
+  Duration client_header{std::chrono::seconds(30)};  // whole request head must arrive within
+  Duration client_idle{std::chrono::seconds(60)};    // keep-alive wait between requests
+  Duration origin_connect{std::chrono::seconds(10)}; // TCP connect (→ 504)
+  Duration origin_response{std::chrono::seconds(60)}; // wait for response head, and between body reads
+  Duration origin_idle{std::chrono::seconds(60)};    // pooled idle origin connection lifetime
+  Duration tunnel_idle{std::chrono::seconds(300)};   // CONNECT tunnel with no bytes either way
+  Duration shutdown_grace{std::chrono::seconds(10)}; // SIGTERM: how long busy connections may finish
+};
+
+struct Limits {
+  std::size_t client_connections = 10000;     // past it, stop accepting until one closes
+  std::size_t origin_idle_per_origin = 16;    // pooled idle connections to one origin
+  std::size_t origin_idle_total = 1024;       // pooled idle connections per worker
+};
+
+enum class AccessLogFormat { Squid, Combined };
+
+struct AccessLog {
+  std::string path; // empty: off; "-": stderr
+  AccessLogFormat format = AccessLogFormat::Squid;
+};
+
+struct Settings {
+  std::vector<net::Address> listen;   // each worker accepts on every one (SO_REUSEPORT)
+  unsigned workers = 0;               // resolved: never 0 after config load
+  Timeouts timeouts;
+  Limits limits;
+  std::vector<net::Cidr> allowed_clients; // others get 403
+  std::vector<uint16_t> connect_ports{443};
+  AccessLog access_log;
+  http::Settings http; // parser limits and Via pseudonym
+};
+
+} // namespace ferry::proxy

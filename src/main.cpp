@@ -1,0 +1,186 @@
+// ferry's entry point: command line, config load, signals (SIGHUP reload, SIGTERM and
+// SIGINT drain), systemd readiness notifications, and wiring of the modules.
+#include "ferry/config/config.h"
+#include "ferry/core/log.h"
+#include "ferry/net/event_ptr.h"
+#include "ferry/proxy/server.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace {
+
+using namespace ferry;
+
+constexpr int ExitOk = 0;
+constexpr int ExitFailure = 1; // bad config, bind failure
+constexpr int ExitUsage = 2;
+
+constexpr const char* DefaultConfig = "/etc/ferry/ferry.yaml";
+
+void printUsage(std::FILE* out) {
+  std::fprintf(out,
+               "Usage: ferry [--config FILE] [--check]\n"
+               "\n"
+               "A forward caching HTTP proxy.\n"
+               "\n"
+               "  -c, --config FILE  configuration file (default %s)\n"
+               "      --check        validate the configuration, print every error, exit\n"
+               "  -v, --version      print the version and exit\n"
+               "  -h, --help         print this help and exit\n"
+               "\n"
+               "Exit status: 0 success, 1 invalid configuration or start-up failure\n"
+               "(e.g. the listen address is in use), 2 bad command line.\n"
+               "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT drain and exit.\n",
+               DefaultConfig);
+}
+
+struct Options {
+  std::string config = DefaultConfig;
+  bool check = false;
+};
+
+std::optional<config::Config> loadConfig(const std::string& path) {
+  try {
+    return config::load(path);
+  } catch (const config::Error& e) {
+    for (const auto& problem : e.problems())
+      spdlog::error("{}", problem);
+    return std::nullopt;
+  }
+}
+
+std::shared_ptr<const proxy::Settings> proxySettings(std::shared_ptr<const config::Config> c) {
+  // Aliasing pointer: the proxy sees only its settings but keeps the whole snapshot alive.
+  return std::shared_ptr<const proxy::Settings>(c, &c->proxy);
+}
+
+class Daemon {
+public:
+  Daemon(std::string config_path, std::shared_ptr<const config::Config> config,
+         std::unique_ptr<proxy::Server> server)
+      : config_path_(std::move(config_path)), config_(std::move(config)),
+        server_(std::move(server)), base_(event_base_new()) {}
+
+  int run() {
+    net::EventPtr hup(evsignal_new(base_.get(), SIGHUP, &Daemon::onReload, this));
+    net::EventPtr term(evsignal_new(base_.get(), SIGTERM, &Daemon::onStop, this));
+    net::EventPtr intr(evsignal_new(base_.get(), SIGINT, &Daemon::onStop, this));
+    event_add(hup.get(), nullptr);
+    event_add(term.get(), nullptr);
+    event_add(intr.get(), nullptr);
+
+    sd_notify(0, "READY=1\nSTATUS=serving");
+    event_base_dispatch(base_.get());
+
+    sd_notify(0, "STOPPING=1\nSTATUS=draining");
+    spdlog::info("draining (grace {} ms)", config_->proxy.timeouts.shutdown_grace.count());
+    server_->drain();
+    spdlog::info("stopped");
+    return ExitOk;
+  }
+
+private:
+  static void onStop(evutil_socket_t sig, short, void* arg) noexcept {
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopbreak(static_cast<Daemon*>(arg)->base_.get());
+  }
+
+  static void onReload(evutil_socket_t, short, void* arg) noexcept {
+    static_cast<Daemon*>(arg)->reload();
+  }
+
+  void reload() {
+    sd_notify(0, "RELOADING=1\nSTATUS=reloading");
+    spdlog::info("SIGHUP: reloading {}", config_path_);
+    if (auto next = loadConfig(config_path_)) {
+      auto snapshot = std::make_shared<const config::Config>(std::move(*next));
+      if (auto err = server_->reload(proxySettings(snapshot))) {
+        spdlog::error("reload failed: {}; keeping the running configuration", err->message);
+      } else {
+        config_ = snapshot;
+        core::setLogLevel(config_->log_level);
+        spdlog::info("configuration reloaded");
+      }
+    } else {
+      spdlog::error("reload failed: {} is invalid; keeping the running configuration",
+                    config_path_);
+    }
+    sd_notify(0, "READY=1\nSTATUS=serving");
+  }
+
+  std::string config_path_;
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<proxy::Server> server_;
+  net::EventBasePtr base_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  Options opts;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "-c") && i + 1 < argc) {
+      opts.config = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      opts.config = arg.substr(9);
+    } else if (arg == "--check") {
+      opts.check = true;
+    } else if (arg == "--version" || arg == "-v") {
+      std::printf("ferry %s\n", FERRY_VERSION);
+      return ExitOk;
+    } else if (arg == "--help" || arg == "-h") {
+      printUsage(stdout);
+      return ExitOk;
+    } else {
+      std::fprintf(stderr, "ferry: unknown or incomplete option '%s'\n\n", arg.c_str());
+      printUsage(stderr);
+      return ExitUsage;
+    }
+  }
+
+  if (opts.check) {
+    try {
+      config::load(opts.config);
+    } catch (const config::Error& e) {
+      for (const auto& problem : e.problems())
+        std::fprintf(stderr, "%s\n", problem.c_str());
+      return ExitFailure;
+    }
+    std::printf("%s: configuration OK\n", opts.config.c_str());
+    return ExitOk;
+  }
+
+  core::initLogging(core::LogLevel::Info);
+  auto loaded = loadConfig(opts.config);
+  if (!loaded)
+    return ExitFailure;
+  auto config = std::make_shared<const config::Config>(std::move(*loaded));
+  core::setLogLevel(config->log_level);
+
+  std::signal(SIGPIPE, SIG_IGN);
+  net::enableThreads();
+
+  auto started = proxy::Server::start(proxySettings(config));
+  if (auto* err = std::get_if<net::SocketError>(&started)) {
+    spdlog::critical("cannot listen: {}", err->message);
+    return ExitFailure;
+  }
+  auto server = std::move(std::get<std::unique_ptr<proxy::Server>>(started));
+  for (const auto& address : server->listening())
+    spdlog::info("listening on {}", address.toString());
+  spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config->proxy.workers,
+               opts.config);
+
+  Daemon daemon(opts.config, config, std::move(server));
+  return daemon.run();
+}

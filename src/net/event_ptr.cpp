@@ -1,0 +1,17 @@
+// libevent process-wide set-up.
+#include "ferry/net/event_ptr.h"
+
+#include "ferry/core/assert.h"
+
+#include <event2/thread.h>
+
+namespace ferry::net {
+
+void enableThreads() { FERRY_ASSERT(evthread_use_pthreads() == 0); }
+
+timeval toTimeval(long long milliseconds) {
+  return timeval{static_cast<time_t>(milliseconds / 1000),
+                 static_cast<suseconds_t>((milliseconds % 1000) * 1000)};
+}
+
+} // namespace ferry::net

@@ -1,0 +1,53 @@
+// Listening socket creation and per-socket options.
+#include "ferry/net/socket.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::net {
+namespace {
+
+SocketError fail(const char* what, const Address& address, int fd) {
+  const int err = errno;
+  if (fd >= 0)
+    ::close(fd);
+  return SocketError{err, std::string(what) + " " + address.toString() + ": " + std::strerror(err)};
+}
+
+} // namespace
+
+std::variant<int, SocketError> openListenSocket(const Address& address, int backlog) {
+  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return fail("socket", address, fd);
+  const int on = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+    return fail("setsockopt", address, fd);
+  if (address.family() == AF_INET6 &&
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
+    return fail("setsockopt", address, fd);
+  if (::bind(fd, address.sockaddrPtr(), address.length()) != 0)
+    return fail("bind", address, fd);
+  if (::listen(fd, backlog) != 0)
+    return fail("listen", address, fd);
+  return fd;
+}
+
+Address localAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return Address(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void setNoDelay(int fd) {
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+} // namespace ferry::net

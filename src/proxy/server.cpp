@@ -1,0 +1,142 @@
+// Server: listening sockets per worker and the main-thread side of reload and drain.
+#include "ferry/proxy/server.h"
+
+#include "worker.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace ferry::proxy {
+namespace {
+
+void closeAll(const std::vector<int>& fds) {
+  for (int fd : fds)
+    ::close(fd);
+}
+
+} // namespace
+
+Server::Server(std::shared_ptr<const Settings> settings) : settings_(std::move(settings)) {}
+
+Server::~Server() { drain(); }
+
+std::variant<Server::ListenGroup, net::SocketError>
+Server::bindGroup(const net::Address& configured, unsigned workers) {
+  ListenGroup group{configured, configured, {}};
+  for (unsigned i = 0; i < workers; ++i) {
+    auto fd = net::openListenSocket(group.bound);
+    if (auto* err = std::get_if<net::SocketError>(&fd)) {
+      closeAll(group.fds);
+      return *err;
+    }
+    group.fds.push_back(std::get<int>(fd));
+    if (i == 0)
+      group.bound = net::localAddress(group.fds.front());
+  }
+  return group;
+}
+
+std::variant<std::unique_ptr<Server>, net::SocketError>
+Server::start(std::shared_ptr<const Settings> settings) {
+  std::unique_ptr<Server> server(new Server(settings));
+  for (const auto& address : settings->listen) {
+    auto group = bindGroup(address, settings->workers);
+    if (auto* err = std::get_if<net::SocketError>(&group)) {
+      for (auto& g : server->groups_)
+        closeAll(g.fds);
+      server->groups_.clear();
+      server->drained_ = true;
+      return *err;
+    }
+    server->groups_.push_back(std::move(std::get<ListenGroup>(group)));
+  }
+  for (unsigned i = 0; i < settings->workers; ++i) {
+    auto worker = std::make_unique<Worker>(i, settings);
+    for (auto& g : server->groups_)
+      worker->addListener(g.fds[i]);
+    worker->start();
+    server->workers_.push_back(std::move(worker));
+  }
+  return server;
+}
+
+std::vector<net::Address> Server::listening() const {
+  std::vector<net::Address> out;
+  for (const auto& g : groups_)
+    out.push_back(g.bound);
+  return out;
+}
+
+std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> settings) {
+  if (settings->workers != settings_->workers)
+    spdlog::warn("workers changed from {} to {}: takes effect after a restart", settings_->workers,
+                 settings->workers);
+  const unsigned workers = settings_->workers;
+
+  std::vector<ListenGroup> added;
+  for (const auto& address : settings->listen) {
+    const bool known = std::any_of(groups_.begin(), groups_.end(),
+                                   [&](const ListenGroup& g) { return g.configured == address; });
+    if (known)
+      continue;
+    auto group = bindGroup(address, workers);
+    if (auto* err = std::get_if<net::SocketError>(&group)) {
+      for (auto& g : added)
+        closeAll(g.fds);
+      return *err;
+    }
+    added.push_back(std::move(std::get<ListenGroup>(group)));
+  }
+
+  std::vector<ListenGroup> kept;
+  std::vector<ListenGroup> removed;
+  for (auto& g : groups_) {
+    const bool stays = std::find(settings->listen.begin(), settings->listen.end(),
+                                 g.configured) != settings->listen.end();
+    (stays ? kept : removed).push_back(std::move(g));
+  }
+
+  for (unsigned i = 0; i < workers; ++i) {
+    std::vector<int> add_fds;
+    std::vector<int> remove_fds;
+    for (auto& g : added)
+      add_fds.push_back(g.fds[i]);
+    for (auto& g : removed)
+      remove_fds.push_back(g.fds[i]);
+    Worker* w = workers_[i].get();
+    w->post([w, settings, add_fds, remove_fds] {
+      w->setSettings(settings);
+      for (int fd : remove_fds)
+        w->removeListener(fd);
+      for (int fd : add_fds)
+        w->addListener(fd);
+    });
+  }
+  for (auto& g : removed)
+    spdlog::info("stopped listening on {}", g.bound.toString());
+  for (auto& g : added) {
+    spdlog::info("listening on {}", g.bound.toString());
+    kept.push_back(std::move(g));
+  }
+  groups_ = std::move(kept);
+  settings_ = std::move(settings);
+  return std::nullopt;
+}
+
+void Server::drain() {
+  if (drained_)
+    return;
+  drained_ = true;
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    raw->post([raw] { raw->beginDrain(); });
+  }
+  for (auto& w : workers_)
+    w->join();
+  workers_.clear();
+  groups_.clear();
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,159 @@
+// Worker thread: accept loop, cross-thread task inbox, deferred session destruction
+// and draining on shutdown.
+#include "worker.h"
+
+#include "client_session.h"
+
+#include "ferry/core/assert.h"
+#include "ferry/net/socket.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace ferry::proxy {
+
+Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings)
+    : index_(index), settings_(std::move(settings)), base_(event_base_new()) {
+  FERRY_ASSERT(base_);
+  wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
+  reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
+  grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
+  FERRY_ASSERT(wake_ && reap_ && grace_);
+  // A persistent event with no fd and no timeout only fires through event_active; it
+  // must be added so the loop does not exit for lack of events.
+  event_add(wake_.get(), nullptr);
+}
+
+Worker::~Worker() {
+  FERRY_ASSERT(!thread_.joinable());
+  sessions_.clear();
+  listeners_.clear();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
+    spdlog::debug("worker {} exited", index_);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void Worker::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(task));
+  }
+  event_active(wake_.get(), EV_READ, 0);
+}
+
+void Worker::onWake(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Worker*>(arg);
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(self->inbox_mutex_);
+    tasks.swap(self->inbox_);
+  }
+  for (auto& task : tasks)
+    task();
+}
+
+void Worker::addListener(int fd) {
+  if (draining_) {
+    ::close(fd);
+    return;
+  }
+  evconnlistener* l = evconnlistener_new(base_.get(), &Worker::onAccept, this,
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+  FERRY_ASSERT(l != nullptr);
+  listeners_[fd].reset(l);
+  if (!accepting_)
+    evconnlistener_disable(l);
+}
+
+void Worker::removeListener(int fd) { listeners_.erase(fd); }
+
+void Worker::setSettings(std::shared_ptr<const Settings> settings) {
+  settings_ = std::move(settings);
+  updateAccepting();
+}
+
+void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
+                      void* arg) noexcept {
+  static_cast<Worker*>(arg)->accept(fd, sa, len);
+}
+
+void Worker::accept(int fd, const sockaddr* sa, int len) {
+  net::setNoDelay(fd);
+  auto session = std::make_unique<ClientSession>(
+      *this, fd, net::Address(sa, static_cast<socklen_t>(len)), settings_);
+  ClientSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start();
+  updateAccepting();
+}
+
+// The client connection limit is split evenly between workers, so each can enforce
+// its share without talking to the others.
+void Worker::updateAccepting() {
+  const std::size_t workers = std::max(1u, settings_->workers);
+  const std::size_t share = (settings_->limits.client_connections + workers - 1) / workers;
+  const bool want = sessions_.size() < share;
+  if (want == accepting_)
+    return;
+  accepting_ = want;
+  for (auto& [fd, listener] : listeners_)
+    want ? evconnlistener_enable(listener.get()) : evconnlistener_disable(listener.get());
+  if (!want)
+    spdlog::warn("worker {}: {} client connections, not accepting until one closes", index_,
+                 sessions_.size());
+}
+
+void Worker::release(ClientSession* session) {
+  finished_.push_back(session);
+  event_active(reap_.get(), EV_TIMEOUT, 0);
+}
+
+void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Worker*>(arg);
+  std::vector<ClientSession*> finished;
+  finished.swap(self->finished_);
+  for (ClientSession* s : finished)
+    self->sessions_.erase(s);
+  self->updateAccepting();
+  self->maybeExit();
+}
+
+void Worker::beginDrain() {
+  draining_ = true;
+  listeners_.clear();
+  const timeval grace = net::toTimeval(settings_->timeouts.shutdown_grace.count());
+  evtimer_add(grace_.get(), &grace);
+  // drain() may release sessions; iterate over a snapshot.
+  std::vector<ClientSession*> live;
+  for (auto& [raw, owned] : sessions_)
+    live.push_back(raw);
+  for (ClientSession* s : live)
+    s->drain();
+  maybeExit();
+}
+
+void Worker::onGraceExpired(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Worker*>(arg);
+  if (!self->sessions_.empty())
+    spdlog::warn("worker {}: shutdown grace over, closing {} busy connections", self->index_,
+                 self->sessions_.size());
+  self->sessions_.clear();
+  self->finished_.clear();
+  event_base_loopexit(self->base_.get(), nullptr);
+}
+
+void Worker::maybeExit() {
+  if (draining_ && sessions_.empty())
+    event_base_loopexit(base_.get(), nullptr);
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,76 @@
+// One worker: a thread running its own libevent loop, its listeners and the client
+// connections they accepted. Other threads talk to it only through post().
+#pragma once
+
+#include "ferry/net/event_ptr.h"
+#include "ferry/proxy/settings.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace ferry::proxy {
+
+class ClientSession;
+
+class Worker {
+public:
+  Worker(unsigned index, std::shared_ptr<const Settings> settings);
+  ~Worker();
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void join();
+
+  // Runs `task` on the worker's loop thread. Thread-safe.
+  void post(std::function<void()> task);
+
+  // The following run on the worker thread only (call them through post()).
+  void addListener(int fd); // takes ownership of fd
+  void removeListener(int fd);
+  void setSettings(std::shared_ptr<const Settings> settings);
+  void beginDrain();
+
+  // Called by a session (on this thread) once it has finished closing; the session
+  // is destroyed later from the loop, never inside its own callback.
+  void release(ClientSession* session);
+
+  event_base* base() const { return base_.get(); }
+  const Settings& settings() const { return *settings_; }
+
+private:
+  static void onWake(evutil_socket_t, short, void* arg) noexcept;
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
+                       void* arg) noexcept;
+  static void onReap(evutil_socket_t, short, void* arg) noexcept;
+  static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
+
+  void accept(int fd, const sockaddr* sa, int len);
+  void updateAccepting();
+  void maybeExit();
+
+  unsigned index_;
+  std::shared_ptr<const Settings> settings_;
+  net::EventBasePtr base_;
+  net::EventPtr wake_;
+  net::EventPtr reap_;
+  net::EventPtr grace_;
+  std::thread thread_;
+
+  std::mutex inbox_mutex_;
+  std::vector<std::function<void()>> inbox_;
+
+  std::map<int, net::ListenerPtr> listeners_;
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<ClientSession*> finished_;
+  bool accepting_ = true;
+  bool draining_ = false;
+};
+
+} // namespace ferry::proxy
