@@ -1,0 +1,20 @@
+// The responses ferry itself sends when it refuses or fails a request: one function maps a
+// status (400 403 405 411 413 414 417 431 501 502 504 505, ...) to the bytes for the client.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ferry::http {
+
+// The standard reason phrase of a status (RFC 9110 §15), "Unknown" for codes it lacks.
+std::string_view reasonPhrase(int status) noexcept;
+
+// A complete HTTP/1.1 response: status line, Content-Type: text/plain, Content-Length,
+// Cache-Control: no-store, "Connection: close" when `close`, and a short body
+// "<status> <reason>\n<detail>\n". Control bytes in detail become spaces. For an answer to
+// a HEAD request pass head_request: the fields stay, the body is left out (RFC 9110 §9.3.2).
+std::string errorResponse(int status, std::string_view detail, bool close,
+                          bool head_request = false);
+
+} // namespace ferry::http
