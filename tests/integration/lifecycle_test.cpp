@@ -1,0 +1,166 @@
+// The daemon's life: command line, --check, start, SIGTERM drain, SIGHUP reload (good
+// and bad), bind failures and systemd notifications, all with the real binary.
+#include "support/ferry_process.h"
+#include "support/raw_client.h"
+
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <poll.h>
+
+using namespace ferry::test;
+
+namespace {
+
+const std::string BaseConfig = R"(listen: ["127.0.0.1:0"]
+workers: 2
+timeouts:
+  shutdown_grace: 3s
+)";
+
+const std::string Request = "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n";
+
+} // namespace
+
+TEST_CASE("command line: version, help and a bad option", "[integration][lifecycle]") {
+  auto version = runFerry({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.rfind("ferry ", 0) == 0);
+
+  auto help = runFerry({"--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("--check") != std::string::npos);
+
+  auto bad = runFerry({"--bogus"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--bogus") != std::string::npos);
+}
+
+TEST_CASE("check mode exits 0 on a valid config and 1 listing every error", "[integration][lifecycle]") {
+  TempDir dir;
+  auto good = runFerry({"--check", "--config", dir.write("good.yaml", BaseConfig)});
+  CHECK(good.exit_code == 0);
+
+  const std::string bad_path = dir.write("bad.yaml", "listen: [\"127.0.0.1:0\"]\n"
+                                                     "workers: lots\n"
+                                                     "timeouts:\n"
+                                                     "  client_idle: 5 parsecs\n");
+  auto bad = runFerry({"--check", "--config", bad_path});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find(bad_path + ":2:") != std::string::npos);
+  CHECK(bad.err.find(bad_path + ":4:") != std::string::npos);
+
+  auto missing = runFerry({"--check", "--config", dir.path() + "/nope.yaml"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("nope.yaml") != std::string::npos);
+}
+
+TEST_CASE("start, serve, SIGTERM: exits 0 within the grace period", "[integration][lifecycle]") {
+  FerryProcess ferry(BaseConfig);
+  auto port = ferry.waitListening();
+  REQUIRE(port);
+
+  RawClient idle("127.0.0.1", *port);
+  RawClient busy("127.0.0.1", *port);
+  busy.send(Request);
+  auto response = busy.readResponse();
+  REQUIRE(response);
+  CHECK(response->status > 0);
+
+  ferry.signal(SIGTERM);
+  CHECK(idle.waitClosed(3s));
+  CHECK(ferry.waitExit(3s + 2s) == 0);
+  CHECK(ferry.log().find("stopped") != std::string::npos);
+  CHECK_FALSE(RawClient::canConnect("127.0.0.1", *port));
+}
+
+TEST_CASE("SIGHUP with a valid change adds a listener and keeps open connections",
+          "[integration][lifecycle]") {
+  FerryProcess ferry(BaseConfig);
+  auto first = ferry.waitListening(0);
+  REQUIRE(first);
+  RawClient held("127.0.0.1", *first);
+
+  ferry.rewriteConfig(R"(listen: ["127.0.0.1:0", "127.0.0.2:0"]
+workers: 2
+)");
+  ferry.signal(SIGHUP);
+  auto second = ferry.waitListening(1);
+  REQUIRE(second);
+  CHECK(ferry.waitLog("configuration reloaded"));
+
+  RawClient fresh("127.0.0.2", *second);
+  fresh.send(Request);
+  CHECK(fresh.readResponse());
+
+  held.send(Request); // accepted before the reload, still served
+  CHECK(held.readResponse());
+  CHECK(RawClient::canConnect("127.0.0.1", *first));
+}
+
+TEST_CASE("SIGHUP with an invalid file logs the errors and keeps serving",
+          "[integration][lifecycle]") {
+  FerryProcess ferry(BaseConfig);
+  auto port = ferry.waitListening();
+  REQUIRE(port);
+
+  ferry.rewriteConfig("listen: [\"127.0.0.1:0\"]\nworkers: 2\nno_such_key: 1\n");
+  ferry.signal(SIGHUP);
+  REQUIRE(ferry.waitLog("keeping the running configuration"));
+  CHECK(ferry.log().find("ferry.yaml:3:") != std::string::npos);
+
+  RawClient client("127.0.0.1", *port);
+  client.send(Request);
+  CHECK(client.readResponse());
+}
+
+TEST_CASE("a listen address in use is a clear error and exit 1", "[integration][lifecycle]") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const int port = ntohs(sa.sin_port);
+
+  FerryProcess ferry("listen: [\"127.0.0.1:" + std::to_string(port) + "\"]\n");
+  CHECK(ferry.waitExit(5s) == 1);
+  CHECK(ferry.log().find("Address already in use") != std::string::npos);
+  ::close(fd);
+}
+
+TEST_CASE("systemd notifications: READY, RELOADING, STOPPING", "[integration][lifecycle]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  const int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  REQUIRE(path.size() < sizeof(sa.sun_path));
+  std::copy(path.begin(), path.end(), sa.sun_path);
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+
+  auto next = [&]() -> std::string {
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1)
+      return "";
+    char buf[512];
+    const ssize_t n = ::recv(sock, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  };
+
+  FerryProcess ferry(BaseConfig, {"NOTIFY_SOCKET=" + path});
+  CHECK(next().find("READY=1") != std::string::npos);
+  ferry.signal(SIGHUP);
+  CHECK(next().find("RELOADING=1") != std::string::npos);
+  CHECK(next().find("READY=1") != std::string::npos);
+  ferry.signal(SIGTERM);
+  CHECK(next().find("STOPPING=1") != std::string::npos);
+  CHECK(ferry.waitExit() == 0);
+  ::close(sock);
+}
