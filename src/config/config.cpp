@@ -1,22 +1,386 @@
-// Placeholder loader: defaults only, until the YAML loader lands.
+// Loads the YAML config file into each module's settings struct: the layout of the file
+// (keys, defaults, ranges) lives here and is documented by config/ferry.yaml. Typed
+// reading and problem collection are in reader.h; human units in units.h.
 #include "ferry/config/config.h"
 
+#include "reader.h"
+#include "units.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <limits>
+#include <system_error>
 #include <thread>
 
 namespace ferry::config {
 
-Error::Error(std::vector<std::string> problems)
-    : std::runtime_error(problems.empty() ? "config error" : problems.front()),
-      problems_(std::move(problems)) {}
+namespace {
 
-Config parse(const std::string&, const std::string& name) {
-  Config c;
-  c.source = name;
-  c.proxy.listen.push_back(*net::Address::parse("127.0.0.1:3128"));
-  c.proxy.workers = std::max(1u, std::thread::hardware_concurrency());
-  return c;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+constexpr uint64_t KiB = 1024;
+constexpr uint64_t MiB = 1024 * KiB;
+constexpr uint64_t MaxBytes = std::numeric_limits<std::size_t>::max();
+
+constexpr uint64_t MaxWorkers = 256;
+constexpr milliseconds MinTimeout = 1ms;
+constexpr milliseconds MaxTimeout = 7 * 24h;
+
+constexpr std::string_view DefaultListen = "127.0.0.1:3128";
+constexpr std::string_view AddressExample = "127.0.0.1:3128 or \"[::1]:3128\"";
+
+std::string quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
 }
 
-Config load(const std::string& path) { return parse("", path); }
+std::vector<net::Cidr> loopbackNetworks() {
+  return {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
+}
+
+unsigned coreCount() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// What an empty file means. Where a struct's own default is empty but an empty value would
+// be unsafe or useless (no listener, an open proxy), the default is set here.
+Config defaults(const std::string& name) {
+  Config config;
+  config.source = name;
+  config.proxy.listen.push_back(*net::Address::parse(DefaultListen));
+  config.proxy.workers = coreCount();
+  config.proxy.allowed_clients = loopbackNetworks();
+  config.admin.allowed = loopbackNetworks();
+  return config;
+}
+
+// Stores the value of `key` in `field` when the file sets it and `read` accepts it.
+// Returns false when the key is set but wrong (the problem is already reported).
+template <class T, class Read> bool set(const Map& map, std::string_view key, T& field, Read read) {
+  auto value = map.find(key);
+  if (!value)
+    return true;
+  auto parsed = read(*value);
+  if (!parsed)
+    return false;
+  field = static_cast<T>(*parsed);
+  return true;
+}
+
+std::optional<unsigned> readWorkers(const Value& value) {
+  const std::string expected =
+      "\"auto\" or a number of threads from 1 to " + std::to_string(MaxWorkers);
+  auto text = value.scalar(expected);
+  if (!text)
+    return std::nullopt;
+  if (*text == "auto")
+    return coreCount();
+  auto parsed = units::parseCount(*text);
+  if (!parsed.ok() || parsed.value < 1 || parsed.value > MaxWorkers) {
+    value.fail("expected " + expected + ", got " + quoted(*text));
+    return std::nullopt;
+  }
+  return static_cast<unsigned>(parsed.value);
+}
+
+std::optional<net::Address> readAddress(const Value& value) {
+  auto text = value.scalar("an address like " + std::string(AddressExample));
+  if (!text)
+    return std::nullopt;
+  auto address = net::Address::parse(*text);
+  if (!address)
+    value.fail(quoted(*text) + " is not a numeric address with a port, like " +
+               std::string(AddressExample));
+  return address;
+}
+
+std::optional<net::Cidr> readCidr(const Value& value) {
+  auto text = value.scalar("a network like 10.0.0.0/8 or \"::1/128\"");
+  if (!text)
+    return std::nullopt;
+  auto cidr = net::Cidr::parse(*text);
+  if (!cidr)
+    value.fail(quoted(*text) +
+               " is not a network like 10.0.0.0/8 or \"::1/128\" (bits past the prefix "
+               "must be zero)");
+  return cidr;
+}
+
+// A list read item by item with `read`; duplicates are errors so a typo in one of two
+// near-identical lines is noticed. Sets `out` only when every item is good.
+template <class T, class Read, class Same>
+bool setList(const Map& map, std::string_view key, std::string_view expected, std::vector<T>& out,
+             Read read, Same same) {
+  auto value = map.find(key);
+  if (!value)
+    return true;
+  auto items = value->list(expected);
+  if (!items)
+    return false;
+  std::vector<T> result;
+  bool good = true;
+  for (const auto& item : *items) {
+    auto parsed = read(item);
+    if (!parsed) {
+      good = false;
+      continue;
+    }
+    auto it = std::find_if(result.begin(), result.end(),
+                           [&](const T& earlier) { return same(earlier, *parsed); });
+    if (it != result.end()) {
+      item.fail(item.describe() + " is listed twice");
+      good = false;
+      continue;
+    }
+    result.push_back(static_cast<T>(*parsed));
+  }
+  if (good)
+    out = std::move(result);
+  return good;
+}
+
+// Port 0 lets the kernel pick, so two of them are two different listeners.
+bool sameListener(const net::Address& a, const net::Address& b) {
+  return a.port() != 0 && a == b;
+}
+
+bool sameNetwork(const net::Cidr& a, const net::Cidr& b) {
+  return a.toString() == b.toString();
+}
+
+bool isTokenChar(char c) {
+  // RFC 9110 §5.6.2 tchar
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::optional<std::string> readPseudonym(const Value& value) {
+  auto text = value.scalar("a name like ferry");
+  if (!text)
+    return std::nullopt;
+  // RFC 9110 §7.6.3: the received-by pseudonym is a token.
+  if (text->empty() || !std::all_of(text->begin(), text->end(), isTokenChar)) {
+    value.fail(quoted(*text) + " is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~)");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<core::LogLevel> readLogLevel(const Value& value) {
+  using core::LogLevel;
+  return value.choice<LogLevel>({{"trace", LogLevel::Trace},
+                                 {"debug", LogLevel::Debug},
+                                 {"info", LogLevel::Info},
+                                 {"warn", LogLevel::Warn},
+                                 {"error", LogLevel::Error},
+                                 {"critical", LogLevel::Critical},
+                                 {"off", LogLevel::Off}});
+}
+
+void readLog(const Value& section, Config& config) {
+  auto map = section.map({"level", "access_log", "access_log_format"});
+  if (!map)
+    return;
+  set(*map, "level", config.log_level, readLogLevel);
+  auto& log = config.proxy.access_log;
+  // "" or no value: no access log.
+  if (auto path = map->find("access_log"))
+    log.path = path->isEmpty() ? "" : path->scalar("a file path, \"-\" or \"\"").value_or(log.path);
+  set(*map, "access_log_format", log.format, [](const Value& value) {
+    using proxy::AccessLogFormat;
+    return value.choice<AccessLogFormat>(
+        {{"squid", AccessLogFormat::Squid}, {"combined", AccessLogFormat::Combined}});
+  });
+}
+
+void readTimeouts(const Value& section, proxy::Timeouts& timeouts) {
+  auto map = section.map({"client_header", "client_idle", "origin_connect", "origin_response",
+                          "origin_idle", "tunnel_idle", "shutdown_grace"});
+  if (!map)
+    return;
+  auto timeout = [](const Value& value) { return value.duration(MinTimeout, MaxTimeout); };
+  set(*map, "client_header", timeouts.client_header, timeout);
+  set(*map, "client_idle", timeouts.client_idle, timeout);
+  set(*map, "origin_connect", timeouts.origin_connect, timeout);
+  set(*map, "origin_response", timeouts.origin_response, timeout);
+  set(*map, "origin_idle", timeouts.origin_idle, timeout);
+  set(*map, "tunnel_idle", timeouts.tunnel_idle, timeout);
+  set(*map, "shutdown_grace", timeouts.shutdown_grace, timeout);
+}
+
+void readLimits(const Value& section, proxy::Settings& proxy) {
+  auto map = section.map({"request_line", "header_bytes", "header_count", "client_connections",
+                          "origin_idle_per_origin", "origin_idle_total"});
+  if (!map)
+    return;
+  auto& http = proxy.http.limits;
+  set(*map, "request_line", http.request_line_bytes,
+      [](const Value& value) { return value.size(256, 1 * MiB); });
+  set(*map, "header_bytes", http.header_bytes,
+      [](const Value& value) { return value.size(1 * KiB, 1 * MiB); });
+  set(*map, "header_count", http.header_count,
+      [](const Value& value) { return value.count(1, 10000); });
+  auto& limits = proxy.limits;
+  set(*map, "client_connections", limits.client_connections,
+      [](const Value& value) { return value.count(1, 1000000); });
+  const bool perOriginGood = set(*map, "origin_idle_per_origin", limits.origin_idle_per_origin,
+                                 [](const Value& value) { return value.count(0, 100000); });
+  const bool totalGood = set(*map, "origin_idle_total", limits.origin_idle_total,
+                             [](const Value& value) { return value.count(0, 1000000); });
+  if (perOriginGood && totalGood && limits.origin_idle_per_origin > limits.origin_idle_total) {
+    auto at = map->find("origin_idle_per_origin");
+    if (!at)
+      at = map->find("origin_idle_total");
+    at->fail("origin_idle_per_origin (" + std::to_string(limits.origin_idle_per_origin) +
+             ") must not exceed origin_idle_total (" + std::to_string(limits.origin_idle_total) +
+             ")");
+  }
+}
+
+void readAccess(const Value& section, proxy::Settings& proxy) {
+  auto map = section.map({"allow", "connect_ports"});
+  if (!map)
+    return;
+  setList(*map, "allow", "networks like 10.0.0.0/8", proxy.allowed_clients, readCidr, sameNetwork);
+  setList(
+      *map, "connect_ports", "ports like 443", proxy.connect_ports,
+      [](const Value& value) { return value.count(1, 65535); },
+      [](uint16_t a, uint64_t b) { return a == b; });
+}
+
+void readCache(const Value& section, cache::Settings& cache) {
+  auto map = section.map({"memory", "max_object_size"});
+  if (!map)
+    return;
+  const bool memoryGood = set(*map, "memory", cache.memory_bytes,
+                              [](const Value& value) { return value.size(1 * MiB, MaxBytes); });
+  const bool maxGood = set(*map, "max_object_size", cache.max_object_bytes,
+                           [](const Value& value) { return value.size(1, MaxBytes); });
+  if (memoryGood && maxGood && cache.max_object_bytes > cache.memory_bytes) {
+    auto at = map->find("max_object_size");
+    if (!at)
+      at = map->find("memory");
+    at->fail("max_object_size (" + units::formatSize(cache.max_object_bytes) +
+             ") must not exceed memory (" + units::formatSize(cache.memory_bytes) + ")");
+  }
+}
+
+void readAdmin(const Value& section, Config& config) {
+  auto map = section.map({"listen", "allow"});
+  if (!map)
+    return;
+  if (auto listen = map->find("listen")) {
+    if (listen->isEmpty()) { // "" or no value: no admin listener
+      config.admin.listen.reset();
+    } else if (auto address = readAddress(*listen)) {
+      const auto& proxyListen = config.proxy.listen;
+      if (std::any_of(proxyListen.begin(), proxyListen.end(),
+                      [&](const net::Address& a) { return sameListener(a, *address); }))
+        listen->fail(quoted(address->toString()) + " is also a proxy listen address");
+      else
+        config.admin.listen = address;
+    }
+  }
+  setList(*map, "allow", "networks like 10.0.0.0/8", config.admin.allowed, readCidr, sameNetwork);
+}
+
+void readRoot(const Value& root, Config& config) {
+  auto map = root.map(
+      {"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin", "via"});
+  if (!map)
+    return;
+  auto& proxy = config.proxy;
+  if (auto listen = map->find("listen")) {
+    if (setList(*map, "listen", "addresses like 127.0.0.1:3128", proxy.listen, readAddress,
+                sameListener) &&
+        proxy.listen.empty())
+      listen->fail("needs at least one address");
+  }
+  set(*map, "workers", proxy.workers, readWorkers);
+  if (auto log = map->find("log"))
+    readLog(*log, config);
+  if (auto timeouts = map->find("timeouts"))
+    readTimeouts(*timeouts, proxy.timeouts);
+  if (auto limits = map->find("limits"))
+    readLimits(*limits, proxy);
+  if (auto access = map->find("access"))
+    readAccess(*access, proxy);
+  if (auto cache = map->find("cache"))
+    readCache(*cache, config.cache);
+  // After listen, which it is checked against.
+  if (auto admin = map->find("admin"))
+    readAdmin(*admin, config);
+  set(*map, "via", proxy.http.via_pseudonym, readPseudonym);
+}
+
+// yaml-cpp reports an unquoted "[::1]:3128" as an unterminated flow collection.
+std::string syntaxHint(const std::string& yaml, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0)
+    return "";
+  std::size_t start = 0;
+  for (int line = 0; line < mark.line && start != std::string::npos; ++line) {
+    start = yaml.find('\n', start);
+    if (start != std::string::npos)
+      ++start;
+  }
+  if (start == std::string::npos)
+    return "";
+  const std::string_view text =
+      std::string_view(yaml).substr(start, yaml.find('\n', start) - start);
+  if (text.find("[:") != std::string_view::npos || text.find("]:") != std::string_view::npos)
+    return " (quote IPv6 addresses: \"[::1]:3128\")";
+  return "";
+}
+
+std::string joined(const std::vector<std::string>& problems) {
+  std::string text;
+  for (const auto& problem : problems)
+    text += (text.empty() ? "" : "\n") + problem;
+  return text.empty() ? "config error" : text;
+}
+
+} // namespace
+
+Error::Error(std::vector<std::string> problems)
+    : std::runtime_error(joined(problems)), problems_(std::move(problems)) {}
+
+Config parse(const std::string& yaml, const std::string& name) {
+  Problems problems(name);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml);
+  } catch (const YAML::Exception& e) {
+    problems.add(e.mark, "", "invalid YAML: " + e.msg + syntaxHint(yaml, e.mark));
+    throw Error(problems.sorted());
+  }
+  Config config = defaults(name);
+  if (!documents.empty())
+    readRoot(Value(documents.front(), "", documents.front().Mark(), problems), config);
+  for (std::size_t i = 1; i < documents.size(); ++i)
+    if (!documents[i].IsNull())
+      problems.add(documents[i].Mark(), "", "only one YAML document is allowed");
+  if (!problems.empty())
+    throw Error(problems.sorted());
+  return config;
+}
+
+Config load(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr)
+    throw Error({path + ": " + std::generic_category().message(errno)});
+  std::string text;
+  char buffer[64 * 1024];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    text.append(buffer, got);
+  const int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0)
+    throw Error({path + ": " + std::generic_category().message(error)});
+  return parse(text, path);
+}
 
 } // namespace ferry::config

@@ -22,7 +22,8 @@ struct Config {
   admin::Settings admin;
 };
 
-// Every problem found in a config file, each "file:line:column: key: what is wrong".
+// Every problem found in a config file, each "file:line:column: key.path: what is wrong",
+// in file order; what() is all of them, one per line.
 class Error : public std::runtime_error {
 public:
   explicit Error(std::vector<std::string> problems);

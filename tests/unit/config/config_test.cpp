@@ -1,0 +1,269 @@
+// The config loader on good input: every key read into its settings field, defaults for
+// what is missing, and the shipped config/ferry.yaml documenting exactly those defaults.
+#include "ferry/config/config.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+using namespace ferry;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+namespace {
+
+config::Config parseText(const std::string& yaml) {
+  return config::parse(yaml, "t.yaml");
+}
+
+template <class T> std::string joined(const std::vector<T>& items) {
+  std::ostringstream out;
+  for (const auto& item : items) {
+    if constexpr (std::is_arithmetic_v<T>)
+      out << item << ' ';
+    else
+      out << item.toString() << ' ';
+  }
+  return out.str();
+}
+
+// Every field of a Config, one per line, so two configs compare with a readable diff.
+std::string describe(const config::Config& c) {
+  std::ostringstream out;
+  const auto& p = c.proxy;
+  const auto& t = p.timeouts;
+  out << "source " << c.source << "\nlog_level " << static_cast<int>(c.log_level) << "\nlisten "
+      << joined(p.listen) << "\nworkers " << p.workers << "\ntimeouts " << t.client_header.count()
+      << ' ' << t.client_idle.count() << ' ' << t.origin_connect.count() << ' '
+      << t.origin_response.count() << ' ' << t.origin_idle.count() << ' ' << t.tunnel_idle.count()
+      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.client_connections << ' '
+      << p.limits.origin_idle_per_origin << ' ' << p.limits.origin_idle_total
+      << "\nallowed_clients " << joined(p.allowed_clients) << "\nconnect_ports "
+      << joined(p.connect_ports) << "\naccess_log " << p.access_log.path << ' '
+      << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
+      << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
+      << p.http.via_pseudonym << "\ncache " << c.cache.memory_bytes << ' '
+      << c.cache.max_object_bytes << "\nadmin "
+      << (c.admin.listen ? c.admin.listen->toString() : "none") << ' ' << joined(c.admin.allowed)
+      << '\n';
+  return out.str();
+}
+
+// The settings structs' own defaults, plus the few the config module sets because an empty
+// value would be useless or unsafe (no listener, zero workers, an open proxy).
+config::Config structDefaults(const std::string& source) {
+  config::Config c;
+  c.source = source;
+  c.proxy.listen = {*net::Address::parse("127.0.0.1:3128")};
+  c.proxy.workers = std::max(1u, std::thread::hardware_concurrency());
+  c.proxy.allowed_clients = {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
+  c.admin.allowed = c.proxy.allowed_clients;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("an empty file, a comment-only file and empty sections mean all defaults", "[config]") {
+  const std::string expected = describe(structDefaults("t.yaml"));
+  CHECK(describe(parseText("")) == expected);
+  CHECK(describe(parseText("# nothing here\n\n   # still nothing\n")) == expected);
+  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\n")) == expected);
+  CHECK(describe(parseText("timeouts: {}\nlimits: {}\n")) == expected);
+  CHECK(describe(parseText("---\nvia: ferry\n...\n")) == expected);
+}
+
+TEST_CASE("the shipped config/ferry.yaml loads and documents the defaults", "[config]") {
+  const std::string path = FERRY_SOURCE_DIR "/config/ferry.yaml";
+  config::Config expected = structDefaults(path);
+  // The one deliberate difference: the shipped file turns the admin listener on.
+  expected.admin.listen = net::Address::parse("127.0.0.1:3129");
+  CHECK(describe(config::load(path)) == describe(expected));
+}
+
+TEST_CASE("listen takes IPv4 and IPv6 addresses in order", "[config]") {
+  auto c = parseText("listen: [0.0.0.0:8080, \"[::1]:3128\", \"[2001:db8::1]:80\"]\n");
+  REQUIRE(c.proxy.listen.size() == 3);
+  CHECK(c.proxy.listen[0].toString() == "0.0.0.0:8080");
+  CHECK(c.proxy.listen[1].toString() == "[::1]:3128");
+  CHECK(c.proxy.listen[2].toString() == "[2001:db8::1]:80");
+
+  auto block = parseText("listen:\n  - 10.1.2.3:3128\n  - 127.0.0.1:0\n  - 127.0.0.1:0\n");
+  REQUIRE(block.proxy.listen.size() == 3); // port 0: the kernel picks, so not a duplicate
+  CHECK(block.proxy.listen[0].toString() == "10.1.2.3:3128");
+  CHECK(block.proxy.listen[2].port() == 0);
+}
+
+TEST_CASE("workers is auto or a thread count", "[config]") {
+  CHECK(parseText("workers: 1\n").proxy.workers == 1);
+  CHECK(parseText("workers: 7\n").proxy.workers == 7);
+  CHECK(parseText("workers: \"12\"\n").proxy.workers == 12);
+  CHECK(parseText("workers: 256\n").proxy.workers == 256);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  CHECK(parseText("workers: auto\n").proxy.workers == cores);
+  CHECK(parseText("").proxy.workers == cores);
+}
+
+TEST_CASE("log level, access log and its format", "[config]") {
+  using core::LogLevel;
+  const std::pair<const char*, LogLevel> levels[] = {
+      {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info},
+      {"warn", LogLevel::Warn},   {"error", LogLevel::Error}, {"critical", LogLevel::Critical},
+      {"off", LogLevel::Off}};
+  for (const auto& [name, level] : levels) {
+    INFO(name);
+    CHECK(parseText(std::string("log:\n  level: ") + name + "\n").log_level == level);
+  }
+
+  auto c = parseText("log:\n  access_log: /var/log/ferry/access.log\n"
+                     "  access_log_format: combined\n");
+  CHECK(c.proxy.access_log.path == "/var/log/ferry/access.log");
+  CHECK(c.proxy.access_log.format == proxy::AccessLogFormat::Combined);
+  CHECK(parseText("log:\n  access_log: \"-\"\n").proxy.access_log.path == "-");
+  CHECK(parseText("log:\n  access_log: \"\"\n").proxy.access_log.path == "");
+  CHECK(parseText("log:\n  access_log:\n").proxy.access_log.path == "");
+  CHECK(parseText("log:\n  access_log_format: squid\n").proxy.access_log.format ==
+        proxy::AccessLogFormat::Squid);
+}
+
+TEST_CASE("every timeout takes a duration in any unit", "[config]") {
+  auto c = parseText("timeouts:\n"
+                     "  client_header: 250ms\n"
+                     "  client_idle: 2m\n"
+                     "  origin_connect: 3s\n"
+                     "  origin_response: 1h\n"
+                     "  origin_idle: 1ms\n"
+                     "  tunnel_idle: 7d\n"
+                     "  shutdown_grace: 45s\n");
+  const auto& t = c.proxy.timeouts;
+  CHECK(t.client_header == 250ms);
+  CHECK(t.client_idle == 2min);
+  CHECK(t.origin_connect == 3s);
+  CHECK(t.origin_response == 1h);
+  CHECK(t.origin_idle == 1ms);
+  CHECK(t.tunnel_idle == 7 * 24h);
+  CHECK(t.shutdown_grace == 45s);
+
+  // Keys left out keep their defaults.
+  auto one = parseText("timeouts:\n  tunnel_idle: 1h\n");
+  CHECK(one.proxy.timeouts.tunnel_idle == 1h);
+  CHECK(one.proxy.timeouts.client_idle == proxy::Timeouts{}.client_idle);
+}
+
+TEST_CASE("limits map onto the proxy and http settings, boundaries included", "[config]") {
+  auto low = parseText("limits:\n"
+                       "  request_line: 256B\n"
+                       "  header_bytes: 1KiB\n"
+                       "  header_count: 1\n"
+                       "  client_connections: 1\n"
+                       "  origin_idle_per_origin: 0\n"
+                       "  origin_idle_total: 0\n");
+  CHECK(low.proxy.http.limits.request_line_bytes == 256);
+  CHECK(low.proxy.http.limits.header_bytes == 1024);
+  CHECK(low.proxy.http.limits.header_count == 1);
+  CHECK(low.proxy.limits.client_connections == 1);
+  CHECK(low.proxy.limits.origin_idle_per_origin == 0);
+  CHECK(low.proxy.limits.origin_idle_total == 0);
+
+  auto high = parseText("limits:\n"
+                        "  request_line: 1MiB\n"
+                        "  header_bytes: 1048576\n"
+                        "  header_count: 10000\n"
+                        "  client_connections: 1000000\n"
+                        "  origin_idle_per_origin: 100000\n"
+                        "  origin_idle_total: 1000000\n");
+  CHECK(high.proxy.http.limits.request_line_bytes == 1024 * 1024);
+  CHECK(high.proxy.http.limits.header_bytes == 1024 * 1024);
+  CHECK(high.proxy.http.limits.header_count == 10000);
+  CHECK(high.proxy.limits.client_connections == 1000000);
+  CHECK(high.proxy.limits.origin_idle_per_origin == 100000);
+  CHECK(high.proxy.limits.origin_idle_total == 1000000);
+
+  auto equal = parseText("limits:\n  origin_idle_per_origin: 32\n  origin_idle_total: 32\n");
+  CHECK(equal.proxy.limits.origin_idle_per_origin == 32);
+}
+
+TEST_CASE("access lists client networks and CONNECT ports", "[config]") {
+  auto c = parseText("access:\n"
+                     "  allow: [10.0.0.0/8, 192.168.1.7, \"2001:db8::/32\"]\n"
+                     "  connect_ports: [443, 563, 8443]\n");
+  CHECK(joined(c.proxy.allowed_clients) == "10.0.0.0/8 192.168.1.7/32 2001:db8::/32 ");
+  CHECK(c.proxy.connect_ports == std::vector<uint16_t>{443, 563, 8443});
+  CHECK(net::anyContains(c.proxy.allowed_clients, *net::Address::parse("10.9.9.9:1")));
+
+  auto closed = parseText("access:\n  allow: []\n  connect_ports: []\n");
+  CHECK(closed.proxy.allowed_clients.empty());
+  CHECK(closed.proxy.connect_ports.empty());
+  CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.connect_ports ==
+        std::vector<uint16_t>{1, 65535});
+}
+
+TEST_CASE("cache memory and largest object", "[config]") {
+  auto c = parseText("cache:\n  memory: 2GiB\n  max_object_size: 1GB\n");
+  CHECK(c.cache.memory_bytes == 2ull << 30);
+  CHECK(c.cache.max_object_bytes == 1000000000);
+  auto equal = parseText("cache:\n  memory: 1MiB\n  max_object_size: 1048576\n");
+  CHECK(equal.cache.memory_bytes == 1 << 20);
+  CHECK(equal.cache.max_object_bytes == 1 << 20);
+}
+
+TEST_CASE("admin listener on, off and its allow-list", "[config]") {
+  auto on = parseText("admin:\n  listen: \"[::1]:3129\"\n  allow: [10.0.0.0/8]\n");
+  REQUIRE(on.admin.listen);
+  CHECK(on.admin.listen->toString() == "[::1]:3129");
+  CHECK(joined(on.admin.allowed) == "10.0.0.0/8 ");
+
+  CHECK_FALSE(parseText("").admin.listen);
+  CHECK_FALSE(parseText("admin:\n  listen: \"\"\n").admin.listen);
+  CHECK_FALSE(parseText("admin:\n  listen:\n").admin.listen);
+  // Port 0 for both is two kernel-picked ports, not a clash.
+  CHECK(parseText("listen: [127.0.0.1:0]\nadmin:\n  listen: 127.0.0.1:0\n").admin.listen);
+}
+
+TEST_CASE("via sets the Via pseudonym", "[config]") {
+  CHECK(parseText("via: cache-7.example\n").proxy.http.via_pseudonym == "cache-7.example");
+  CHECK(parseText("via: 123\n").proxy.http.via_pseudonym == "123");
+}
+
+TEST_CASE("load reads a file and names it in problems", "[config]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ferry-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto good = (dir / "good.yaml").string();
+  const auto bad = (dir / "bad.yaml").string();
+  std::ofstream(good) << "workers: 3\n";
+  std::ofstream(bad) << "workers: 3\nvia: \"a b\"\n";
+
+  auto c = config::load(good);
+  CHECK(c.proxy.workers == 3);
+  CHECK(c.source == good);
+  try {
+    config::load(bad);
+    FAIL("no error");
+  } catch (const config::Error& e) {
+    REQUIRE(e.problems().size() == 1);
+    CHECK_THAT(e.problems()[0], Catch::Matchers::StartsWith(bad + ":2:6: via: "));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("load names a missing or unreadable file and the system's reason", "[config]") {
+  try {
+    config::load("/nonexistent/ferry.yaml");
+    FAIL("no error");
+  } catch (const config::Error& e) {
+    REQUIRE(e.problems().size() == 1);
+    CHECK(e.problems()[0] == "/nonexistent/ferry.yaml: No such file or directory");
+  }
+  try {
+    config::load(FERRY_SOURCE_DIR "/config");
+    FAIL("no error");
+  } catch (const config::Error& e) {
+    REQUIRE(e.problems().size() == 1);
+    CHECK_THAT(e.problems()[0], Contains("/config: Is a directory"));
+  }
+}
