@@ -1,16 +1,21 @@
-// ClientSession: allow-list, header deadline, and the graceful close of DESIGN.md
-// (flush, shutdown(SHUT_WR), read and discard until EOF or a short linger, close).
+// ClientSession: request parsing and sequencing, client-side timeouts, allow-list, the
+// hand-over to a Tunnel, and the graceful close of DESIGN.md (flush, shutdown(SHUT_WR),
+// read and discard until EOF or a short linger, close).
 #include "client_session.h"
 
+#include "origin_connection.h"
+#include "transaction.h"
+#include "tunnel.h"
 #include "worker.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+#include "ferry/http/error_response.h"
+#include "ferry/http/hop_by_hop.h"
 
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-
-#include <string>
 
 namespace ferry::proxy {
 namespace {
@@ -18,6 +23,10 @@ namespace {
 // How long a closing connection keeps reading after shutdown(SHUT_WR), so that a
 // client's unread pipelined bytes do not turn our close into a reset.
 constexpr long long LingerMs = 2000;
+// Client bytes buffered ahead of the request in progress (pipelined requests, body).
+constexpr std::size_t ReadHighWater = 256 * 1024;
+// The response relay resumes reading from the origin once the client took this much.
+constexpr std::size_t WriteLowWater = 64 * 1024;
 
 } // namespace
 
@@ -25,44 +34,226 @@ ClientSession::ClientSession(Worker& worker, int fd, net::Address peer,
                              std::shared_ptr<const Settings> settings)
     : worker_(worker), peer_(std::move(peer)), settings_(std::move(settings)),
       bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
-      timer_(evtimer_new(worker.base(), &ClientSession::onTimer, this)) {
-  FERRY_ASSERT(bev_ && timer_);
+      timer_(evtimer_new(worker.base(), &ClientSession::onTimer, this)),
+      resume_(event_new(worker.base(), -1, 0, &ClientSession::onResume, this)),
+      parser_(settings_->http.limits) {
+  FERRY_ASSERT(bev_ && timer_ && resume_);
 }
 
+ClientSession::~ClientSession() = default;
+
 void ClientSession::start() {
+  core::count(core::Counter::ClientConnectionsAccepted);
   bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
                     &ClientSession::onEvent, this);
-  bufferevent_enable(bev_.get(), EV_READ);
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, ReadHighWater);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, WriteLowWater, 0);
+  // A client that stops reading a response for this long is gone.
+  const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
+  bufferevent_set_timeouts(bev_.get(), nullptr, &stalled);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   if (!net::anyContains(settings_->allowed_clients, peer_)) {
     spdlog::info("client {} refused: not in access.allow", peer_.toString());
-    respondAndClose(403, "Forbidden", "ferry: your address may not use this proxy.\n");
+    core::count(core::Counter::ClientConnectionsRefused);
+    refuse(403, "your address may not use this proxy", core::CloseReason::ClientNotAllowed);
     return;
   }
-  const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
-  evtimer_add(timer_.get(), &deadline);
+  armIdleTimer();
+}
+
+void ClientSession::armIdleTimer() {
+  head_timer_armed_ = false;
+  const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
+  evtimer_add(timer_.get(), &idle);
 }
 
 void ClientSession::drain() {
-  if (state_ == State::Reading && !received_)
-    transition(State::Done);
+  draining_ = true;
+  keep_alive_ = false;
+  if (state_ == State::Idle && parser_.isIdle() &&
+      evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0)
+    closeGracefully(core::CloseReason::Shutdown);
 }
 
-void ClientSession::respondAndClose(int status, const char* reason, const char* body) {
-  std::string msg = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                    "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                    std::to_string(std::char_traits<char>::length(body)) +
-                    "\r\nConnection: close\r\n\r\n" + body;
-  bufferevent_write(bev_.get(), msg.data(), msg.size());
+void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  evbuffer* in = bufferevent_get_input(bev);
+  switch (self->state_) {
+  case State::Idle:
+  case State::Busy:
+    self->parseRequests();
+    break;
+  case State::Flushing:
+  case State::Lingering:
+    evbuffer_drain(in, evbuffer_get_length(in));
+    break;
+  case State::Tunnelling:
+  case State::Done:
+    break;
+  }
+}
+
+// Feeds buffered client bytes to the parser. In Busy only the current request's body is
+// consumed; the next request stays buffered until this one's response is complete.
+void ClientSession::parseRequests() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while ((state_ == State::Idle || (state_ == State::Busy && !request_done_)) &&
+         !reading_paused_) {
+    std::string_view input;
+    if (evbuffer_get_length(in) > 0) {
+      if (state_ == State::Idle && !head_timer_armed_) {
+        // The first byte of a request starts an absolute deadline for its head.
+        head_timer_armed_ = true;
+        const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
+        evtimer_add(timer_.get(), &deadline);
+      }
+      evbuffer_iovec chunk;
+      evbuffer_peek(in, -1, nullptr, &chunk, 1);
+      input = {static_cast<const char*>(chunk.iov_base), chunk.iov_len};
+    }
+    // The parser wants another call after every event, even with no bytes left; only
+    // NeedMore on an empty buffer stops the loop.
+    const http::Step step = parser_.parse(input);
+    core::count(core::Counter::ClientBytesIn, step.consumed);
+    switch (step.event) {
+    case http::Event::NeedMore:
+      evbuffer_drain(in, step.consumed);
+      if (evbuffer_get_length(in) == 0)
+        return;
+      break;
+    case http::Event::Head:
+      evbuffer_drain(in, step.consumed);
+      startTransaction();
+      if (state_ == State::Tunnelling)
+        return; // what follows the CONNECT head belongs to the tunnel
+      break;
+    case http::Event::Body:
+      if (transaction_)
+        transaction_->onRequestBody(step.body);
+      evbuffer_drain(in, step.consumed);
+      break;
+    case http::Event::MessageEnd:
+      evbuffer_drain(in, step.consumed);
+      request_done_ = true;
+      if (transaction_)
+        transaction_->onRequestEnd();
+      break;
+    case http::Event::Error:
+      evbuffer_drain(in, step.consumed);
+      refuse(parser_.error().status, parser_.error().reason,
+             core::CloseReason::ClientRequestError);
+      return;
+    }
+  }
+}
+
+void ClientSession::startTransaction() {
+  evtimer_del(timer_.get());
+  core::count(core::Counter::RequestsTotal);
+  http::RequestHead& head = parser_.head();
+  const http::Target& target = parser_.target();
+  if (!target.isValid()) {
+    refuse(target.error.status, target.error.reason, core::CloseReason::ClientRequestError);
+    return;
+  }
+  const http::ConnectionOptions options = http::stripHopByHop(head.headers);
+  keep_alive_ = !draining_ && http::wantsPersistent(options, head.version_major,
+                                                    head.version_minor);
+  state_ = State::Busy;
+  request_done_ = false;
+  transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing());
+  transaction_->start();
+}
+
+void ClientSession::refuse(int status, std::string_view detail, core::CloseReason reason) {
+  const std::string bytes = http::errorResponse(status, detail, true);
+  core::count(core::Counter::ClientBytesOut, bytes.size());
+  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  closeGracefully(reason);
+}
+
+void ClientSession::pauseReading() {
+  if (state_ == State::Busy && !reading_paused_) {
+    reading_paused_ = true;
+    bufferevent_disable(bev_.get(), EV_READ);
+  }
+}
+
+void ClientSession::resumeReading() {
+  if (!reading_paused_)
+    return;
+  reading_paused_ = false;
+  bufferevent_enable(bev_.get(), EV_READ);
+  event_active(resume_.get(), EV_TIMEOUT, 0); // parse what is already buffered
+}
+
+void ClientSession::transactionDone(bool client_reusable, core::CloseReason reason) {
+  FERRY_ASSERT(transaction_);
+  finished_ = std::move(transaction_);
+  if (!client_reusable || !keep_alive_) {
+    if (reason == core::CloseReason::ClientConnectionClose && !keep_alive_ && !draining_ &&
+        !parser_.head().isHttp11())
+      reason = core::CloseReason::Http10NoKeepAlive;
+    closeGracefully(draining_ ? core::CloseReason::Shutdown : reason);
+    return;
+  }
+  state_ = State::Idle;
+  armIdleTimer();
+  // Continue with any pipelined request from the loop, not inside this callback chain.
+  event_active(resume_.get(), EV_TIMEOUT, 0);
+}
+
+void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  self->finished_.reset();
+  if (self->tunnel_finished_)
+    self->transition(State::Done);
+  else if (self->state_ == State::Idle || self->state_ == State::Busy)
+    self->parseRequests();
+}
+
+void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
+  FERRY_ASSERT(transaction_);
+  finished_ = std::move(transaction_);
+  event_active(resume_.get(), EV_TIMEOUT, 0); // destroys the finished transaction
+  evtimer_del(timer_.get());
+  state_ = State::Tunnelling;
+  tunnel_ = std::make_unique<Tunnel>(
+      worker_.base(), std::move(bev_), origin->release(), settings_->timeouts.tunnel_idle,
+      [this](bool idle_timeout) {
+        // Inside the tunnel's own callback: the close happens from onResume.
+        close_reason_ = idle_timeout ? core::CloseReason::TunnelIdleTimeout
+                                     : core::CloseReason::TunnelDone;
+        tunnel_finished_ = true;
+        event_active(resume_.get(), EV_TIMEOUT, 0);
+      });
+  tunnel_->start();
+}
+
+void ClientSession::forceClose(core::CloseReason reason) {
+  close_reason_ = reason;
+  transition(State::Done);
+}
+
+void ClientSession::closeGracefully(core::CloseReason reason) {
+  close_reason_ = reason;
   transition(State::Flushing);
 }
 
 void ClientSession::transition(State next) {
+  if (state_ == State::Done)
+    return;
   state_ = next;
   switch (next) {
-  case State::Reading:
+  case State::Idle:
+  case State::Busy:
+  case State::Tunnelling:
     break;
   case State::Flushing:
-    // onWrite fires once the output buffer has drained to the kernel.
+    evtimer_del(timer_.get());
+    bufferevent_enable(bev_.get(), EV_READ); // keep discarding what the client sends
+    // onWrite fires once the output buffer has drained below the low water mark; the
+    // close waits for it to be empty.
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0)
       transition(State::Lingering);
     break;
@@ -73,44 +264,64 @@ void ClientSession::transition(State next) {
     break;
   }
   case State::Done:
+    core::countClose(close_reason_);
     evtimer_del(timer_.get());
-    bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    event_del(resume_.get());
+    // The transaction and tunnel go first: they hold callbacks into this session.
+    finished_.reset();
+    transaction_.reset();
+    tunnel_.reset();
     bev_.reset();
     worker_.release(this);
     break;
   }
 }
 
-void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
+void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  evbuffer* in = bufferevent_get_input(bev);
-  if (self->state_ != State::Reading) {
-    evbuffer_drain(in, evbuffer_get_length(in));
-    return;
-  }
-  self->received_ = true;
-  evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, nullptr);
-  if (end.pos >= 0)
-    self->respondAndClose(501, "Not Implemented", "ferry: proxying is not implemented yet.\n");
-}
-
-void ClientSession::onWrite(bufferevent*, void* arg) noexcept {
-  auto* self = static_cast<ClientSession*>(arg);
-  if (self->state_ == State::Flushing)
+  if (self->state_ == State::Busy && self->transaction_)
+    self->transaction_->onClientDrained();
+  if (self->state_ == State::Flushing &&
+      evbuffer_get_length(bufferevent_get_output(bev)) == 0)
     self->transition(State::Lingering);
 }
 
-void ClientSession::onEvent(bufferevent*, short, void* arg) noexcept {
-  // EOF or error from the client: nothing more can be delivered either way.
-  static_cast<ClientSession*>(arg)->transition(State::Done);
+void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  if (what & BEV_EVENT_TIMEOUT) {
+    // Only the write timeout is set: the client stopped reading a response.
+    self->forceClose(core::CloseReason::ClientIdleTimeout);
+    return;
+  }
+  const bool eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
+  if (eof && self->state_ == State::Busy && self->request_done_) {
+    // The client half-closed after sending its request: finish the response, then close.
+    self->keep_alive_ = false;
+    bufferevent_disable(self->bev_.get(), EV_READ);
+    return;
+  }
+  self->forceClose(eof ? core::CloseReason::ClientEof : core::CloseReason::ClientReset);
 }
 
 void ClientSession::onTimer(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  if (self->state_ == State::Reading)
-    spdlog::info("client {}: no complete request head within {} ms", self->peer_.toString(),
-                 self->settings_->timeouts.client_header.count());
-  self->transition(State::Done);
+  switch (self->state_) {
+  case State::Idle:
+    if (self->head_timer_armed_) {
+      spdlog::info("client {}: no complete request head within {} ms", self->peer_.toString(),
+                   self->settings_->timeouts.client_header.count());
+      self->refuse(408, "request head not received in time",
+                   core::CloseReason::ClientHeaderTimeout);
+    } else {
+      self->closeGracefully(core::CloseReason::ClientIdleTimeout);
+    }
+    break;
+  case State::Lingering:
+    self->forceClose(self->close_reason_);
+    break;
+  default:
+    break;
+  }
 }
 
 } // namespace ferry::proxy

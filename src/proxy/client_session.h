@@ -1,21 +1,29 @@
-// ClientSession: one accepted client connection, from accept to graceful close.
-// It enforces the allow-list and the request-head deadline. Proxying is not here yet:
-// every request is answered 501.
+// ClientSession: one accepted client connection, from accept to graceful close. It owns
+// the request parser (one per connection, so pipelined bytes wait in its input buffer),
+// runs one Transaction at a time — responses therefore go back strictly in request
+// order — and turns into a Tunnel after CONNECT.
 #pragma once
 
+#include "ferry/core/close_reason.h"
+#include "ferry/http/parser.h"
 #include "ferry/net/address.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/proxy/settings.h"
 
 #include <memory>
+#include <string_view>
 
 namespace ferry::proxy {
 
+class OriginConnection;
+class Transaction;
+class Tunnel;
 class Worker;
 
 class ClientSession {
 public:
   ClientSession(Worker& worker, int fd, net::Address peer, std::shared_ptr<const Settings> settings);
+  ~ClientSession();
 
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -24,26 +32,62 @@ public:
   // Shutdown: close now if idle, otherwise after the response in progress.
   void drain();
 
+  // --- for the Transaction in progress (same thread) ---
+  Worker& worker() const { return worker_; }
+  const Settings& settings() const { return *settings_; }
+  const net::Address& peer() const { return peer_; }
+  bufferevent* clientBev() const { return bev_.get(); }
+  // Whether the client wants the connection kept after this response (decided at the
+  // request head; false once ferry decided to close it).
+  bool keepAlive() const { return keep_alive_; }
+  void forceClose(core::CloseReason reason);
+  // Back-pressure on the request body: stop/start reading from the client.
+  void pauseReading();
+  void resumeReading();
+  // The exchange is over. `client_reusable`: the response was complete and
+  // self-delimited and the request was read whole, so the next request may follow.
+  void transactionDone(bool client_reusable, core::CloseReason reason);
+  // CONNECT succeeded (or an upgrade): relay bytes between client and origin from now on.
+  void beginTunnel(std::unique_ptr<OriginConnection> origin);
+
 private:
-  //   Reading ──(response queued, close)──▶ Flushing ──(output empty)──▶ Lingering ──▶ Done
-  //      └──────────────(reset, timeout)───────────────────────────────────────────────▶ Done
-  enum class State { Reading, Flushing, Lingering, Done };
+  //   Idle ──head──▶ Busy ──done, reusable──▶ Idle
+  //    │              │ └──done, close──▶ Flushing ──output empty──▶ Lingering ──EOF/2 s──▶ Done
+  //    │              └──CONNECT 200──▶ Tunnelling ──both sides closed──────────────────▶ Done
+  //    └──timeout, EOF, bad request──────────▶ Flushing / Done
+  enum class State { Idle, Busy, Tunnelling, Flushing, Lingering, Done };
 
   static void onRead(bufferevent*, void* arg) noexcept;
   static void onWrite(bufferevent*, void* arg) noexcept;
   static void onEvent(bufferevent*, short what, void* arg) noexcept;
   static void onTimer(evutil_socket_t, short, void* arg) noexcept;
+  static void onResume(evutil_socket_t, short, void* arg) noexcept;
 
   void transition(State next);
-  void respondAndClose(int status, const char* reason, const char* body);
+  void parseRequests();
+  void startTransaction();
+  void refuse(int status, std::string_view detail, core::CloseReason reason);
+  void closeGracefully(core::CloseReason reason);
+  void armIdleTimer();
 
   Worker& worker_;
   net::Address peer_;
   std::shared_ptr<const Settings> settings_;
   net::BuffereventPtr bev_;
   net::EventPtr timer_;
-  State state_ = State::Reading;
-  bool received_ = false; // any request byte yet (an idle connection has none)
+  net::EventPtr resume_;
+  http::RequestParser parser_;
+  std::unique_ptr<Transaction> transaction_;
+  std::unique_ptr<Transaction> finished_; // destroyed from onResume, not in its own callback
+  std::unique_ptr<Tunnel> tunnel_;
+  State state_ = State::Idle;
+  bool keep_alive_ = true;
+  bool request_done_ = false; // the current request's body has been read whole
+  bool head_timer_armed_ = false;
+  bool reading_paused_ = false;
+  bool draining_ = false;
+  bool tunnel_finished_ = false;
+  core::CloseReason close_reason_ = core::CloseReason::ClientEof;
 };
 
 } // namespace ferry::proxy

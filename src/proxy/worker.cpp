@@ -5,6 +5,7 @@
 #include "client_session.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
 #include "ferry/net/socket.h"
 
 #include <spdlog/spdlog.h>
@@ -19,6 +20,9 @@ Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings)
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   FERRY_ASSERT(wake_ && reap_ && grace_);
+  resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
+  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_);
+  pool_ = std::make_unique<OriginPool>(base_.get());
   // A persistent event with no fd and no timeout only fires through event_active; it
   // must be added so the loop does not exit for lack of events.
   event_add(wake_.get(), nullptr);
@@ -26,8 +30,14 @@ Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings)
 
 Worker::~Worker() {
   FERRY_ASSERT(!thread_.joinable());
+  // Sessions hold connect handles and pooled connections: they go before the pool,
+  // the connector and the resolver.
   sessions_.clear();
+  finished_.clear();
   listeners_.clear();
+  pool_.reset();
+  connector_.reset();
+  resolver_.reset();
 }
 
 void Worker::start() {
@@ -130,6 +140,7 @@ void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
 void Worker::beginDrain() {
   draining_ = true;
   listeners_.clear();
+  pool_->clear();
   const timeval grace = net::toTimeval(settings_->timeouts.shutdown_grace.count());
   evtimer_add(grace_.get(), &grace);
   // drain() may release sessions; iterate over a snapshot.
@@ -146,6 +157,8 @@ void Worker::onGraceExpired(evutil_socket_t, short, void* arg) noexcept {
   if (!self->sessions_.empty())
     spdlog::warn("worker {}: shutdown grace over, closing {} busy connections", self->index_,
                  self->sessions_.size());
+  for (auto& [raw, owned] : self->sessions_)
+    raw->forceClose(core::CloseReason::ShutdownForced);
   self->sessions_.clear();
   self->finished_.clear();
   event_base_loopexit(self->base_.get(), nullptr);

@@ -2,7 +2,11 @@
 // connections they accepted. Other threads talk to it only through post().
 #pragma once
 
+#include "origin_pool.h"
+
+#include "ferry/net/connector.h"
 #include "ferry/net/event_ptr.h"
+#include "ferry/net/resolver.h"
 #include "ferry/proxy/settings.h"
 
 #include <functional>
@@ -42,6 +46,8 @@ public:
   void release(ClientSession* session);
 
   event_base* base() const { return base_.get(); }
+  OriginPool& pool() { return *pool_; }
+  net::Connector& connector() { return *connector_; }
   const Settings& settings() const { return *settings_; }
 
 private:
@@ -61,6 +67,9 @@ private:
   net::EventPtr wake_;
   net::EventPtr reap_;
   net::EventPtr grace_;
+  std::unique_ptr<net::Resolver> resolver_;
+  std::unique_ptr<net::Connector> connector_;
+  std::unique_ptr<OriginPool> pool_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;

@@ -1,0 +1,97 @@
+// Idle origin connection pool.
+#include "origin_pool.h"
+
+#include "ferry/core/assert.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace ferry::proxy {
+
+OriginPool::OriginPool(event_base* base) : base_(base) {}
+
+OriginPool::~OriginPool() { clear(); }
+
+void OriginPool::clear() {
+  lru_.clear();
+  per_key_.clear();
+}
+
+std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
+  auto count = per_key_.find(key);
+  if (count == per_key_.end())
+    return nullptr;
+  // Most recently used first: it is the likeliest still open at the origin.
+  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
+    if (it->connection->key() != key)
+      continue;
+    auto connection = std::move(it->connection);
+    --count->second;
+    if (count->second == 0)
+      per_key_.erase(count);
+    lru_.erase(std::next(it).base());
+    bufferevent_setcb(connection->bev(), nullptr, nullptr, nullptr, nullptr);
+    return connection;
+  }
+  FERRY_ASSERT(false && "per_key_ count without a connection");
+  return nullptr;
+}
+
+void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Settings& settings) {
+  const auto& limits = settings.limits;
+  if (limits.origin_idle_per_origin == 0 || limits.origin_idle_total == 0)
+    return;
+  const std::string& key = connection->key();
+  auto count = per_key_.find(key);
+  if (count != per_key_.end() && count->second >= limits.origin_idle_per_origin)
+    erase(std::find_if(lru_.begin(), lru_.end(),
+                       [&](const Idle& i) { return i.connection->key() == key; }));
+  if (lru_.size() >= limits.origin_idle_total)
+    erase(lru_.begin());
+  ++per_key_[key];
+
+  lru_.push_back(Idle{this, std::move(connection), nullptr});
+  Idle& idle = lru_.back();
+  bufferevent* bev = idle.connection->bev();
+  bufferevent_setcb(bev, &OriginPool::onIdleRead, nullptr, &OriginPool::onIdleEvent, &idle);
+  bufferevent_set_timeouts(bev, nullptr, nullptr);
+  bufferevent_enable(bev, EV_READ);
+  idle.timer.reset(evtimer_new(base_, &OriginPool::onIdleTimeout, &idle));
+  const timeval timeout = net::toTimeval(settings.timeouts.origin_idle.count());
+  evtimer_add(idle.timer.get(), &timeout);
+}
+
+void OriginPool::erase(IdleList::iterator it) {
+  auto count = per_key_.find(it->connection->key());
+  FERRY_ASSERT(count != per_key_.end() && count->second > 0);
+  if (--count->second == 0)
+    per_key_.erase(count);
+  lru_.erase(it);
+}
+
+void OriginPool::drop(Idle* idle) {
+  auto it = std::find_if(lru_.begin(), lru_.end(), [&](const Idle& i) { return &i == idle; });
+  FERRY_ASSERT(it != lru_.end());
+  erase(it);
+}
+
+// An idle connection must not send anything: bytes now are either a late part of a
+// previous response or garbage. Either way it cannot carry another exchange.
+void OriginPool::onIdleRead(bufferevent*, void* arg) noexcept {
+  auto* idle = static_cast<Idle*>(arg);
+  spdlog::debug("origin {} sent bytes while idle; closing", idle->connection->key());
+  idle->pool->drop(idle);
+}
+
+void OriginPool::onIdleEvent(bufferevent*, short, void* arg) noexcept {
+  auto* idle = static_cast<Idle*>(arg);
+  idle->pool->drop(idle);
+}
+
+void OriginPool::onIdleTimeout(evutil_socket_t, short, void* arg) noexcept {
+  auto* idle = static_cast<Idle*>(arg);
+  idle->pool->drop(idle);
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,57 @@
+// OriginPool: a worker's idle origin connections, keyed by destination. Bounded per origin
+// and in total (the oldest idle connection goes first), closed after the origin idle
+// timeout, and dropped at once when the origin closes one (idle connections keep reading,
+// so EOF and stray bytes are noticed). Used on the worker thread only.
+#pragma once
+
+#include "origin_connection.h"
+
+#include "ferry/proxy/settings.h"
+
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace ferry::proxy {
+
+class OriginPool {
+public:
+  explicit OriginPool(event_base* base);
+  ~OriginPool();
+
+  OriginPool(const OriginPool&) = delete;
+  OriginPool& operator=(const OriginPool&) = delete;
+
+  // The most recently used idle connection to `key`, or null.
+  std::unique_ptr<OriginConnection> take(const std::string& key);
+
+  // Keeps `connection` idle for reuse, within the limits of `settings`. The caller
+  // guarantees the last response on it was complete and self-delimited and nobody said
+  // close.
+  void put(std::unique_ptr<OriginConnection> connection, const Settings& settings);
+
+  std::size_t idleCount() const { return lru_.size(); }
+  void clear();
+
+private:
+  struct Idle {
+    OriginPool* pool;
+    std::unique_ptr<OriginConnection> connection;
+    net::EventPtr timer;
+  };
+  using IdleList = std::list<Idle>;
+
+  static void onIdleRead(bufferevent*, void* arg) noexcept;
+  static void onIdleEvent(bufferevent*, short, void* arg) noexcept;
+  static void onIdleTimeout(evutil_socket_t, short, void* arg) noexcept;
+
+  void drop(Idle* idle);
+  void erase(IdleList::iterator it);
+
+  event_base* base_;
+  IdleList lru_; // oldest first
+  std::unordered_map<std::string, std::size_t> per_key_;
+};
+
+} // namespace ferry::proxy

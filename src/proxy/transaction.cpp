@@ -1,0 +1,442 @@
+// Transaction: routing, origin connection, request and response streaming, re-framing,
+// retry and truncation handling (DESIGN.md, "The rules the product is built on").
+#include "transaction.h"
+
+#include "client_session.h"
+#include "worker.h"
+
+#include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+#include "ferry/http/error_response.h"
+#include "ferry/http/framing.h"
+#include "ferry/http/serializer.h"
+
+#include <event2/buffer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace ferry::proxy {
+namespace {
+
+// A request body up to this size is kept so an idempotent request can be sent again on
+// a fresh connection (RFC 9112 §9.3.1); larger bodies stream without a copy.
+constexpr std::size_t ReplayLimit = 64 * 1024;
+// Bytes queued towards one peer before ferry stops reading from the other.
+constexpr std::size_t HighWater = 256 * 1024;
+constexpr std::size_t LowWater = 64 * 1024;
+
+void countStatus(int status) {
+  using core::Counter;
+  static constexpr Counter ByClass[] = {Counter::Responses1xx, Counter::Responses2xx,
+                                        Counter::Responses3xx, Counter::Responses4xx,
+                                        Counter::Responses5xx};
+  const int cls = status / 100;
+  if (cls >= 1 && cls <= 5)
+    core::count(ByClass[cls - 1]);
+}
+
+} // namespace
+
+Transaction::Transaction(ClientSession& session, http::RequestHead head, http::Target target,
+                         http::Framing request_framing)
+    : session_(session), head_(std::move(head)), target_(std::move(target)),
+      request_framing_(request_framing) {}
+
+Transaction::~Transaction() = default;
+
+void Transaction::start() { route(); }
+
+// RFC 9112 §3.2: a forward proxy serves absolute-form http:// targets and CONNECT; an
+// origin-form request means the client took ferry for an origin server.
+void Transaction::route() {
+  const Settings& settings = session_.settings();
+  if (head_.isMethod("CONNECT")) {
+    const auto& ports = settings.connect_ports;
+    if (std::find(ports.begin(), ports.end(), target_.port) == ports.end()) {
+      answer(403, "CONNECT to port " + std::to_string(target_.port) + " is not allowed");
+      return;
+    }
+    connectOrigin();
+    return;
+  }
+  if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
+    answer(400, "ferry is a forward proxy: send the absolute URI (http://host/path)");
+    return;
+  }
+  if (target_.scheme != "http") {
+    answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
+    return;
+  }
+  if (http::applyMaxForwards(head_.method, head_.headers) == http::MaxForwards::AnswerHere) {
+    answerHere();
+    return;
+  }
+
+  http::setFraming(head_.headers, request_framing_);
+  http::appendVia(head_.headers, head_.version_major, head_.version_minor,
+                  settings.http.via_pseudonym);
+  const std::string bytes = http::serializeRequestHead(head_, target_);
+  replay_ = bytes;
+  pending_ = bytes;
+  pool_key_ = "http://" + target_.authority();
+
+  // A non-idempotent request only goes on a fresh connection: it is never retried, so it
+  // must not meet a pooled connection the origin may be closing right now.
+  if (http::isIdempotent(head_.method)) {
+    if (auto pooled = session_.worker().pool().take(pool_key_)) {
+      core::count(core::Counter::OriginConnectionsReused);
+      attach(std::move(pooled));
+      return;
+    }
+  }
+  connectOrigin();
+}
+
+void Transaction::connectOrigin() {
+  state_ = State::Connecting;
+  const Settings& settings = session_.settings();
+  connect_ = session_.worker().connector().connect(
+      target_.host, target_.port, settings.timeouts.origin_connect,
+      [this](net::ConnectResult result) { onConnected(std::move(result)); });
+}
+
+void Transaction::onConnected(net::ConnectResult result) {
+  if (result.fd < 0) {
+    originFailed(result.timed_out, result.error);
+    return;
+  }
+  core::count(core::Counter::OriginConnectionsOpened);
+  auto origin = std::make_unique<OriginConnection>(session_.worker().base(), result.fd,
+                                                   pool_key_, result.peer);
+  if (head_.isMethod("CONNECT")) {
+    state_ = State::Finished;
+    core::count(core::Counter::TunnelsOpened);
+    countStatus(200);
+    static constexpr std::string_view Established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    bufferevent_write(session_.clientBev(), Established.data(), Established.size());
+    complete_ = true;
+    session_.beginTunnel(std::move(origin)); // destroys this Transaction later
+    return;
+  }
+  attach(std::move(origin));
+}
+
+void Transaction::attach(std::unique_ptr<OriginConnection> origin) {
+  origin_ = std::move(origin);
+  origin_->beginUse();
+  state_ = State::Waiting;
+  origin_bytes_ = false;
+  response_ = std::make_unique<http::ResponseParser>(session_.settings().http.limits);
+  response_->expect(head_.method);
+
+  bufferevent* bev = origin_->bev();
+  bufferevent_setcb(bev, &Transaction::onOriginRead, &Transaction::onOriginWrite,
+                    &Transaction::onOriginEvent, this);
+  bufferevent_setwatermark(bev, EV_WRITE, LowWater, 0);
+  const timeval wait = net::toTimeval(session_.settings().timeouts.origin_response.count());
+  bufferevent_set_timeouts(bev, &wait, &wait);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+
+  std::string bytes = std::move(pending_);
+  pending_.clear();
+  sendToOrigin(bytes);
+  // A reused connection may have delivered EOF or bytes while the pool held it.
+  if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+    parseResponse();
+}
+
+void Transaction::sendToOrigin(std::string_view bytes) {
+  if (bytes.empty())
+    return;
+  core::count(core::Counter::OriginBytesOut, bytes.size());
+  if (!origin_ || state_ == State::Connecting) {
+    pending_.append(bytes);
+    if (pending_.size() >= HighWater)
+      session_.pauseReading();
+    return;
+  }
+  bufferevent_write(origin_->bev(), bytes.data(), bytes.size());
+  if (evbuffer_get_length(bufferevent_get_output(origin_->bev())) >= HighWater)
+    session_.pauseReading();
+}
+
+void Transaction::onRequestBody(std::string_view data) {
+  if (state_ == State::Finished)
+    return; // answered already (e.g. 403); the body is read and dropped
+  if (replayable_) {
+    if (replay_.size() + data.size() <= ReplayLimit) {
+      replay_.append(request_framing_.kind == http::Framing::Chunked
+                         ? std::string(http::chunkPrefix(data.size()).view())
+                         : std::string());
+      replay_.append(data);
+      if (request_framing_.kind == http::Framing::Chunked)
+        replay_.append(http::ChunkSuffix);
+    } else {
+      replayable_ = false;
+      replay_.clear();
+      replay_.shrink_to_fit();
+    }
+  }
+  if (request_framing_.kind == http::Framing::Chunked) {
+    std::string chunk;
+    http::encodeChunk(chunk, data);
+    sendToOrigin(chunk);
+  } else {
+    sendToOrigin(data);
+  }
+}
+
+void Transaction::onRequestEnd() {
+  request_done_ = true;
+  if (state_ == State::Finished)
+    return;
+  if (request_framing_.kind == http::Framing::Chunked) {
+    if (replayable_)
+      replay_.append(http::LastChunk);
+    sendToOrigin(http::LastChunk);
+  }
+}
+
+void Transaction::onOriginRead(bufferevent*, void* arg) noexcept {
+  static_cast<Transaction*>(arg)->parseResponse();
+}
+
+void Transaction::onOriginWrite(bufferevent*, void* arg) noexcept {
+  // The origin took enough of the request body: read more from the client.
+  static_cast<Transaction*>(arg)->session_.resumeReading();
+}
+
+void Transaction::onOriginEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* self = static_cast<Transaction*>(arg);
+  if (what & BEV_EVENT_TIMEOUT) {
+    self->originFailed(true, "origin did not answer within timeouts.origin_response");
+    return;
+  }
+  // EOF or error: what arrived is parsed first, then the parser judges the end.
+  self->parseResponse();
+  if (self->state_ == State::Finished)
+    return;
+  if (what & BEV_EVENT_EOF) {
+    const http::Step step = self->response_->finish();
+    if (step.event == http::Event::MessageEnd) {
+      self->origin_keep_ = false;
+      self->endResponse();
+      return;
+    }
+  }
+  self->originFailed(false, (what & BEV_EVENT_ERROR) ? "origin connection failed"
+                                                      : "origin closed the connection");
+}
+
+void Transaction::parseResponse() {
+  evbuffer* in = bufferevent_get_input(origin_->bev());
+  // The parser wants another call after every event, even with no bytes left (a message
+  // ends with its last Body event, then MessageEnd); only NeedMore on an empty buffer stops.
+  while (state_ == State::Waiting || state_ == State::Relaying) {
+    std::string_view input;
+    if (evbuffer_get_length(in) > 0) {
+      origin_bytes_ = true;
+      evbuffer_iovec chunk;
+      evbuffer_peek(in, -1, nullptr, &chunk, 1);
+      input = {static_cast<const char*>(chunk.iov_base), chunk.iov_len};
+    }
+    const http::Step step = response_->parse(input);
+    core::count(core::Counter::OriginBytesIn, step.consumed);
+    if (step.event == http::Event::Body) {
+      relayBody(step.body); // step.body points into `in`: drain afterwards
+      evbuffer_drain(in, step.consumed);
+    } else {
+      // Drain first: handling the event may hand the connection back to the pool, which
+      // must not find this response's bytes still in it.
+      evbuffer_drain(in, step.consumed);
+      if (step.event == http::Event::NeedMore && evbuffer_get_length(in) == 0)
+        return;
+      handleStep(step);
+    }
+  }
+}
+
+void Transaction::handleStep(const http::Step& step) {
+  switch (step.event) {
+  case http::Event::NeedMore:
+    break;
+  case http::Event::Head:
+    if (response_->head().isInterim()) {
+      // RFC 9110 §15.2: relay 100 Continue to a client that asked for it; other 1xx
+      // (102, 103) are informational and dropped.
+      if (response_->head().status == 100 && head_.expectsContinue()) {
+        static constexpr std::string_view Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+        bufferevent_write(session_.clientBev(), Continue.data(), Continue.size());
+        countStatus(100);
+      }
+      break;
+    }
+    startResponse();
+    break;
+  case http::Event::Body: // relayed by parseResponse(), which owns the bytes
+    break;
+  case http::Event::MessageEnd:
+    endResponse();
+    break;
+  case http::Event::Error:
+    originFailed(false, response_->error().reason);
+    break;
+  }
+}
+
+void Transaction::startResponse() {
+  state_ = State::Relaying;
+  http::ResponseHead& head = response_->head();
+  response_framing_ = response_->framing();
+  const http::ConnectionOptions origin_options = http::stripHopByHop(head.headers);
+  origin_keep_ = http::wantsPersistent(origin_options, head.version_major, head.version_minor) &&
+                 response_framing_.kind != http::Framing::UntilClose;
+  http::appendVia(head.headers, head.version_major, head.version_minor,
+                  session_.settings().http.via_pseudonym);
+
+  // RFC 9112 §6, §7: chunked and close-delimited bodies go chunked to an HTTP/1.1
+  // client (its connection stays persistent), and raw until close to HTTP/1.0.
+  const bool http11_client = head_.isHttp11();
+  http::Framing client_framing = response_framing_;
+  client_close_ = !session_.keepAlive();
+  if (response_framing_.kind == http::Framing::Chunked ||
+      response_framing_.kind == http::Framing::UntilClose) {
+    if (http11_client) {
+      client_framing.kind = http::Framing::Chunked;
+    } else {
+      client_framing.kind = http::Framing::UntilClose;
+      client_close_ = true;
+    }
+  }
+  client_chunked_ = client_framing.kind == http::Framing::Chunked;
+  http::setFraming(head.headers, client_framing);
+  if (client_close_)
+    head.headers.set("Connection", "close");
+  else if (!http11_client)
+    head.headers.set("Connection", "keep-alive");
+
+  response_started_ = true;
+  countStatus(head.status);
+  const std::string bytes = http::serializeResponseHead(head);
+  core::count(core::Counter::ClientBytesOut, bytes.size());
+  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+}
+
+void Transaction::relayBody(std::string_view data) {
+  bufferevent* client = session_.clientBev();
+  if (client_chunked_) {
+    const http::ChunkPrefix prefix = http::chunkPrefix(data.size());
+    bufferevent_write(client, prefix.bytes, prefix.size);
+    bufferevent_write(client, data.data(), data.size());
+    bufferevent_write(client, http::ChunkSuffix.data(), http::ChunkSuffix.size());
+  } else {
+    bufferevent_write(client, data.data(), data.size());
+  }
+  core::count(core::Counter::ClientBytesOut, data.size());
+  // Back-pressure: a slow client must not make ferry hold the whole body.
+  if (evbuffer_get_length(bufferevent_get_output(client)) >= HighWater)
+    bufferevent_disable(origin_->bev(), EV_READ);
+}
+
+void Transaction::onClientDrained() {
+  if (origin_ && state_ == State::Relaying)
+    bufferevent_enable(origin_->bev(), EV_READ);
+}
+
+void Transaction::endResponse() {
+  if (client_chunked_)
+    bufferevent_write(session_.clientBev(), http::LastChunk.data(), http::LastChunk.size());
+  complete_ = true;
+  // The origin connection can carry another request only if this one was sent whole.
+  const bool reusable = origin_keep_ && request_done_;
+  const bool close_delimited = response_framing_.kind == http::Framing::UntilClose;
+  finish(reusable, close_delimited && client_close_ ? core::CloseReason::CloseDelimitedResponse
+                                                    : core::CloseReason::ClientConnectionClose);
+}
+
+bool Transaction::retryable() const {
+  return origin_ && origin_->isReused() && !origin_bytes_ && !retried_ && replayable_ &&
+         http::isIdempotent(head_.method);
+}
+
+void Transaction::originFailed(bool timed_out, const std::string& why) {
+  if (state_ == State::Finished)
+    return;
+  if (!timed_out && retryable()) {
+    // RFC 9112 §9.3.1: the reused connection died before any response byte; the request
+    // is idempotent and held whole, so it goes again, once, on a fresh connection.
+    spdlog::debug("origin {}: reused connection failed ({}); retrying once", pool_key_, why);
+    core::count(core::Counter::OriginRetries);
+    retried_ = true;
+    origin_.reset();
+    response_.reset();
+    pending_ = replay_;
+    connectOrigin();
+    return;
+  }
+  if (response_started_) {
+    // Truncated: the client gets what came and then sees the connection close, so it
+    // can tell; nothing is padded.
+    spdlog::warn("{} {}: response truncated: {}", head_.method, head_.target, why);
+    finish(false, core::CloseReason::OriginTruncated);
+    return;
+  }
+  spdlog::info("{} {}: {}", head_.method, head_.target, why);
+  answer(timed_out ? 504 : 502, why);
+}
+
+void Transaction::answer(int status, std::string_view detail) {
+  const bool close = !session_.keepAlive() || !request_done_;
+  const std::string bytes =
+      http::errorResponse(status, detail, close, head_.isMethod("HEAD"));
+  countStatus(status);
+  core::count(core::Counter::ClientBytesOut, bytes.size());
+  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+  client_close_ = close;
+  complete_ = false;
+  core::CloseReason reason = core::CloseReason::OriginError;
+  if (status == 504)
+    reason = core::CloseReason::OriginTimeout;
+  else if (status == 403)
+    reason = core::CloseReason::ConnectNotAllowed;
+  else if (status < 500)
+    reason = core::CloseReason::ClientRequestError;
+  finish(false, reason);
+}
+
+// RFC 9110 §7.6.2: OPTIONS or TRACE whose Max-Forwards reached 0 is answered by ferry.
+void Transaction::answerHere() {
+  http::ResponseHead head;
+  std::string body;
+  if (head_.isMethod("TRACE")) {
+    body = http::serializeRequestHead(head_, target_);
+    head.headers.add("Content-Type", "message/http");
+  } else {
+    head.headers.add("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, CONNECT");
+  }
+  head.headers.add("Content-Length", std::to_string(body.size()));
+  if (!session_.keepAlive())
+    head.headers.add("Connection", "close");
+  const std::string bytes = http::serializeResponseHead(head) + body;
+  countStatus(200);
+  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+  client_close_ = !session_.keepAlive();
+  complete_ = true;
+  finish(false, core::CloseReason::ClientConnectionClose);
+}
+
+void Transaction::finish(bool origin_reusable, core::CloseReason reason) {
+  state_ = State::Finished;
+  connect_ = {};
+  if (origin_) {
+    bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+    if (origin_reusable)
+      session_.worker().pool().put(std::move(origin_), session_.settings());
+    origin_.reset();
+  }
+  const bool truncated = reason == core::CloseReason::OriginTruncated;
+  session_.transactionDone(!client_close_ && !truncated && request_done_, reason);
+}
+
+} // namespace ferry::proxy

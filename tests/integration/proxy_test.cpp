@@ -1,0 +1,398 @@
+// The forward proxy core end to end: the real ferry binary between a RawClient and a
+// scripted FakeOrigin, all on loopback.
+#include "support/fake_origin.h"
+#include "support/ferry_process.h"
+#include "support/raw_client.h"
+
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <memory>
+#include <thread>
+
+using namespace ferry::test;
+
+namespace {
+
+std::string config(const std::string& extra = "") {
+  return "listen: [\"127.0.0.1:0\"]\nworkers: 2\n" + extra;
+}
+
+// A running ferry and the port it listens on.
+struct Proxy {
+  explicit Proxy(const std::string& extra = "") : process(config(extra)) {
+    auto p = process.waitListening();
+    REQUIRE(p);
+    port = *p;
+  }
+  RawClient client() const { return RawClient("127.0.0.1", port); }
+  FerryProcess process;
+  int port = 0;
+};
+
+std::string get(const FakeOrigin& origin, const std::string& path,
+                const std::string& extra_headers = "", const std::string& version = "HTTP/1.1") {
+  return "GET http://" + origin.authority() + path + " " + version + "\r\nHost: " +
+         origin.authority() + "\r\n" + extra_headers + "\r\n";
+}
+
+FakeOrigin::Script echoPath() {
+  return FakeOrigin::serveForever(
+      [](OriginConnection& c, const ReceivedRequest& r) { c.respond(200, r.target); });
+}
+
+} // namespace
+
+TEST_CASE("keep-alive: 100 sequential requests on one client connection",
+          "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  RawClient client = proxy.client();
+  for (int i = 0; i < 100; ++i) {
+    client.send(get(origin, "/seq/" + std::to_string(i)));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "/seq/" + std::to_string(i));
+  }
+  CHECK(origin.accepts() == 1);
+}
+
+TEST_CASE("keep-alive: 100 client connections share a handful of origin connections",
+          "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  for (int i = 0; i < 100; ++i) {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/c/" + std::to_string(i)));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/c/" + std::to_string(i));
+  }
+  // One idle connection per worker at most, since the clients come one after another.
+  CHECK(origin.accepts() <= 2);
+}
+
+TEST_CASE("HTTP/1.0 clients: keep-alive only when asked for", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  SECTION("without keep-alive the connection closes after the response") {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/a", "", "HTTP/1.0"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/a");
+    CHECK(r->header("connection") == "close");
+    CHECK(client.waitClosed());
+  }
+  SECTION("with Connection: keep-alive it stays open and says so") {
+    RawClient client = proxy.client();
+    for (int i = 0; i < 3; ++i) {
+      client.send(get(origin, "/k", "Connection: keep-alive\r\n", "HTTP/1.0"));
+      auto r = client.readResponse();
+      REQUIRE(r);
+      CHECK(r->header("connection") == "keep-alive");
+    }
+  }
+  SECTION("a chunked origin response is de-chunked and close-delimited") {
+    FakeOrigin chunked([](OriginConnection& c) {
+      c.readRequest();
+      c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    });
+    RawClient client = proxy.client();
+    client.send(get(chunked, "/", "Connection: keep-alive\r\n", "HTTP/1.0"));
+    const std::string raw = client.readAll();
+    CHECK(raw.find("Transfer-Encoding") == std::string::npos);
+    CHECK(raw.substr(raw.size() - 5) == "hello");
+  }
+}
+
+TEST_CASE("Connection: close from either side is honoured", "[integration][proxy]") {
+  SECTION("client") {
+    FakeOrigin origin(echoPath());
+    Proxy proxy;
+    RawClient client = proxy.client();
+    client.send(get(origin, "/x", "Connection: close\r\n"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->header("connection") == "close");
+    CHECK(client.waitClosed());
+    // The origin connection is still reusable: ferry's client side closed, not its origin side.
+    RawClient again = proxy.client();
+    again.send(get(origin, "/y"));
+    REQUIRE(again.readResponse());
+    CHECK(origin.accepts() == 1);
+  }
+  SECTION("origin") {
+    FakeOrigin origin([](OriginConnection& c) {
+      c.readRequest();
+      c.respond(200, "bye", {{"Connection", "close"}});
+      c.waitClosed();
+    });
+    Proxy proxy;
+    RawClient client = proxy.client();
+    for (int i = 0; i < 2; ++i) {
+      client.send(get(origin, "/"));
+      auto r = client.readResponse();
+      REQUIRE(r);
+      CHECK(r->body == "bye");
+      CHECK_FALSE(r->header("connection") == "close"); // the client side stays persistent
+    }
+    CHECK(origin.accepts() == 2);
+  }
+}
+
+TEST_CASE("pipelining: 10 requests in one write, 10 responses in order", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  RawClient client = proxy.client();
+  std::string burst;
+  for (int i = 0; i < 10; ++i)
+    burst += get(origin, "/p/" + std::to_string(i));
+  client.send(burst);
+  for (int i = 0; i < 10; ++i) {
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/p/" + std::to_string(i));
+  }
+}
+
+TEST_CASE("pipelining: a slow response followed by a fast one stays ordered",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.target == "/slow")
+      c.stall(300ms);
+    c.respond(200, r.target);
+  }));
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send(get(origin, "/slow") + get(origin, "/fast"));
+  auto first = client.readResponse();
+  auto second = client.readResponse();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->body == "/slow");
+  CHECK(second->body == "/fast");
+}
+
+TEST_CASE("hop-by-hop fields never cross ferry; Via is added both ways", "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest&) {
+    c.send("HTTP/1.1 200 OK\r\nConnection: X-Origin-Secret\r\nX-Origin-Secret: 1\r\n"
+           "Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nContent-Length: 2\r\n\r\nok");
+  }));
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send(get(origin, "/h",
+                  "Connection: X-Client-Secret, keep-alive\r\nX-Client-Secret: 1\r\n"
+                  "Keep-Alive: 300\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
+                  "Upgrade: h2c\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nX-Kept: yes\r\n"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->body == "ok");
+  CHECK_FALSE(r->header("x-origin-secret"));
+  CHECK_FALSE(r->header("keep-alive"));
+  CHECK_FALSE(r->header("proxy-authenticate"));
+  CHECK(r->header("via").value_or("").find("ferry") != std::string::npos);
+
+  REQUIRE(origin.waitRequests(1));
+  const ReceivedRequest req = origin.requests().front();
+  for (const char* name : {"connection", "x-client-secret", "keep-alive", "proxy-connection",
+                           "te", "upgrade", "proxy-authorization"}) {
+    INFO(name);
+    CHECK_FALSE(req.header(name));
+  }
+  CHECK(req.header("x-kept") == "yes");
+  CHECK(req.header("via").value_or("").find("ferry") != std::string::npos);
+  CHECK(req.target == "/h"); // origin-form towards the origin
+  CHECK(req.header("host") == origin.authority());
+}
+
+TEST_CASE("stale pooled connection: GET is retried once, POST gets 502 and reaches the origin once",
+          "[integration][proxy]") {
+  // Every connection answers its first request, then reads the next one and closes
+  // without answering: the origin's idle close racing ferry's reuse.
+  FakeOrigin origin([](OriginConnection& c) {
+    if (auto r = c.readRequest())
+      c.respond(200, "first:" + r->target);
+    c.readRequest();
+  });
+  Proxy proxy("workers: 1\n");
+  RawClient client = proxy.client();
+  client.send(get(origin, "/warm"));
+  auto warm = client.readResponse();
+  REQUIRE(warm);
+  CHECK(warm->body == "first:/warm");
+
+  SECTION("GET") {
+    client.send(get(origin, "/again"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "first:/again");
+    CHECK(origin.accepts() == 2);
+  }
+  SECTION("POST") {
+    client.send("POST http://" + origin.authority() + "/submit HTTP/1.1\r\nHost: " +
+                origin.authority() + "\r\nContent-Length: 4\r\n\r\ndata");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 502);
+    REQUIRE(origin.waitRequests(2));
+    int posts = 0;
+    for (const auto& req : origin.requests())
+      posts += req.method == "POST";
+    CHECK(posts == 1);
+  }
+}
+
+TEST_CASE("truncated response: the client sees the close, the connection is not reused",
+          "[integration][proxy]") {
+  FakeOrigin origin([](OriginConnection& c) {
+    c.readRequest();
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part");
+    c.close();
+  });
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send(get(origin, "/t"));
+  const std::string got = client.readAll();
+  CHECK(got.find("200 OK") != std::string::npos);
+  CHECK(got.substr(got.size() - 9) == "only-part"); // relayed, not padded
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("chunked response without its last chunk is truncated", "[integration][proxy]") {
+  FakeOrigin origin([](OriginConnection& c) {
+    c.readRequest();
+    c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    c.close();
+  });
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send(get(origin, "/t"));
+  CHECK_FALSE(client.readResponse()); // the reader never sees the last chunk
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("graceful close with pipelined bytes pending: the last response arrives whole",
+          "[integration][proxy]") {
+  const std::string big(200000, 'b');
+  FakeOrigin origin(FakeOrigin::serveForever(
+      [&](OriginConnection& c, const ReceivedRequest&) { c.respond(200, big); }));
+  Proxy proxy;
+  RawClient client = proxy.client();
+  // The close request is followed by more requests ferry must ignore, unread.
+  std::string burst = get(origin, "/last", "Connection: close\r\n");
+  for (int i = 0; i < 50; ++i)
+    burst += get(origin, "/ignored");
+  client.send(burst);
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->body.size() == big.size());
+  CHECK(client.waitClosed());
+  CHECK(origin.requests().size() == 1);
+}
+
+TEST_CASE("slowloris: a trickled head is cut off at the deadline", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy("timeouts:\n  client_header: 1s\n");
+  RawClient slow = proxy.client();
+  const std::string request = get(origin, "/slow");
+  bool closed = false;
+  for (std::size_t i = 0; i < request.size() && i < 40; ++i) {
+    try {
+      slow.send(request.substr(i, 1));
+    } catch (const std::exception&) {
+      closed = true;
+      break;
+    }
+    if (slow.waitClosed(100ms)) {
+      closed = true;
+      break;
+    }
+  }
+  CHECK(closed);
+  CHECK(origin.requests().empty());
+}
+
+TEST_CASE("1,000 idle clients do not stop a new client from being served",
+          "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 1000; ++i)
+    idle.push_back(std::make_unique<RawClient>("127.0.0.1", proxy.port));
+  RawClient client = proxy.client();
+  client.send(get(origin, "/served"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->body == "/served");
+}
+
+TEST_CASE("requests ferry refuses get a clear status", "[integration][proxy]") {
+  Proxy proxy("access:\n  connect_ports: [443]\n");
+  RawClient client = proxy.client();
+  SECTION("origin-form") {
+    client.send("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->body.find("forward proxy") != std::string::npos);
+  }
+  SECTION("https:// in a plain request") {
+    client.send("GET https://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 501);
+  }
+  SECTION("CONNECT to a port not allowed") {
+    client.send("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 403);
+  }
+  SECTION("unreachable origin") {
+    client.send("GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 502);
+  }
+  SECTION("a name that does not resolve") {
+    client.send("GET http://no-such-host.invalid/ HTTP/1.1\r\nHost: no-such-host.invalid\r\n\r\n");
+    auto r = client.readResponse(false, 30s);
+    REQUIRE(r);
+    CHECK(r->status == 502);
+  }
+}
+
+TEST_CASE("clients outside access.allow get 403", "[integration][proxy]") {
+  Proxy proxy("access:\n  allow: [\"10.0.0.0/8\"]\n");
+  RawClient client = proxy.client();
+  client.send("GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integration][proxy]") {
+  FakeOrigin origin([](OriginConnection& c) {
+    // A raw TCP echo until the client half-closes, then a last word and close.
+    std::string got;
+    c.send("hello from origin\n");
+    while (!c.waitClosed(50ms)) {
+    }
+    c.send("bye\n");
+  });
+  Proxy proxy("access:\n  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+  RawClient client = proxy.client();
+  client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\n\r\n");
+  auto r = client.readResponse(true);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  client.send("some bytes up");
+  client.shutdownWrite();
+  const std::string down = client.readAll();
+  CHECK(down == "hello from origin\nbye\n");
+}
