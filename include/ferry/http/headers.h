@@ -139,7 +139,13 @@ private:
     std::uint32_t value_offset;
     std::uint32_t value_size;
   };
-  std::uint32_t append(std::string_view bytes);
+  struct Source {
+    std::string_view bytes;
+    bool inside; // points into bytes_
+    std::size_t offset;
+  };
+  Source locate(std::string_view bytes) const noexcept;
+  std::uint32_t append(const Source& source);
 
   std::string bytes_;
   std::vector<Entry> entries_;

@@ -24,6 +24,7 @@
 #include <llhttp.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "ferry/http/framing.h"
@@ -76,8 +77,9 @@ public:
   bool isIdle() const noexcept;
 
 private:
-  enum class State { Idle, Head, Body, Done, Tunnel, Failed };
+  enum class State { Head, Body, Tunnel, Closed, Failed };
   enum class Expect { Get, Head, Connect };
+  enum class Pending { None, Head, Body, End }; // the event a callback paused llhttp for
   struct Scan {
     bool after_cr = false;
     bool line_start = true;
@@ -89,7 +91,8 @@ private:
   static int onUrl(llhttp_t* p, const char* at, std::size_t size);
   static int onStatus(llhttp_t* p, const char* at, std::size_t size);
   static int onVersion(llhttp_t* p, const char* at, std::size_t size);
-  static int onStartLineDone(llhttp_t* p);
+  static int onVersionComplete(llhttp_t* p);
+  static int onStatusComplete(llhttp_t* p);
   static int onHeaderField(llhttp_t* p, const char* at, std::size_t size);
   static int onHeaderFieldComplete(llhttp_t* p);
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t size);
@@ -100,28 +103,32 @@ private:
 
   int fail(int status, const char* reason);
   int startLineBytes(std::size_t size);
+  int openField();
+  Headers& fieldsInProgress() noexcept;
   int completeRequestHead();
   int completeResponseHead();
-  int checkTransferEncoding(std::string_view& why) const;
-  bool scanFraming(std::string_view bytes) noexcept;
+  int checkTransferEncoding();
+  int checkContentLength(std::uint64_t& length);
+  bool scanProtocolBytes(std::string_view bytes) noexcept;
   void startMessage();
   Step failed();
-  Step mapLlhttpError(llhttp_errno_t code, std::string_view input);
+  Step mapLlhttpError(llhttp_errno_t code, const char* data);
 
   llhttp_t llhttp_;
   llhttp_type_t type_;
   Limits limits_;
-  State state_ = State::Idle;
+  State state_ = State::Head;
   Expect expect_ = Expect::Get;
-  bool paused_ = false;
-  bool begun_ = false;        // on_message_begin seen for the current message
-  bool in_trailers_ = false;  // header callbacks now fill trailers_
-  bool in_start_line_ = true; // still inside the request-line / status-line
-  bool field_open_ = false;   // a field name has started but its value is not complete
-  bool message_end_ = false;  // on_message_complete fired during this call
-  std::size_t head_bytes_ = 0;
-  std::size_t line_bytes_ = 0;
-  std::size_t framing_bytes_ = 0; // chunk framing bytes since the last body span
+  Pending pending_ = Pending::None;
+  bool paused_ = false;           // llhttp is paused after an event and must be resumed
+  bool begun_ = false;            // the current message has started (more than CR/LF seen)
+  bool interim_ = false;          // the head being reported is a 1xx interim response
+  bool in_start_line_ = true;     // still inside the request-line / status-line
+  bool field_open_ = false;       // a field name has started, its value is not complete
+  std::size_t head_bytes_ = 0;    // bytes of the current head consumed so far
+  std::size_t line_bytes_ = 0;    // start-line bytes delivered in spans
+  std::size_t framing_bytes_ = 0; // chunk framing and trailer bytes since the last body span
+  std::size_t field_count_ = 0;
   std::size_t host_count_ = 0;
   Scan scan_;
   std::string_view body_;
@@ -146,7 +153,8 @@ public:
   // field count too large, 501 unknown method or transfer coding, 505 HTTP version not 1.x.
   // After MessageEnd of a CONNECT request the stream is a tunnel: parse() reports Error.
   Step parse(std::string_view input) { return parser_.parse(input); }
-  // The client closed its side: NeedMore if no request was in progress, Error otherwise.
+  // The client closed its side (call after parse() returned NeedMore): NeedMore if no
+  // request was in progress, Error otherwise.
   Step finish() { return parser_.finish(); }
   // Forgets everything, as if newly constructed.
   void reset() { parser_.reset(); }
@@ -182,7 +190,8 @@ public:
   // has no body) matter (RFC 9112 §6.3). Resets to GET semantics after each final response.
   void expect(std::string_view request_method) noexcept { parser_.expect(request_method); }
   Step parse(std::string_view input) { return parser_.parse(input); }
-  // The origin closed: MessageEnd for a body delimited by close, Error "truncated ..." when
+  // The origin closed (call after parse() returned NeedMore): MessageEnd for a body
+  // delimited by close, Error "truncated ..." when
   // a head, a Content-Length body or a chunked body is incomplete, NeedMore when no response
   // was in progress.
   Step finish() { return parser_.finish(); }

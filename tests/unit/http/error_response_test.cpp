@@ -1,0 +1,38 @@
+// errorResponse: every status ferry sends is a well-formed, self-delimited response.
+#include <catch2/catch.hpp>
+
+#include "ferry/http/error_response.h"
+#include "ferry/http/parser.h"
+#include "parse_driver.h"
+
+using namespace ferry::http;
+
+TEST_CASE("every error ferry sends parses as a complete response", "[http]") {
+  for (int status : {400, 403, 405, 411, 413, 414, 417, 431, 501, 502, 504, 505}) {
+    INFO(status);
+    const std::string bytes = errorResponse(status, "detail\r\nInjected: yes", true);
+    const auto trace = ferry::http::test::checkEverySplit<ResponseParser>(bytes, true);
+    REQUIRE(trace.events.size() == 4);
+    const std::string status_line =
+        std::to_string(status) + " " + std::string(reasonPhrase(status));
+    CHECK(trace.events[0] == "head " + status_line +
+                                 " 1.1 length=" + std::to_string(trace.events[1].size() - 5) +
+                                 " [Content-Type: text/plain; charset=utf-8] [Content-Length: " +
+                                 std::to_string(trace.events[1].size() - 5) +
+                                 "] [Cache-Control: no-store] [Connection: close]");
+    CHECK(trace.events[1] == "body " + status_line + "\ndetail  Injected: yes\n");
+    CHECK(trace.events[2] == "end");
+    CHECK(reasonPhrase(status) != "Unknown");
+  }
+}
+
+TEST_CASE("error responses without close and for HEAD", "[http]") {
+  const std::string keep = errorResponse(403, "", false);
+  CHECK(keep.find("Connection") == std::string::npos);
+  CHECK(keep.substr(keep.size() - 14) == "403 Forbidden\n");
+  const std::string head = errorResponse(502, "origin reset", true, true);
+  CHECK(head.substr(head.size() - 4) == "\r\n\r\n");
+  CHECK(head.find("Content-Length: 29\r\n") !=
+        std::string::npos); // "502 Bad Gateway\norigin reset\n"
+  CHECK(errorResponse(42, "", false).rfind("HTTP/1.1 500 Internal Server Error\r\n", 0) == 0);
+}
