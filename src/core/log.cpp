@@ -40,6 +40,8 @@ void initLogging(LogLevel level) {
   setLogLevel(level);
 }
 
-void setLogLevel(LogLevel level) { spdlog::set_level(toSpdlog(level)); }
+void setLogLevel(LogLevel level) {
+  spdlog::set_level(toSpdlog(level));
+}
 
 } // namespace ferry::core

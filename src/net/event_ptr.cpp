@@ -7,7 +7,9 @@
 
 namespace ferry::net {
 
-void enableThreads() { FERRY_ASSERT(evthread_use_pthreads() == 0); }
+void enableThreads() {
+  FERRY_ASSERT(evthread_use_pthreads() == 0);
+}
 
 timeval toTimeval(long long milliseconds) {
   return timeval{static_cast<time_t>(milliseconds / 1000),

@@ -97,8 +97,7 @@ void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
 // consumed; the next request stays buffered until this one's response is complete.
 void ClientSession::parseRequests() {
   evbuffer* in = bufferevent_get_input(bev_.get());
-  while ((state_ == State::Idle || (state_ == State::Busy && !request_done_)) &&
-         !reading_paused_) {
+  while ((state_ == State::Idle || (state_ == State::Busy && !request_done_)) && !reading_paused_) {
     std::string_view input;
     if (evbuffer_get_length(in) > 0) {
       if (state_ == State::Idle && !head_timer_armed_) {
@@ -140,8 +139,7 @@ void ClientSession::parseRequests() {
       break;
     case http::Event::Error:
       evbuffer_drain(in, step.consumed);
-      refuse(parser_.error().status, parser_.error().reason,
-             core::CloseReason::ClientRequestError);
+      refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
       return;
     }
   }
@@ -157,8 +155,8 @@ void ClientSession::startTransaction() {
     return;
   }
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
-  keep_alive_ = !draining_ && http::wantsPersistent(options, head.version_major,
-                                                    head.version_minor);
+  keep_alive_ =
+      !draining_ && http::wantsPersistent(options, head.version_major, head.version_minor);
   state_ = State::Busy;
   request_done_ = false;
   transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing());
@@ -218,15 +216,16 @@ void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   event_active(resume_.get(), EV_TIMEOUT, 0); // destroys the finished transaction
   evtimer_del(timer_.get());
   state_ = State::Tunnelling;
-  tunnel_ = std::make_unique<Tunnel>(
-      worker_.base(), std::move(bev_), origin->release(), settings_->timeouts.tunnel_idle,
-      [this](bool idle_timeout) {
-        // Inside the tunnel's own callback: the close happens from onResume.
-        close_reason_ = idle_timeout ? core::CloseReason::TunnelIdleTimeout
-                                     : core::CloseReason::TunnelDone;
-        tunnel_finished_ = true;
-        event_active(resume_.get(), EV_TIMEOUT, 0);
-      });
+  tunnel_ = std::make_unique<Tunnel>(worker_.base(), std::move(bev_), origin->release(),
+                                     settings_->timeouts.tunnel_idle, [this](bool idle_timeout) {
+                                       // Inside the tunnel's own callback: the close happens from
+                                       // onResume.
+                                       close_reason_ = idle_timeout
+                                                           ? core::CloseReason::TunnelIdleTimeout
+                                                           : core::CloseReason::TunnelDone;
+                                       tunnel_finished_ = true;
+                                       event_active(resume_.get(), EV_TIMEOUT, 0);
+                                     });
   tunnel_->start();
 }
 
@@ -281,8 +280,7 @@ void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   if (self->state_ == State::Busy && self->transaction_)
     self->transaction_->onClientDrained();
-  if (self->state_ == State::Flushing &&
-      evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+  if (self->state_ == State::Flushing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
     self->transition(State::Lingering);
 }
 

@@ -22,7 +22,8 @@ class Worker;
 
 class ClientSession {
 public:
-  ClientSession(Worker& worker, int fd, net::Address peer, std::shared_ptr<const Settings> settings);
+  ClientSession(Worker& worker, int fd, net::Address peer,
+                std::shared_ptr<const Settings> settings);
   ~ClientSession();
 
   ClientSession(const ClientSession&) = delete;

@@ -11,7 +11,9 @@ namespace ferry::proxy {
 
 OriginPool::OriginPool(event_base* base) : base_(base) {}
 
-OriginPool::~OriginPool() { clear(); }
+OriginPool::~OriginPool() {
+  clear();
+}
 
 void OriginPool::clear() {
   lru_.clear();

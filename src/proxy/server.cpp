@@ -20,7 +20,9 @@ void closeAll(const std::vector<int>& fds) {
 
 Server::Server(std::shared_ptr<const Settings> settings) : settings_(std::move(settings)) {}
 
-Server::~Server() { drain(); }
+Server::~Server() {
+  drain();
+}
 
 std::variant<Server::ListenGroup, net::SocketError>
 Server::bindGroup(const net::Address& configured, unsigned workers) {
@@ -93,8 +95,8 @@ std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> s
   std::vector<ListenGroup> kept;
   std::vector<ListenGroup> removed;
   for (auto& g : groups_) {
-    const bool stays = std::find(settings->listen.begin(), settings->listen.end(),
-                                 g.configured) != settings->listen.end();
+    const bool stays = std::find(settings->listen.begin(), settings->listen.end(), g.configured) !=
+                       settings->listen.end();
     (stays ? kept : removed).push_back(std::move(g));
   }
 

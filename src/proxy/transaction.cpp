@@ -45,7 +45,9 @@ Transaction::Transaction(ClientSession& session, http::RequestHead head, http::T
 
 Transaction::~Transaction() = default;
 
-void Transaction::start() { route(); }
+void Transaction::start() {
+  route();
+}
 
 // RFC 9112 §3.2: a forward proxy serves absolute-form http:// targets and CONNECT; an
 // origin-form request means the client took ferry for an origin server.
@@ -107,8 +109,8 @@ void Transaction::onConnected(net::ConnectResult result) {
     return;
   }
   core::count(core::Counter::OriginConnectionsOpened);
-  auto origin = std::make_unique<OriginConnection>(session_.worker().base(), result.fd,
-                                                   pool_key_, result.peer);
+  auto origin = std::make_unique<OriginConnection>(session_.worker().base(), result.fd, pool_key_,
+                                                   result.peer);
   if (head_.isMethod("CONNECT")) {
     state_ = State::Finished;
     core::count(core::Counter::TunnelsOpened);
@@ -226,7 +228,7 @@ void Transaction::onOriginEvent(bufferevent*, short what, void* arg) noexcept {
     }
   }
   self->originFailed(false, (what & BEV_EVENT_ERROR) ? "origin connection failed"
-                                                      : "origin closed the connection");
+                                                     : "origin closed the connection");
 }
 
 void Transaction::parseResponse() {
@@ -388,8 +390,7 @@ void Transaction::originFailed(bool timed_out, const std::string& why) {
 
 void Transaction::answer(int status, std::string_view detail) {
   const bool close = !session_.keepAlive() || !request_done_;
-  const std::string bytes =
-      http::errorResponse(status, detail, close, head_.isMethod("HEAD"));
+  const std::string bytes = http::errorResponse(status, detail, close, head_.isMethod("HEAD"));
   countStatus(status);
   core::count(core::Counter::ClientBytesOut, bytes.size());
   bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());

@@ -78,8 +78,8 @@ private:
   std::unique_ptr<OriginConnection> origin_;
   std::unique_ptr<http::ResponseParser> response_;
 
-  std::string pending_;   // bytes for the origin while no connection is attached
-  std::string replay_;    // head + body so far, while small enough to send again
+  std::string pending_; // bytes for the origin while no connection is attached
+  std::string replay_;  // head + body so far, while small enough to send again
   bool replayable_ = true;
   bool retried_ = false;
   bool request_done_ = false;

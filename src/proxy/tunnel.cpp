@@ -23,8 +23,7 @@ Tunnel::Tunnel(event_base*, net::BuffereventPtr client, net::BuffereventPtr orig
 void Tunnel::start() {
   const timeval idle = net::toTimeval(idle_timeout_.count());
   for (Side* side : {&client_, &origin_}) {
-    bufferevent_setcb(side->bev.get(), &Tunnel::onRead, &Tunnel::onWrite, &Tunnel::onEvent,
-                      side);
+    bufferevent_setcb(side->bev.get(), &Tunnel::onRead, &Tunnel::onWrite, &Tunnel::onEvent, side);
     bufferevent_setwatermark(side->bev.get(), EV_WRITE, LowWater, 0);
     // A read timeout alone would end a one-way download whose other direction is quiet:
     // the idle clock restarts on every byte either way (see relay()).
@@ -55,8 +54,7 @@ void Tunnel::relay(Side& from) {
 
 void Tunnel::maybeShutdown(Side& to) {
   Side& from = other(to);
-  if (!from.eof || to.shut_down ||
-      evbuffer_get_length(bufferevent_get_output(to.bev.get())) > 0)
+  if (!from.eof || to.shut_down || evbuffer_get_length(bufferevent_get_output(to.bev.get())) > 0)
     return;
   to.shut_down = true;
   ::shutdown(bufferevent_getfd(to.bev.get()), SHUT_WR);

@@ -33,8 +33,8 @@ private:
   struct Side {
     Tunnel* tunnel;
     net::BuffereventPtr bev;
-    bool eof = false;        // the peer sent FIN
-    bool shut_down = false;  // we sent FIN to this side
+    bool eof = false;       // the peer sent FIN
+    bool shut_down = false; // we sent FIN to this side
   };
 
   static void onRead(bufferevent* bev, void* arg) noexcept;

@@ -84,7 +84,9 @@ void Worker::addListener(int fd) {
     evconnlistener_disable(l);
 }
 
-void Worker::removeListener(int fd) { listeners_.erase(fd); }
+void Worker::removeListener(int fd) {
+  listeners_.erase(fd);
+}
 
 void Worker::setSettings(std::shared_ptr<const Settings> settings) {
   settings_ = std::move(settings);

@@ -40,7 +40,8 @@ TEST_CASE("command line: version, help and a bad option", "[integration][lifecyc
   CHECK(bad.err.find("--bogus") != std::string::npos);
 }
 
-TEST_CASE("check mode exits 0 on a valid config and 1 listing every error", "[integration][lifecycle]") {
+TEST_CASE("check mode exits 0 on a valid config and 1 listing every error",
+          "[integration][lifecycle]") {
   TempDir dir;
   auto good = runFerry({"--check", "--config", dir.write("good.yaml", BaseConfig)});
   CHECK(good.exit_code == 0);

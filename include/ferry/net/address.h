@@ -26,7 +26,7 @@ public:
   int family() const { return storage_.ss_family; }
   uint16_t port() const;
   void setPort(uint16_t port);
-  std::string host() const; // "127.0.0.1", "::1" (no brackets)
+  std::string host() const;     // "127.0.0.1", "::1" (no brackets)
   std::string toString() const; // "127.0.0.1:3128", "[::1]:3128"
 
   friend bool operator==(const Address& a, const Address& b);

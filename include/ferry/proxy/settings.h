@@ -20,16 +20,18 @@ struct Timeouts {
   Duration client_header{std::chrono::seconds(30)};  // whole request head must arrive within
   Duration client_idle{std::chrono::seconds(60)};    // keep-alive wait between requests
   Duration origin_connect{std::chrono::seconds(10)}; // TCP connect (→ 504)
-  Duration origin_response{std::chrono::seconds(60)}; // wait for response head, and between body reads
-  Duration origin_idle{std::chrono::seconds(60)};    // pooled idle origin connection lifetime
-  Duration tunnel_idle{std::chrono::seconds(300)};   // CONNECT tunnel with no bytes either way
-  Duration shutdown_grace{std::chrono::seconds(10)}; // SIGTERM: how long busy connections may finish
+  Duration origin_response{
+      std::chrono::seconds(60)};                   // wait for response head, and between body reads
+  Duration origin_idle{std::chrono::seconds(60)};  // pooled idle origin connection lifetime
+  Duration tunnel_idle{std::chrono::seconds(300)}; // CONNECT tunnel with no bytes either way
+  Duration shutdown_grace{
+      std::chrono::seconds(10)}; // SIGTERM: how long busy connections may finish
 };
 
 struct Limits {
-  std::size_t client_connections = 10000;     // past it, stop accepting until one closes
-  std::size_t origin_idle_per_origin = 16;    // pooled idle connections to one origin
-  std::size_t origin_idle_total = 1024;       // pooled idle connections per worker
+  std::size_t client_connections = 10000;  // past it, stop accepting until one closes
+  std::size_t origin_idle_per_origin = 16; // pooled idle connections to one origin
+  std::size_t origin_idle_total = 1024;    // pooled idle connections per worker
 };
 
 enum class AccessLogFormat { Squid, Combined };
@@ -40,8 +42,8 @@ struct AccessLog {
 };
 
 struct Settings {
-  std::vector<net::Address> listen;   // each worker accepts on every one (SO_REUSEPORT)
-  unsigned workers = 0;               // resolved: never 0 after config load
+  std::vector<net::Address> listen; // each worker accepts on every one (SO_REUSEPORT)
+  unsigned workers = 0;             // resolved: never 0 after config load
   Timeouts timeouts;
   Limits limits;
   std::vector<net::Cidr> allowed_clients; // others get 403

@@ -67,7 +67,9 @@ std::optional<int> waitPid(int pid, std::chrono::milliseconds deadline) {
 
 } // namespace
 
-std::string ferryBinary() { return FERRY_BINARY; }
+std::string ferryBinary() {
+  return FERRY_BINARY;
+}
 
 TempDir::TempDir() {
   std::string templ = (std::filesystem::temp_directory_path() / "ferry-test-XXXXXX").string();
@@ -109,8 +111,8 @@ RunResult runFerry(const std::vector<std::string>& args, std::chrono::millisecon
 FerryProcess::FerryProcess(const std::string& yaml, std::vector<std::string> env) {
   config_path_ = dir_.write("ferry.yaml", yaml);
   log_path_ = dir_.path() + "/stderr.log";
-  pid_ = spawn({ferryBinary(), "--config", config_path_}, env, dir_.path() + "/stdout.log",
-               log_path_);
+  pid_ =
+      spawn({ferryBinary(), "--config", config_path_}, env, dir_.path() + "/stdout.log", log_path_);
 }
 
 FerryProcess::~FerryProcess() {
@@ -120,7 +122,8 @@ FerryProcess::~FerryProcess() {
   }
 }
 
-std::optional<int> FerryProcess::waitListening(std::size_t nth, std::chrono::milliseconds deadline) {
+std::optional<int> FerryProcess::waitListening(std::size_t nth,
+                                               std::chrono::milliseconds deadline) {
   static const std::regex line(R"(listening on (?:\[[^\]]*\]|[0-9.]+):([0-9]+))");
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
@@ -149,11 +152,17 @@ bool FerryProcess::waitLog(const std::string& text, std::chrono::milliseconds de
   return false;
 }
 
-std::string FerryProcess::log() const { return readFile(log_path_); }
+std::string FerryProcess::log() const {
+  return readFile(log_path_);
+}
 
-void FerryProcess::rewriteConfig(const std::string& yaml) const { dir_.write("ferry.yaml", yaml); }
+void FerryProcess::rewriteConfig(const std::string& yaml) const {
+  dir_.write("ferry.yaml", yaml);
+}
 
-void FerryProcess::signal(int sig) const { ::kill(pid_, sig); }
+void FerryProcess::signal(int sig) const {
+  ::kill(pid_, sig);
+}
 
 std::optional<int> FerryProcess::waitExit(std::chrono::milliseconds deadline) {
   if (!status_)

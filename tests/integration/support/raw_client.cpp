@@ -109,7 +109,9 @@ void RawClient::send(const std::string& bytes) {
   }
 }
 
-void RawClient::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+void RawClient::shutdownWrite() {
+  ::shutdown(fd_, SHUT_WR);
+}
 
 bool RawClient::fill(std::chrono::steady_clock::time_point until) {
   if (eof_)
@@ -161,7 +163,8 @@ std::optional<Response> RawClient::readResponse(bool head_request,
   const bool no_body = head_request || r.status / 100 == 1 || r.status == 204 || r.status == 304;
   if (no_body)
     return r;
-  if (auto te = r.header("transfer-encoding"); te && lower(*te).find("chunked") != std::string::npos) {
+  if (auto te = r.header("transfer-encoding");
+      te && lower(*te).find("chunked") != std::string::npos) {
     for (;;) {
       std::size_t eol;
       while ((eol = buffer_.find("\r\n")) == std::string::npos)

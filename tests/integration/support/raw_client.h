@@ -14,8 +14,8 @@ using namespace std::chrono_literals;
 
 struct Response {
   int status = 0;
-  std::string version; // "HTTP/1.1"
-  std::string head;    // status line + fields, as received
+  std::string version;                             // "HTTP/1.1"
+  std::string head;                                // status line + fields, as received
   std::multimap<std::string, std::string> headers; // names lower-cased
   std::string body;
   std::optional<std::string> header(const std::string& lower_name) const;
