@@ -1,5 +1,6 @@
 // ferry's entry point: command line, config load, signals (SIGHUP reload, SIGTERM and
 // SIGINT drain), systemd readiness notifications, and wiring of the modules.
+#include "ferry/admin/admin_server.h"
 #include "ferry/config/config.h"
 #include "ferry/core/log.h"
 #include "ferry/net/event_ptr.h"
@@ -70,6 +71,20 @@ public:
       : config_path_(std::move(config_path)), config_(std::move(config)),
         server_(std::move(server)), base_(event_base_new()) {}
 
+  // The admin listener, when configured, runs on this (the main) thread's loop.
+  bool startAdmin() {
+    if (!config_->admin.listen)
+      return true;
+    auto started = admin::AdminServer::start(base_.get(), config_->admin);
+    if (auto* err = std::get_if<net::SocketError>(&started)) {
+      spdlog::critical("cannot listen for admin: {}", err->message);
+      return false;
+    }
+    admin_ = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
+    spdlog::info("admin interface on {} (/healthz, /metrics)", admin_->address().toString());
+    return true;
+  }
+
   int run() {
     net::EventPtr hup(evsignal_new(base_.get(), SIGHUP, &Daemon::onReload, this));
     net::EventPtr term(evsignal_new(base_.get(), SIGTERM, &Daemon::onStop, this));
@@ -82,6 +97,8 @@ public:
     event_base_dispatch(base_.get());
 
     sd_notify(0, "STOPPING=1\nSTATUS=draining");
+    if (admin_)
+      admin_->setDraining();
     spdlog::info("draining (grace {} ms)", config_->proxy.timeouts.shutdown_grace.count());
     server_->drain();
     spdlog::info("stopped");
@@ -106,6 +123,10 @@ private:
       if (auto err = server_->reload(proxySettings(snapshot))) {
         spdlog::error("reload failed: {}; keeping the running configuration", err->message);
       } else {
+        if (snapshot->admin.listen != config_->admin.listen)
+          spdlog::warn("admin.listen changed: takes effect after a restart");
+        if (admin_)
+          admin_->setAllowed(snapshot->admin.allowed);
         config_ = snapshot;
         core::setLogLevel(config_->log_level);
         spdlog::info("configuration reloaded");
@@ -121,6 +142,7 @@ private:
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<proxy::Server> server_;
   net::EventBasePtr base_;
+  std::unique_ptr<admin::AdminServer> admin_;
 };
 
 } // namespace
@@ -182,5 +204,7 @@ int main(int argc, char** argv) {
                opts.config);
 
   Daemon daemon(opts.config, config, std::move(server));
+  if (!daemon.startAdmin())
+    return ExitFailure;
   return daemon.run();
 }

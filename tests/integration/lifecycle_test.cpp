@@ -165,3 +165,44 @@ TEST_CASE("systemd notifications: READY, RELOADING, STOPPING", "[integration][li
   CHECK(ferry.waitExit() == 0);
   ::close(sock);
 }
+
+TEST_CASE("admin interface: /healthz, /metrics, allow-list", "[integration][lifecycle]") {
+  FerryProcess ferry(BaseConfig + "admin:\n  listen: 127.0.0.1:0\n");
+  REQUIRE(ferry.waitListening());
+  REQUIRE(ferry.waitLog("admin interface on 127.0.0.1:"));
+  const std::string log = ferry.log();
+  const auto at = log.find("admin interface on 127.0.0.1:") + 29;
+  const int admin_port = std::stoi(log.substr(at));
+
+  auto get = [&](const std::string& path) {
+    RawClient client("127.0.0.1", admin_port);
+    client.send("GET " + path + " HTTP/1.1\r\nHost: ferry\r\n\r\n");
+    return client.readResponse();
+  };
+  auto health = get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body == "ok\n");
+
+  auto metrics = get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  CHECK(metrics->body.find("# TYPE ferry_requests_total counter") != std::string::npos);
+  CHECK(metrics->body.find("ferry_closes_client_header_timeout ") != std::string::npos);
+
+  auto missing = get("/nope");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+}
+
+TEST_CASE("admin interface refuses clients outside admin.allow", "[integration][lifecycle]") {
+  FerryProcess ferry(BaseConfig + "admin:\n  listen: 127.0.0.1:0\n  allow: [\"10.0.0.0/8\"]\n");
+  REQUIRE(ferry.waitLog("admin interface on 127.0.0.1:"));
+  const std::string log = ferry.log();
+  const int admin_port = std::stoi(log.substr(log.find("admin interface on 127.0.0.1:") + 29));
+  RawClient client("127.0.0.1", admin_port);
+  client.send("GET /metrics HTTP/1.1\r\nHost: ferry\r\n\r\n");
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 403);
+}
