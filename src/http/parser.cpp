@@ -55,7 +55,6 @@ const llhttp_settings_t MessageParser::Callbacks = [] {
   s.on_method = &MessageParser::onMethod;
   s.on_url = &MessageParser::onUrl;
   s.on_status = &MessageParser::onStatus;
-  s.on_version = &MessageParser::onVersion;
   s.on_version_complete = &MessageParser::onVersionComplete;
   s.on_status_complete = &MessageParser::onStatusComplete;
   s.on_header_field = &MessageParser::onHeaderField;
@@ -135,7 +134,6 @@ void MessageParser::startMessage() {
   trailers_.clear();
   in_start_line_ = true;
   field_open_ = false;
-  line_bytes_ = 0;
   host_count_ = 0;
   field_count_ = 0;
 }
@@ -161,43 +159,21 @@ int MessageParser::onMessageBegin(llhttp_t* p) {
   return 0;
 }
 
-int MessageParser::startLineBytes(std::size_t size) {
-  // RFC 9112 §3 / §4: the start line is method SP target SP "HTTP/" version (or
-  // "HTTP/" version SP status SP reason); 7 bytes of it never reach a span.
-  line_bytes_ += size;
-  if (line_bytes_ + 7 > limits_.request_line_bytes) {
-    return isRequest(type_) ? fail(414, "request line too long")
-                            : fail(502, "status line too long");
-  }
+// Span callbacks never fail: a limit checked where llhttp happens to cut a span would give
+// a verdict that depends on how the bytes were split. Limits are windows (see parse()).
+int MessageParser::onMethod(llhttp_t* p, const char* at, std::size_t size) {
+  self(p).request_.method.append(at, size);
   return 0;
 }
 
-int MessageParser::onMethod(llhttp_t* p, const char* at, std::size_t size) {
-  MessageParser& m = self(p);
-  m.request_.method.append(at, size);
-  return m.startLineBytes(size);
-}
-
 int MessageParser::onUrl(llhttp_t* p, const char* at, std::size_t size) {
-  MessageParser& m = self(p);
-  if (int rc = m.startLineBytes(size); rc != 0) {
-    return rc;
-  }
-  m.request_.target.append(at, size);
+  self(p).request_.target.append(at, size);
   return 0;
 }
 
 int MessageParser::onStatus(llhttp_t* p, const char* at, std::size_t size) {
-  MessageParser& m = self(p);
-  if (int rc = m.startLineBytes(size); rc != 0) {
-    return rc;
-  }
-  m.response_.reason.append(at, size);
+  self(p).response_.reason.append(at, size);
   return 0;
-}
-
-int MessageParser::onVersion(llhttp_t* p, const char* /*at*/, std::size_t size) {
-  return self(p).startLineBytes(size);
 }
 
 int MessageParser::onVersionComplete(llhttp_t* p) {
@@ -213,26 +189,19 @@ int MessageParser::onStatusComplete(llhttp_t* p) {
   return 0;
 }
 
-int MessageParser::openField() {
+void MessageParser::openField() {
   in_start_line_ = false;
   field_open_ = true;
-  const bool trailer = state_ == State::Body;
-  if (++field_count_ > limits_.header_count) {
-    return trailer ? fail(400, "too many trailer fields") : fail(431, "too many header fields");
-  }
   Headers& h = fieldsInProgress();
   Headers::Entry e{};
   e.name_offset = static_cast<std::uint32_t>(h.bytes_.size());
   h.entries_.push_back(e);
-  return 0;
 }
 
 int MessageParser::onHeaderField(llhttp_t* p, const char* at, std::size_t size) {
   MessageParser& m = self(p);
   if (!m.field_open_) {
-    if (int rc = m.openField(); rc != 0) {
-      return rc;
-    }
+    m.openField();
   }
   Headers& h = m.fieldsInProgress();
   h.bytes_.append(at, size);
@@ -243,9 +212,11 @@ int MessageParser::onHeaderField(llhttp_t* p, const char* at, std::size_t size) 
 int MessageParser::onHeaderFieldComplete(llhttp_t* p) {
   MessageParser& m = self(p);
   if (!m.field_open_) {
-    if (int rc = m.openField(); rc != 0) {
-      return rc;
-    }
+    m.openField(); // an empty name gets no span
+  }
+  if (++m.field_count_ > m.limits_.header_count) {
+    return m.state_ == State::Body ? m.fail(400, "too many trailer fields")
+                                   : m.fail(431, "too many header fields");
   }
   Headers& h = m.fieldsInProgress();
   Headers::Entry& e = h.entries_.back();
@@ -613,6 +584,18 @@ Step MessageParser::mapLlhttpError(llhttp_errno_t code, const char* data) {
   return failed();
 }
 
+std::size_t MessageParser::headAllowance() const noexcept {
+  // RFC 9112 §3, §5: the head may take header_bytes; while the start line is open, it may
+  // take request_line_bytes (CRLF not counted). llhttp knows a request-line complete at the
+  // last digit of its version, a status-line only once it has read the CRLF after it.
+  std::size_t allowed = limits_.header_bytes - head_bytes_;
+  if (in_start_line_) {
+    const std::size_t line = limits_.request_line_bytes + (isRequest(type_) ? 0 : 2);
+    allowed = std::min(allowed, head_bytes_ < line ? line - head_bytes_ : 0);
+  }
+  return allowed;
+}
+
 Step MessageParser::parse(std::string_view input) {
   llhttp_.data = this;
   switch (state_) {
@@ -629,74 +612,86 @@ Step MessageParser::parse(std::string_view input) {
     break;
   }
 
-  // RFC 9112 §3 / §5 limits: never let llhttp see more head bytes than the limit allows.
-  std::size_t window = input.size();
-  if (state_ == State::Head) {
-    FERRY_ASSERT(head_bytes_ <= limits_.header_bytes);
-    window = std::min(window, limits_.header_bytes - head_bytes_);
-  }
-  const char* data = input.empty() ? EmptyInput : input.data();
-  if (paused_) {
-    llhttp_resume(&llhttp_);
-    paused_ = false;
-  }
-  pending_ = Pending::None;
-  body_ = {};
-  const llhttp_errno_t rc = llhttp_execute(&llhttp_, data, window);
-  std::size_t consumed = window;
-  if (rc == HPE_PAUSED) {
-    paused_ = true;
-    consumed = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - data);
-    FERRY_ASSERT(consumed <= window && pending_ != Pending::None);
-  } else if (rc != HPE_OK) {
-    return mapLlhttpError(rc, data);
-  }
+  const char* const base = input.empty() ? EmptyInput : input.data();
+  std::size_t done = 0; // bytes of input consumed by this call
+  for (;;) {
+    // Limits are windows: llhttp never sees a head byte beyond them, so the verdict does not
+    // depend on how the bytes were split (a check in a span callback would).
+    const std::size_t available = input.size() - done;
+    std::size_t window = available;
+    if (state_ == State::Head) {
+      window = std::min(window, headAllowance());
+    }
+    if (paused_) {
+      llhttp_resume(&llhttp_);
+      paused_ = false;
+    }
+    pending_ = Pending::None;
+    body_ = {};
+    const char* const data = base + done;
+    const llhttp_errno_t rc = llhttp_execute(&llhttp_, data, window);
+    std::size_t consumed = window;
+    if (rc == HPE_PAUSED) {
+      paused_ = true;
+      consumed = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - data);
+      FERRY_ASSERT(consumed <= window && pending_ != Pending::None);
+    } else if (rc != HPE_OK) {
+      return mapLlhttpError(rc, data);
+    }
 
-  const std::size_t protocol_end =
-      pending_ == Pending::Body ? static_cast<std::size_t>(body_.data() - data) : consumed;
-  if (!scanProtocolBytes(std::string_view(data, protocol_end))) {
-    fail(400, "bare CR or LF, control byte or folded line");
-    return failed();
-  }
-
-  if (state_ == State::Head) {
+    const std::size_t protocol_end =
+        pending_ == Pending::Body ? static_cast<std::size_t>(body_.data() - data) : consumed;
+    if (!scanProtocolBytes(std::string_view(data, protocol_end))) {
+      fail(400, "bare CR or LF, control byte or folded line");
+      return failed();
+    }
+    done += consumed;
+    if (state_ != State::Head) {
+      framing_bytes_ += protocol_end;
+      if (framing_bytes_ > limits_.header_bytes) {
+        fail(400, "chunk framing or trailers too large");
+        return failed();
+      }
+      break;
+    }
     head_bytes_ += consumed;
-    if (pending_ == Pending::None && head_bytes_ >= limits_.header_bytes && window < input.size()) {
-      if (in_start_line_) {
-        fail(414, "request line too long");
-      } else {
+    if (pending_ != Pending::None || window == available) {
+      break;
+    }
+    // llhttp took every byte the window allowed and wants more.
+    if (headAllowance() == 0) {
+      if (!in_start_line_) {
         fail(431, "header section too large");
+      } else {
+        fail(414, isRequest(type_) ? "request line too long" : "status line too long");
       }
       return failed();
     }
-  } else {
-    framing_bytes_ += protocol_end;
-    if (framing_bytes_ > limits_.header_bytes) {
-      fail(400, "chunk framing or trailers too large");
-      return failed();
-    }
+    // The start line ended inside the window: go on with the header section's allowance.
   }
 
   switch (pending_) {
   case Pending::None:
-    return Step{Event::NeedMore, consumed, {}};
+    return Step{Event::NeedMore, done, {}};
   case Pending::Head:
     if (interim_) {
       // A 1xx head: the next bytes start the final response's head.
       head_bytes_ = 0;
+      in_start_line_ = true;
       scan_ = Scan{};
     } else {
       state_ = State::Body;
       framing_bytes_ = 0;
     }
-    return Step{Event::Head, consumed, {}};
+    return Step{Event::Head, done, {}};
   case Pending::Body:
     framing_bytes_ = 0;
     scan_ = Scan{false, false};
-    return Step{Event::Body, consumed, body_};
+    return Step{Event::Body, done, body_};
   case Pending::End:
     begun_ = false;
     head_bytes_ = 0;
+    in_start_line_ = true;
     scan_ = Scan{};
     if ((isRequest(type_) && target_.form == TargetForm::Authority) ||
         (!isRequest(type_) && expect_ == Expect::Connect && response_.status >= 200 &&
@@ -706,7 +701,7 @@ Step MessageParser::parse(std::string_view input) {
       state_ = State::Head;
     }
     expect_ = Expect::Get;
-    return Step{Event::MessageEnd, consumed, {}};
+    return Step{Event::MessageEnd, done, {}};
   }
   FERRY_ASSERT(false);
   return failed();

@@ -90,7 +90,6 @@ private:
   static int onMethod(llhttp_t* p, const char* at, std::size_t size);
   static int onUrl(llhttp_t* p, const char* at, std::size_t size);
   static int onStatus(llhttp_t* p, const char* at, std::size_t size);
-  static int onVersion(llhttp_t* p, const char* at, std::size_t size);
   static int onVersionComplete(llhttp_t* p);
   static int onStatusComplete(llhttp_t* p);
   static int onHeaderField(llhttp_t* p, const char* at, std::size_t size);
@@ -102,8 +101,8 @@ private:
   static int onMessageComplete(llhttp_t* p);
 
   int fail(int status, const char* reason);
-  int startLineBytes(std::size_t size);
-  int openField();
+  std::size_t headAllowance() const noexcept;
+  void openField();
   Headers& fieldsInProgress() noexcept;
   int completeRequestHead();
   int completeResponseHead();
@@ -126,7 +125,6 @@ private:
   bool in_start_line_ = true;     // still inside the request-line / status-line
   bool field_open_ = false;       // a field name has started, its value is not complete
   std::size_t head_bytes_ = 0;    // bytes of the current head consumed so far
-  std::size_t line_bytes_ = 0;    // start-line bytes delivered in spans
   std::size_t framing_bytes_ = 0; // chunk framing and trailer bytes since the last body span
   std::size_t field_count_ = 0;
   std::size_t host_count_ = 0;

@@ -172,3 +172,23 @@ TEST_CASE("keep-alive responses follow each other on one connection", "[http]") 
   REQUIRE(trace.events.size() == 10);
   CHECK(trace.events[7] == "body 2");
 }
+
+TEST_CASE("status line limit at its exact boundary", "[http]") {
+  Limits limits;
+  limits.request_line_bytes = 40;
+  limits.header_bytes = 512;
+  const std::string prefix = "HTTP/1.1 200 ";
+  const auto with_reason = [&](std::size_t line) {
+    return prefix + std::string(line - prefix.size(), 'r') + "\r\nContent-Length: 0\r\n\r\n";
+  };
+  CHECK(checkEverySplit<ResponseParser>(with_reason(40), false, nullptr, limits).error_status == 0);
+  CHECK(checkEverySplit<ResponseParser>(with_reason(41), false, nullptr, limits).error_status ==
+        502);
+  // Without a reason phrase the header section still gets its full allowance.
+  const std::string no_reason =
+      "HTTP/1.1 200\r\nX: " + std::string(300, 'x') + "\r\nContent-Length: 0\r\n\r\n";
+  CHECK(checkEverySplit<ResponseParser>(no_reason, false, nullptr, limits).error_status == 0);
+  const std::string empty_reason =
+      "HTTP/1.1 200 \r\nX: " + std::string(300, 'x') + "\r\nContent-Length: 0\r\n\r\n";
+  CHECK(checkEverySplit<ResponseParser>(empty_reason, false, nullptr, limits).error_status == 0);
+}
