@@ -228,6 +228,13 @@ int MessageParser::onHeaderFieldComplete(llhttp_t* p) {
   if (isDisguisedFramingName(name)) {
     return m.fail(400, "field name disguised as a framing field");
   }
+  // RFC 9110 §6.5.1: framing and routing fields cannot be trailers; llhttp would still act on
+  // some of them (and differently for requests and responses).
+  if (m.state_ == State::Body &&
+      (equalsIgnoreCase(name, "transfer-encoding") || equalsIgnoreCase(name, "content-length") ||
+       equalsIgnoreCase(name, "host"))) {
+    return m.fail(400, "framing or routing field in trailers");
+  }
   e.value_offset = static_cast<std::uint32_t>(h.bytes_.size());
   e.value_size = 0;
   return 0;

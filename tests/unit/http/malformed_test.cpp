@@ -90,6 +90,8 @@ std::vector<Case> requestCases() {
       {"last chunk line bare LF", chunkedPost + "0\n\r\n", 400},
       {"obs-fold in trailer", chunkedPost + "0\r\nT: a\r\n b\r\n\r\n", 400},
       {"space before colon in trailer", chunkedPost + "0\r\nT : a\r\n\r\n", 400},
+      {"Transfer-Encoding trailer", chunkedPost + "0\r\nTransfer-Encoding: x\r\n\r\n", 400},
+      {"Content-Length trailer", chunkedPost + "0\r\nContent-Length: 5\r\n\r\n", 400},
       {"NUL in chunk extension", chunkedPost + "5;a\0b\r\nhello\r\n0\r\n\r\n"s, 400},
       {"NUL as chunk size", chunkedPost + "\0\r\n\r\n"s, 400},
       // line endings, control bytes, folding
@@ -210,6 +212,8 @@ std::vector<Case> responseCases() {
       {"space before colon", ok + "Content-Length : 0\r\n\r\n", 502},
       {"chunk size overflow",
        ok + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nx\r\n0\r\n\r\n", 502},
+      {"Transfer-Encoding trailer",
+       ok + "Transfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: nt5\r\n\r\n", 502},
       {"chunk data too long", ok + "Transfer-Encoding: chunked\r\n\r\n1\r\nxx\r\n0\r\n\r\n", 502},
       {"status line too long", "HTTP/1.1 200 " + std::string(300, 'k') + "\r\n\r\n", 502},
       {"header section too large", ok + "X: " + std::string(1100, 'a') + "\r\n\r\n", 502},
