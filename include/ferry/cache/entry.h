@@ -1,0 +1,122 @@
+// Entry: one stored response — its head, its metadata and its body as immutable ref-counted
+// chunks — and the Key it is found by. An Entry may still be filling while clients stream
+// from it (collapsed forwarding). It decides nothing about HTTP caching: storability,
+// freshness and secondary keys come from cache::policy; writes go through a Store's
+// EntryWriter, never through the Entry itself.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/cache/subscription.h"
+#include "ferry/http/message.h"
+
+namespace ferry::cache {
+
+// The primary cache key (RFC 9111 §2), as computed by cache::policy; the store only hashes and
+// compares it.
+using Key = std::string;
+
+// A piece of a stored body. Immutable once published and shared by every reader: hold it for
+// as long as its bytes are in use (e.g. until evbuffer_add_reference's cleanup runs), even if
+// its Entry was evicted meanwhile.
+using Chunk = std::shared_ptr<const std::string>;
+
+//  Filling ──complete──▶ Complete
+//     │
+//     └──abandon / too large / writer gone──▶ Abandoned
+//
+// Complete and Abandoned are final. An Abandoned Entry is no longer in any index; its body is
+// a prefix of the response at most and must not be served as a whole.
+enum class EntryState { Filling, Complete, Abandoned };
+
+// What a Store needs to create an Entry when a response head arrives.
+struct EntryInit {
+  Key key;
+  // The request's values of the fields the response's Vary names, as cache::policy renders
+  // them (RFC 9111 §4.1); empty when the response has no Vary.
+  std::string secondary_key;
+  http::ResponseHead head; // as stored (hop-by-hop fields already removed)
+  std::chrono::system_clock::time_point request_time;  // RFC 9111 §4.2.3
+  std::chrono::system_clock::time_point response_time; // RFC 9111 §4.2.3
+  // The announced body length (Content-Length), when known. A Store refuses an Entry whose
+  // announced length exceeds its max_object_bytes.
+  std::optional<std::uint64_t> content_length;
+};
+
+// Snapshot of an Entry's body from one chunk on, taken under one lock so a reader never
+// misses the end: after reading every chunk of a snapshot whose state is Complete, the body is
+// whole.
+struct BodyRead {
+  std::vector<Chunk> chunks;
+  EntryState state = EntryState::Filling;
+};
+
+namespace detail {
+struct EntryMutator;
+} // namespace detail
+
+// Shared through std::shared_ptr<const Entry>; every method is thread-safe. Head and metadata
+// never change after creation (a revalidation makes a new Entry, see Store::updateHead).
+class Entry {
+public:
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+  const Key& key() const noexcept { return key_; }
+  const std::string& secondaryKey() const noexcept { return secondary_key_; }
+  const http::ResponseHead& head() const noexcept { return head_; }
+  // The stored response's combined Vary field value; empty when it has none.
+  const std::string& vary() const noexcept { return vary_; }
+  std::chrono::system_clock::time_point requestTime() const noexcept { return request_time_; }
+  std::chrono::system_clock::time_point responseTime() const noexcept { return response_time_; }
+  std::optional<std::uint64_t> contentLength() const noexcept { return content_length_; }
+
+  EntryState state() const noexcept { return state_.load(std::memory_order_acquire); }
+  // Body bytes stored so far.
+  std::uint64_t bodySize() const noexcept { return body_size_.load(std::memory_order_acquire); }
+  // How many lookups returned this Entry.
+  std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
+
+  // The chunks from index first_chunk on (at most max_chunks of them) and the state they were
+  // read in. A reader keeps its own next index: next += result.chunks.size().
+  BodyRead read(std::size_t first_chunk,
+                std::size_t max_chunks = std::numeric_limits<std::size_t>::max()) const;
+  std::size_t chunkCount() const;
+
+  // Calls callback after every append and once when the Entry becomes Complete or Abandoned.
+  // It runs on the writer's thread with no lock held; it must be cheap (post to the reader's
+  // own loop and return). Subscribe first, then read(): a notification may find nothing new.
+  // On a final Entry this returns an inactive Subscription (read() tells the rest).
+  Subscription subscribe(std::function<void()> callback) const;
+
+private:
+  friend struct detail::EntryMutator;
+  Entry(EntryInit init, std::vector<Chunk> chunks, std::uint64_t body_size, EntryState state);
+
+  const Key key_;
+  const std::string secondary_key_;
+  const http::ResponseHead head_;
+  const std::string vary_;
+  const std::chrono::system_clock::time_point request_time_;
+  const std::chrono::system_clock::time_point response_time_;
+  const std::optional<std::uint64_t> content_length_;
+
+  mutable std::mutex mutex_; // guards chunks_
+  std::vector<Chunk> chunks_;
+  std::atomic<EntryState> state_;
+  std::atomic<std::uint64_t> body_size_;
+  mutable std::atomic<std::uint64_t> hits_{0};
+  mutable Notifier notifier_;
+};
+
+} // namespace ferry::cache

@@ -1,0 +1,61 @@
+// MemoryStore: the in-memory Store. Sharded by Key hash (one mutex, index and LRU list per
+// shard) so worker threads rarely meet; one byte budget over all shards, enforced by evicting
+// the least recently used Entry. Bodies are shared chunks, so a hit copies no body bytes.
+// It does not persist anything; a restart starts empty.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "ferry/cache/settings.h"
+#include "ferry/cache/store.h"
+
+namespace ferry::cache {
+
+namespace detail {
+struct MemoryStoreImpl;
+} // namespace detail
+
+class MemoryStore final : public Store {
+public:
+  static constexpr std::size_t ShardCount = 16;
+  // Fixed costs counted on top of the bytes themselves, so that the budget bounds the memory
+  // really used: the Entry object, its index and LRU nodes, its head's field table (bytes).
+  static constexpr std::size_t EntryOverheadBytes = 512;
+  // The chunk's string, its shared control block and its slot in the chunk list (bytes).
+  static constexpr std::size_t ChunkOverheadBytes = 96;
+
+  // settings.memory_bytes is the budget; settings.max_object_bytes bounds one body.
+  explicit MemoryStore(const Settings& settings);
+  ~MemoryStore() override;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  std::shared_ptr<const Entry> lookup(const Key& key, const SecondaryKeyFn& secondary) override;
+  std::unique_ptr<EntryWriter> insert(EntryInit init) override;
+  std::shared_ptr<const Entry>
+  updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
+             std::chrono::system_clock::time_point request_time,
+             std::chrono::system_clock::time_point response_time) override;
+  std::size_t remove(const Key& key) override;
+  FetchTicket joinFetch(const Key& key) override;
+  StoreStats stats() const override;
+
+  // Applies a reloaded configuration: a smaller budget evicts down to it at once; a smaller
+  // max_object_bytes applies to bodies appended from now on.
+  void reconfigure(const Settings& settings);
+
+  // The bytes an Entry with this key, secondary key and head is charged before any body.
+  static std::size_t headCharge(const Key& key, const std::string& secondary_key,
+                                const http::ResponseHead& head) noexcept;
+
+  // Sums every indexed Entry's charge and checks it against the accounted total, the LRU
+  // lists against the indexes, and the budget. Aborts on a mismatch.
+  void checkInvariantsForTest() const;
+
+private:
+  // Shared with the writers and tickets handed out, which may outlive the MemoryStore.
+  std::shared_ptr<detail::MemoryStoreImpl> impl_;
+};
+
+} // namespace ferry::cache
