@@ -1,13 +1,36 @@
 // Settings of the cache module, filled by config from the `cache` key.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <regex>
+#include <string>
+#include <vector>
 
 namespace ferry::cache {
 
+// A refresh rule, like Squid's refresh_pattern: how long a response whose URI matches may be
+// considered fresh when the origin gave no explicit freshness (RFC 9111 §4.2.2 heuristics).
+// lifetime = clamp(percent × (Date − Last-Modified), min, max), or min without Last-Modified.
+struct RefreshRule {
+  std::string pattern;         // as written in the config, for messages
+  bool ignore_case = false;    // Squid's -i
+  std::regex regex;            // compiled `pattern` (ECMAScript), searched in the cache key
+  std::chrono::seconds min{0}; // lifetime floor
+  unsigned percent = 20;       // of the time since Last-Modified, 0..1000
+  std::chrono::seconds max{std::chrono::hours(24) * 3}; // lifetime ceiling, ≥ min
+};
+
 struct Settings {
-  std::size_t memory_bytes = 256 * 1024 * 1024;     // budget for entries, headers and index
+  std::size_t memory_bytes = 256 * 1024 * 1024;    // budget for entries, headers and index
   std::size_t max_object_bytes = 16 * 1024 * 1024; // larger responses are not stored
+
+  // RFC 9111 §4.2.2 heuristic freshness when no refresh rule matches: percent of the time since
+  // Last-Modified, at most heuristic_max.
+  unsigned heuristic_percent = 10;                            // 0..100
+  std::chrono::seconds heuristic_max{std::chrono::hours(24)}; // 0 turns heuristics off
+  // Tried in order; the first whose regex matches the URI applies.
+  std::vector<RefreshRule> refresh_rules;
 };
 
 } // namespace ferry::cache

@@ -1,0 +1,211 @@
+// The rules of a shared HTTP cache (RFC 9111, RFC 5861) as pure functions of (request,
+// response, times, now): what may be stored, how fresh it is, whether a stored response may be
+// served, how it is revalidated and what an unsafe request invalidates. No storage, no
+// sockets, no clock: the caller passes every time point. Any thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/cache/directives.h"
+#include "ferry/cache/http_date.h"
+#include "ferry/cache/settings.h"
+#include "ferry/http/message.h"
+#include "ferry/http/target.h"
+
+namespace ferry::cache::policy {
+
+// ---- Methods and statuses ----------------------------------------------------------------
+
+// GET and HEAD may be answered from the cache (a HEAD from a stored GET); anything else is a
+// bypass. Only responses to GET are stored.
+bool isCacheableMethod(std::string_view method) noexcept;
+
+// RFC 9110 §9.2.1: GET, HEAD, OPTIONS, TRACE. Others (unknown ones too) invalidate (§4.4).
+bool isSafeMethod(std::string_view method) noexcept;
+
+// RFC 9110 §15.1 / RFC 9111 §4.2.2: 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501.
+bool isHeuristicallyCacheable(int status) noexcept;
+
+// RFC 5861 §4: the statuses after which stale-if-error may serve a stale response (500, 502,
+// 503, 504). A failure to connect or to read a response counts as well: the caller decides.
+bool isOriginError(int status) noexcept;
+
+// §5.2.1.7: the request has only-if-cached. With no stored response (or with Verdict
+// Unavailable) the cache answers 504 (Gateway Timeout) itself and never contacts the origin.
+bool isOnlyIfCached(const http::RequestHead& request);
+
+// ---- Storing (§3) --------------------------------------------------------------------------
+
+enum class StoreDecision {
+  Store,
+  Method,          // not a GET (HEAD is answered from a stored GET, never stored itself)
+  Status,          // not final, 206 or 304, or not heuristically cacheable without explicit
+                   // freshness (max-age, s-maxage, Expires, public)
+  RequestNoStore,  // §5.2.1.5
+  ResponseNoStore, // §5.2.2.5 (unless must-understand with a status this cache knows, §5.2.2.3)
+  Private,         // §5.2.2.7 unqualified private
+  Authorization,   // §3.5: request had Authorization; response has no public/s-maxage/
+                   // must-revalidate
+  VaryAny,         // §4.1: Vary: * can never be selected
+  MustUnderstand,  // §5.2.2.3 with a status this cache does not know
+};
+
+// §3: whether a response to `request` may be stored by a shared cache. A complete body is the
+// caller's business (an incomplete response is never stored); so is max_object_bytes.
+StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response);
+inline bool isStorable(const http::RequestHead& request, const http::ResponseHead& response) {
+  return storability(request, response) == StoreDecision::Store;
+}
+// A token naming the decision, for Cache-Status detail and logs: "stored", "method", "status",
+// "no-store", "private", "authorization", "vary-star", "must-understand".
+std::string_view describe(StoreDecision decision) noexcept;
+
+// §3.1, §5.2.2.4, §5.2.2.7: removes the fields named by qualified no-cache="..." and
+// private="..." from a response about to be stored (it is served to other clients, so those
+// fields are never reused; the client that received the response still got them). Everything
+// else is stored as received, Set-Cookie included; hop-by-hop fields are expected to be gone
+// already (http::stripHopByHop). Returns how many field lines were removed.
+std::size_t removeUnstorableFields(http::Headers& response);
+
+// ---- Freshness (§4.2) ----------------------------------------------------------------------
+
+// Whether the response carries s-maxage, max-age or Expires (even an invalid one, §5.3).
+bool hasExplicitFreshness(const http::ResponseHead& response);
+
+// §4.2.1: s-maxage, else max-age, else Expires − Date (an invalid Expires is in the past; a
+// missing Date is `response_time`, RFC 9110 §6.6.1). Without those, and when the status is
+// heuristically cacheable or the response is public (§4.2.2): the first refresh rule matching
+// `uri` (the cache key), else heuristic_percent of (Date − Last-Modified) up to heuristic_max;
+// 0 without Last-Modified. Never negative. It changes only when the headers do, so it may be
+// computed once when the response is stored or freshened.
+Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
+                          std::string_view uri, const Settings& settings);
+
+// §4.2.3, each step exactly as the RFC names it. Times are floored to whole seconds; negative
+// clock differences count as 0.
+struct AgeCalculation {
+  Seconds apparent_age{0};          // max(0, response_time − date_value)
+  Seconds response_delay{0};        // response_time − request_time
+  Seconds corrected_age_value{0};   // age_value + response_delay
+  Seconds corrected_initial_age{0}; // max(apparent_age, corrected_age_value)
+  Seconds resident_time{0};         // now − response_time
+  Seconds current_age{0};           // corrected_initial_age + resident_time
+};
+AgeCalculation calculateAge(const http::ResponseHead& response, TimePoint request_time,
+                            TimePoint response_time, TimePoint now);
+
+// §5.1: the Age field value to send for `current_age` (2147483648 at most, §1.2.2).
+std::string ageValue(Seconds current_age);
+
+// ---- Serving (§4, §4.2.4, §5.2, RFC 5861) --------------------------------------------------
+
+// A stored response as the serving rules see it. Borrowed for the duration of a call.
+struct Stored {
+  const http::ResponseHead& head;
+  TimePoint request_time;  // when the request that fetched (or last validated) it was sent
+  TimePoint response_time; // when that response head arrived
+  Seconds lifetime;        // freshnessLifetime(head, response_time, uri, settings)
+};
+
+enum class Verdict {
+  Fresh,                // serve it
+  StaleAllowed,         // stale, but within the request's max-stale (§5.2.1.2): serve it
+  StaleWhileRevalidate, // stale within stale-while-revalidate (RFC 5861 §3): serve it and
+                        // revalidate in the background
+  Revalidate,           // forward a conditional request (prepareRevalidation); when the
+                        // origin fails, mayServeStaleOnError decides
+  Unavailable,          // only-if-cached and it cannot be used without the origin: 504
+};
+
+struct Decision {
+  Verdict verdict = Verdict::Revalidate;
+  // Revalidate because the request asked for it (no-cache, Pragma, max-age, min-fresh) while
+  // the stored response would otherwise do: Cache-Status fwd=request rather than fwd=stale.
+  bool requested = false;
+  Seconds age{0}; // current_age (§4.2.3): send it as Age when serving
+  Seconds ttl{0}; // lifetime − age; negative when stale (Cache-Status ttl)
+};
+
+// Decides how a GET or HEAD `request` may use `stored` at `now`, in this order:
+// request no-cache (§5.2.1.4) or response no-cache (§5.2.2.4) → Revalidate; request max-age
+// exceeded (§5.2.1.1) → Revalidate; fresh (§4.2) and min-fresh met (§5.2.1.3) → Fresh; stale
+// and must-revalidate, proxy-revalidate or s-maxage (§4.2.4, §5.2.2.2, §5.2.2.8, §5.2.2.10)
+// → Revalidate; within max-stale → StaleAllowed; within stale-while-revalidate →
+// StaleWhileRevalidate; else Revalidate. With only-if-cached (§5.2.1.7), Revalidate becomes
+// Unavailable.
+Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now);
+
+// RFC 5861 §4: whether `stored` may be served when revalidating or refetching it failed (an
+// origin error status or no response) at `now`: its staleness is within the response's or the
+// request's stale-if-error, and nothing forbids serving stale (must-revalidate,
+// proxy-revalidate, s-maxage, response or request no-cache: then the answer is the error, or
+// 504 when there is no response). A response still fresh at `now` may always be served.
+bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored, TimePoint now);
+
+// ---- Validation (§4.3) ---------------------------------------------------------------------
+
+// §4.3.1: turns `origin_request` (the client's fields, being forwarded as a GET for the stored
+// response) into a revalidation of `stored`: removes the client's If-None-Match,
+// If-Modified-Since, If-Range and Range, then adds If-None-Match with the stored ETag and
+// If-Modified-Since with the stored Last-Modified. Returns false when `stored` has neither
+// validator: the request is then an unconditional refetch. The client's own conditionals are
+// answered afterwards with isNotModified against the validated response.
+bool prepareRevalidation(http::Headers& origin_request, const http::ResponseHead& stored);
+
+// §4.3.4: whether a 304 identifies `stored` for update. Stricter than "any validator": an ETag
+// in both must match (weak comparison), else a Last-Modified in both must be equal; a 304
+// with no validator updates the response it revalidated (ferry sends one response's
+// validators at a time). When false, the caller refetches without conditions.
+bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
+
+// §3.2, §4.3.4: copies every field of the 304 into `stored`, replacing fields of the same name,
+// except framing and content-coding fields the stored body depends on (Content-Length,
+// Transfer-Encoding, Content-Range, Content-Encoding) and hop-by-hop fields. Age and Date
+// describe the exchange, so a stored Age the 304 lacks is removed and a missing Date becomes
+// `received` (RFC 9110 §6.6.1). Fields named by the new qualified no-cache/private are removed.
+// The caller then stores the new request/response times and recomputes the lifetime.
+void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
+             TimePoint received);
+
+// RFC 9111 §4.3.2, RFC 9110 §13.1.2, §13.1.3, §13.2.2: whether the client's own conditionals,
+// evaluated against a stored response about to be served, call for a 304. If-None-Match (weak
+// comparison, "*" matches) decides when present; otherwise If-Modified-Since (a valid date, GET
+// or HEAD only) against Last-Modified, else Date, else response_time. If-Match and
+// If-Unmodified-Since do not apply to a cache (§4.3.2) and are ignored.
+bool isNotModified(const http::RequestHead& request, const Stored& stored);
+
+// RFC 9110 §15.4.5: the 304 sent for `stored`: Cache-Control, Content-Location, Date, ETag,
+// Expires and Vary as stored, and Last-Modified when there is no ETag. The caller adds Age,
+// Via and Cache-Status.
+http::ResponseHead notModifiedResponse(const http::ResponseHead& stored);
+
+// RFC 9110 §8.8.3.2: weak comparison of two entity-tags (W/ ignored, opaque parts equal).
+bool weakMatch(std::string_view a, std::string_view b) noexcept;
+// Strong comparison: both strong and equal.
+bool strongMatch(std::string_view a, std::string_view b) noexcept;
+
+// ---- Invalidation (§4.4) -------------------------------------------------------------------
+
+// After `response` to an unsafe `request` (any method but GET, HEAD, OPTIONS, TRACE) with a
+// 2xx or 3xx status: the cache keys to invalidate — the target's, then those of Location and
+// Content-Location when they resolve (RFC 3986 §5.2, against the target) to the same origin
+// (scheme, host, port). `target` is the request's target with scheme, host and port known
+// (absolute form, or origin form completed from Host). Empty otherwise; no duplicates.
+std::vector<std::string> invalidatedKeys(const http::RequestHead& request,
+                                         const http::Target& target,
+                                         const http::ResponseHead& response);
+
+// ---- Vary (§4.1) ---------------------------------------------------------------------------
+
+// The secondary key: for each field the response's Vary nominates (names lower-cased, sorted,
+// duplicates dropped), "name:value\n" with the request's field lines combined and whitespace
+// normalised (trimmed, none around commas outside quoted strings), or "name\n" when the request
+// lacks the field (absent ≠ empty). "" without Vary. nullopt for Vary: * (never matches).
+// A stored response matches a request when both give the same key.
+std::optional<std::string> varyKey(const http::Headers& response, const http::Headers& request);
+
+} // namespace ferry::cache::policy
