@@ -1,0 +1,99 @@
+// Entry's read side and its mutator. Chunks and state change together under the Entry's
+// mutex so a BodyRead is a consistent snapshot; subscribers are notified after it is
+// released.
+#include "ferry/cache/entry.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "entry_mutator.h"
+#include "ferry/core/assert.h"
+
+namespace ferry::cache {
+
+Entry::Entry(EntryInit init, std::vector<Chunk> chunks, std::uint64_t body_size, EntryState state)
+    : key_(std::move(init.key)), secondary_key_(std::move(init.secondary_key)),
+      head_(std::move(init.head)), vary_(head_.headers.combined("Vary")),
+      request_time_(init.request_time), response_time_(init.response_time),
+      content_length_(init.content_length), chunks_(std::move(chunks)), state_(state),
+      body_size_(body_size) {}
+
+BodyRead Entry::read(std::size_t first_chunk, std::size_t max_chunks) const {
+  BodyRead result;
+  std::lock_guard lock(mutex_);
+  result.state = state_.load(std::memory_order_relaxed);
+  if (first_chunk < chunks_.size()) {
+    const std::size_t count = std::min(max_chunks, chunks_.size() - first_chunk);
+    const auto first = chunks_.begin() + static_cast<std::ptrdiff_t>(first_chunk);
+    result.chunks.assign(first, first + static_cast<std::ptrdiff_t>(count));
+  }
+  return result;
+}
+
+std::size_t Entry::chunkCount() const {
+  std::lock_guard lock(mutex_);
+  return chunks_.size();
+}
+
+Subscription Entry::subscribe(std::function<void()> callback) const {
+  if (state() != EntryState::Filling) {
+    return Subscription();
+  }
+  return notifier_.subscribe(std::move(callback));
+}
+
+namespace detail {
+
+std::shared_ptr<Entry> EntryMutator::create(EntryInit init) {
+  return std::shared_ptr<Entry>(new Entry(std::move(init), {}, 0, EntryState::Filling));
+}
+
+std::shared_ptr<Entry> EntryMutator::withBodyOf(const Entry& body, EntryInit init) {
+  std::vector<Chunk> chunks;
+  std::uint64_t body_size = 0;
+  {
+    std::lock_guard lock(body.mutex_);
+    FERRY_ASSERT(body.state_.load(std::memory_order_relaxed) == EntryState::Complete);
+    chunks = body.chunks_;
+    body_size = body.body_size_.load(std::memory_order_relaxed);
+  }
+  auto entry = std::shared_ptr<Entry>(
+      new Entry(std::move(init), std::move(chunks), body_size, EntryState::Complete));
+  entry->hits_.store(body.hits(), std::memory_order_relaxed);
+  entry->notifier_.close();
+  return entry;
+}
+
+void EntryMutator::append(Entry& entry, Chunk chunk) {
+  FERRY_ASSERT(chunk != nullptr);
+  {
+    std::lock_guard lock(entry.mutex_);
+    FERRY_ASSERT(entry.state_.load(std::memory_order_relaxed) == EntryState::Filling);
+    entry.body_size_.store(entry.body_size_.load(std::memory_order_relaxed) + chunk->size(),
+                           std::memory_order_release);
+    entry.chunks_.push_back(std::move(chunk));
+  }
+  entry.notifier_.notify();
+}
+
+bool EntryMutator::finish(Entry& entry, EntryState state) {
+  FERRY_ASSERT(state != EntryState::Filling);
+  {
+    std::lock_guard lock(entry.mutex_);
+    if (entry.state_.load(std::memory_order_relaxed) != EntryState::Filling) {
+      return false;
+    }
+    entry.state_.store(state, std::memory_order_release);
+  }
+  entry.notifier_.notify();
+  entry.notifier_.close();
+  return true;
+}
+
+void EntryMutator::countHit(const Entry& entry) noexcept {
+  entry.hits_.fetch_add(1, std::memory_order_relaxed);
+}
+
+} // namespace detail
+
+} // namespace ferry::cache

@@ -1,0 +1,493 @@
+// MemoryStore. Each shard has its own mutex, index (Key → variants) and LRU list; the byte
+// budget is one atomic counter over all shards. Room is reserved before bytes are recorded,
+// evicting the globally least recently used Entry (the oldest shard tail) until it fits, so
+// the accounted total never exceeds the budget. No code path holds two shard locks, an Entry
+// lock together with a shard lock, or any lock while notifying.
+#include "ferry/cache/memory_store.h"
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <limits>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "entry_mutator.h"
+#include "ferry/core/assert.h"
+
+namespace ferry::cache {
+
+namespace detail {
+
+namespace {
+
+constexpr std::uint64_t NoTick = std::numeric_limits<std::uint64_t>::max();
+
+// One indexed variant.
+struct Record {
+  std::shared_ptr<Entry> entry;
+  std::size_t charged = 0; // bytes this Entry adds to MemoryStoreImpl::used
+  std::uint64_t tick = 0;  // last insert or hit; larger is more recent
+};
+
+using Lru = std::list<Record>; // most recently used first
+
+struct Shard {
+  mutable std::mutex mutex;
+  Lru lru;
+  std::unordered_map<Key, std::vector<Lru::iterator>> index;
+  std::unordered_map<Key, std::weak_ptr<PendingFetch>> fetches;
+  // Tick of lru.back(), NoTick when empty: lets eviction pick a shard without locking all.
+  std::atomic<std::uint64_t> tail_tick{NoTick};
+
+  void updateTailLocked() noexcept {
+    tail_tick.store(lru.empty() ? NoTick : lru.back().tick, std::memory_order_relaxed);
+  }
+
+  Lru::iterator findLocked(const Entry& entry) {
+    const auto it = index.find(entry.key());
+    if (it == index.end()) {
+      return lru.end();
+    }
+    for (const auto record : it->second) {
+      if (record->entry.get() == &entry) {
+        return record;
+      }
+    }
+    return lru.end();
+  }
+};
+
+} // namespace
+
+struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
+  explicit MemoryStoreImpl(const Settings& settings)
+      : budget(settings.memory_bytes), max_object(settings.max_object_bytes) {}
+
+  std::array<Shard, MemoryStore::ShardCount> shards;
+  std::atomic<std::size_t> budget;
+  std::atomic<std::size_t> max_object;
+  std::atomic<std::size_t> used{0};
+  std::atomic<std::size_t> entries{0};
+  std::atomic<std::uint64_t> evictions{0};
+  std::atomic<std::uint64_t> clock{0};
+
+  std::size_t shardOf(const Key& key) const noexcept {
+    return std::hash<Key>{}(key) % MemoryStore::ShardCount;
+  }
+
+  void touchLocked(Shard& shard, Lru::iterator record) {
+    record->tick = clock.fetch_add(1, std::memory_order_relaxed);
+    shard.lru.splice(shard.lru.begin(), shard.lru, record);
+    shard.updateTailLocked();
+  }
+
+  // Takes a record out of the index and the accounting. Its Entry lives on with its holders.
+  void unlinkLocked(Shard& shard, Lru::iterator record) {
+    const auto it = shard.index.find(record->entry->key());
+    FERRY_ASSERT(it != shard.index.end());
+    std::erase(it->second, record);
+    if (it->second.empty()) {
+      shard.index.erase(it);
+    }
+    used.fetch_sub(record->charged, std::memory_order_relaxed);
+    entries.fetch_sub(1, std::memory_order_relaxed);
+    shard.lru.erase(record);
+    shard.updateTailLocked();
+  }
+
+  // Evicts the least recently used Entry other than `keep`. False when there is none.
+  bool evictOldest(const Entry* keep) {
+    std::array<bool, MemoryStore::ShardCount> skip{};
+    for (;;) {
+      std::size_t oldest = MemoryStore::ShardCount;
+      std::uint64_t oldest_tick = NoTick;
+      for (std::size_t i = 0; i < shards.size(); ++i) {
+        const std::uint64_t tick = shards[i].tail_tick.load(std::memory_order_relaxed);
+        if (!skip[i] && tick < oldest_tick) {
+          oldest = i;
+          oldest_tick = tick;
+        }
+      }
+      if (oldest == MemoryStore::ShardCount) {
+        return false;
+      }
+      Shard& shard = shards[oldest];
+      std::lock_guard lock(shard.mutex);
+      for (auto record = shard.lru.rbegin(); record != shard.lru.rend(); ++record) {
+        if (record->entry.get() != keep) {
+          unlinkLocked(shard, std::prev(record.base()));
+          evictions.fetch_add(1, std::memory_order_relaxed);
+          return true;
+        }
+      }
+      skip[oldest] = true; // empty by now, or holds nothing but `keep`
+    }
+  }
+
+  // Adds bytes to the accounted total, evicting until they fit. False when they cannot fit
+  // even with everything but `keep` evicted.
+  bool reserve(std::size_t bytes, const Entry* keep) {
+    std::size_t current = used.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::size_t limit = budget.load(std::memory_order_relaxed);
+      if (bytes <= limit && current <= limit - bytes) {
+        if (used.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed)) {
+          return true;
+        }
+        continue;
+      }
+      if (!evictOldest(keep)) {
+        return false;
+      }
+      current = used.load(std::memory_order_relaxed);
+    }
+  }
+
+  // Charges bytes appended to an indexed Entry. An Entry that left the index is no longer
+  // charged. False when it cannot fit the budget.
+  bool charge(std::size_t shard_index, const Entry& entry, std::size_t bytes) {
+    Shard& shard = shards[shard_index];
+    {
+      std::lock_guard lock(shard.mutex);
+      const auto record = shard.findLocked(entry);
+      if (record == shard.lru.end()) {
+        return true;
+      }
+      if (record->charged + bytes > budget.load(std::memory_order_relaxed)) {
+        return false; // would not fit even alone: do not evict everything first
+      }
+    }
+    if (!reserve(bytes, &entry)) {
+      return false;
+    }
+    std::lock_guard lock(shard.mutex);
+    const auto record = shard.findLocked(entry);
+    if (record == shard.lru.end()) {
+      used.fetch_sub(bytes, std::memory_order_relaxed); // left the index meanwhile
+    } else {
+      record->charged += bytes;
+    }
+    return true;
+  }
+
+  void removeEntry(std::size_t shard_index, const Entry& entry) {
+    Shard& shard = shards[shard_index];
+    std::lock_guard lock(shard.mutex);
+    const auto record = shard.findLocked(entry);
+    if (record != shard.lru.end()) {
+      unlinkLocked(shard, record);
+    }
+  }
+
+  void releaseFetch(std::size_t shard_index, const PendingFetch& fetch) {
+    Shard& shard = shards[shard_index];
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.fetches.find(fetch.key());
+    if (it == shard.fetches.end()) {
+      return;
+    }
+    const auto current = it->second.lock();
+    if (current == nullptr || current.get() == &fetch) {
+      shard.fetches.erase(it);
+    }
+  }
+};
+
+namespace {
+
+class MemoryEntryWriter final : public EntryWriter {
+public:
+  MemoryEntryWriter(std::shared_ptr<MemoryStoreImpl> store, std::shared_ptr<Entry> entry,
+                    std::size_t shard)
+      : store_(std::move(store)), entry_(std::move(entry)), view_(entry_), shard_(shard) {}
+
+  ~MemoryEntryWriter() override { abandon(); }
+
+  const std::shared_ptr<const Entry>& entry() const noexcept override { return view_; }
+
+  bool append(std::string bytes) override {
+    if (entry_->state() != EntryState::Filling) {
+      return false;
+    }
+    if (bytes.empty()) {
+      return true;
+    }
+    const std::uint64_t max_object = store_->max_object.load(std::memory_order_relaxed);
+    if (entry_->bodySize() + bytes.size() > max_object) {
+      abandon();
+      return false;
+    }
+    // Count what the allocation holds, not just what is used: a caller's buffer may be
+    // larger than its contents.
+    const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
+    if (!store_->charge(shard_, *entry_, cost)) {
+      abandon();
+      return false;
+    }
+    EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
+    return true;
+  }
+
+  bool complete() override {
+    if (entry_->state() != EntryState::Filling) {
+      return entry_->state() == EntryState::Complete;
+    }
+    const auto length = entry_->contentLength();
+    if (length && *length != entry_->bodySize()) {
+      abandon(); // RFC 9112 §8: an incomplete message is not stored
+      return false;
+    }
+    return EntryMutator::finish(*entry_, EntryState::Complete);
+  }
+
+  void abandon() override {
+    if (entry_->state() != EntryState::Filling) {
+      return;
+    }
+    // Out of the index first, so that no lookup finds it once readers are told.
+    store_->removeEntry(shard_, *entry_);
+    EntryMutator::finish(*entry_, EntryState::Abandoned);
+  }
+
+private:
+  std::shared_ptr<MemoryStoreImpl> store_;
+  std::shared_ptr<Entry> entry_;
+  std::shared_ptr<const Entry> view_;
+  std::size_t shard_;
+};
+
+std::size_t statusLineSize(const http::ResponseHead& head) noexcept {
+  return sizeof("HTTP/1.1 200 \r\n") - 1 + head.reason.size();
+}
+
+} // namespace
+
+} // namespace detail
+
+using detail::EntryMutator;
+using detail::MemoryStoreImpl;
+using detail::Record;
+
+MemoryStore::MemoryStore(const Settings& settings)
+    : impl_(std::make_shared<MemoryStoreImpl>(settings)) {}
+
+MemoryStore::~MemoryStore() = default;
+
+std::size_t MemoryStore::headCharge(const Key& key, const std::string& secondary_key,
+                                    const http::ResponseHead& head) noexcept {
+  std::size_t vary = 0;
+  for (const http::Field field : head.headers) {
+    if (http::equalsIgnoreCase(field.name, "Vary")) {
+      vary += field.value.size() + 2;
+    }
+  }
+  // The key is held twice: by the Entry and by the shard's index.
+  return EntryOverheadBytes + 2 * key.size() + secondary_key.size() + detail::statusLineSize(head) +
+         head.headers.wireSize() + head.headers.size() * 4 * sizeof(std::uint32_t) + vary;
+}
+
+std::shared_ptr<const Entry> MemoryStore::lookup(const Key& key, const SecondaryKeyFn& secondary) {
+  auto& shard = impl_->shards[impl_->shardOf(key)];
+  std::vector<std::shared_ptr<Entry>> variants;
+  {
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.index.find(key);
+    if (it == shard.index.end()) {
+      return nullptr;
+    }
+    variants.reserve(it->second.size());
+    for (const auto record : it->second) {
+      variants.push_back(record->entry);
+    }
+  }
+  // The caller's function runs with no lock held: it may be as slow as it likes.
+  std::shared_ptr<Entry> found;
+  for (auto& variant : variants) {
+    const std::optional<std::string> wanted =
+        secondary ? secondary(*variant) : std::optional<std::string>(std::string());
+    if (wanted && *wanted == variant->secondaryKey()) {
+      found = std::move(variant);
+      break;
+    }
+  }
+  if (found == nullptr) {
+    return nullptr;
+  }
+  {
+    std::lock_guard lock(shard.mutex);
+    const auto record = shard.findLocked(*found);
+    if (record != shard.lru.end()) {
+      impl_->touchLocked(shard, record);
+    }
+  }
+  EntryMutator::countHit(*found);
+  return found;
+}
+
+std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
+  if (init.content_length &&
+      *init.content_length > impl_->max_object.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
+  const std::size_t charge = headCharge(init.key, init.secondary_key, init.head);
+  if (charge > impl_->budget.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
+  const std::size_t shard_index = impl_->shardOf(init.key);
+  auto entry = EntryMutator::create(std::move(init));
+  if (!impl_->reserve(charge, nullptr)) {
+    return nullptr;
+  }
+  auto& shard = impl_->shards[shard_index];
+  {
+    std::lock_guard lock(shard.mutex);
+    auto& variants = shard.index[entry->key()];
+    for (const auto record : variants) {
+      if (record->entry->secondaryKey() == entry->secondaryKey()) {
+        impl_->unlinkLocked(shard, record); // the same variant, newer response
+        break;
+      }
+    }
+    shard.lru.push_front(Record{entry, charge, impl_->clock.fetch_add(1)});
+    // unlinkLocked may have dropped the Key's list: look it up again.
+    shard.index[entry->key()].push_back(shard.lru.begin());
+    impl_->entries.fetch_add(1, std::memory_order_relaxed);
+    shard.updateTailLocked();
+  }
+  return std::make_unique<detail::MemoryEntryWriter>(impl_, std::move(entry), shard_index);
+}
+
+std::shared_ptr<const Entry>
+MemoryStore::updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
+                        std::chrono::system_clock::time_point request_time,
+                        std::chrono::system_clock::time_point response_time) {
+  if (entry == nullptr || entry->state() != EntryState::Complete) {
+    return nullptr;
+  }
+  const std::size_t old_head_charge =
+      headCharge(entry->key(), entry->secondaryKey(), entry->head());
+  const std::size_t new_head_charge = headCharge(entry->key(), entry->secondaryKey(), head);
+  std::shared_ptr<Entry> fresh = EntryMutator::withBodyOf(
+      *entry, EntryInit{entry->key(), entry->secondaryKey(), std::move(head), request_time,
+                        response_time, entry->contentLength()});
+
+  auto& shard = impl_->shards[impl_->shardOf(entry->key())];
+  // A grown head needs room first; a Complete Entry's charge no longer changes.
+  std::size_t reserved = 0;
+  if (new_head_charge > old_head_charge) {
+    {
+      std::lock_guard lock(shard.mutex);
+      if (shard.findLocked(*entry) == shard.lru.end()) {
+        return fresh;
+      }
+    }
+    reserved = new_head_charge - old_head_charge;
+    if (!impl_->reserve(reserved, entry.get())) {
+      return fresh; // the old Entry stays; it will be revalidated again
+    }
+  }
+  std::lock_guard lock(shard.mutex);
+  const auto record = shard.findLocked(*entry);
+  if (record == shard.lru.end()) {
+    impl_->used.fetch_sub(reserved, std::memory_order_relaxed);
+    return fresh;
+  }
+  FERRY_ASSERT(record->charged >= old_head_charge);
+  const std::size_t new_charge = record->charged - old_head_charge + new_head_charge;
+  if (reserved == 0) {
+    impl_->used.fetch_sub(record->charged - new_charge, std::memory_order_relaxed);
+  }
+  record->entry = fresh;
+  record->charged = new_charge;
+  impl_->touchLocked(shard, record);
+  return fresh;
+}
+
+std::size_t MemoryStore::remove(const Key& key) {
+  auto& shard = impl_->shards[impl_->shardOf(key)];
+  std::lock_guard lock(shard.mutex);
+  const auto it = shard.index.find(key);
+  if (it == shard.index.end()) {
+    return 0;
+  }
+  const std::vector<detail::Lru::iterator> records = it->second;
+  for (const auto record : records) {
+    impl_->unlinkLocked(shard, record);
+  }
+  return records.size();
+}
+
+FetchTicket MemoryStore::joinFetch(const Key& key) {
+  const std::size_t shard_index = impl_->shardOf(key);
+  auto& shard = impl_->shards[shard_index];
+  std::lock_guard lock(shard.mutex);
+  auto& slot = shard.fetches[key];
+  if (auto fetch = slot.lock(); fetch && fetch->outcome() == FetchOutcome::Waiting) {
+    return FetchTicket(std::move(fetch), false);
+  }
+  std::weak_ptr<MemoryStoreImpl> store = impl_;
+  auto fetch = std::make_shared<PendingFetch>(key, [store, shard_index](const PendingFetch& done) {
+    if (const auto impl = store.lock()) {
+      impl->releaseFetch(shard_index, done);
+    }
+  });
+  slot = fetch;
+  return FetchTicket(std::move(fetch), true);
+}
+
+StoreStats MemoryStore::stats() const {
+  StoreStats stats;
+  stats.entries = impl_->entries.load(std::memory_order_relaxed);
+  stats.used_bytes = impl_->used.load(std::memory_order_relaxed);
+  stats.budget_bytes = impl_->budget.load(std::memory_order_relaxed);
+  stats.evictions = impl_->evictions.load(std::memory_order_relaxed);
+  return stats;
+}
+
+void MemoryStore::reconfigure(const Settings& settings) {
+  impl_->max_object.store(settings.max_object_bytes, std::memory_order_relaxed);
+  impl_->budget.store(settings.memory_bytes, std::memory_order_relaxed);
+  while (impl_->used.load(std::memory_order_relaxed) >
+             impl_->budget.load(std::memory_order_relaxed) &&
+         impl_->evictOldest(nullptr)) {
+  }
+}
+
+void MemoryStore::checkInvariantsForTest() const {
+  std::size_t used = 0;
+  std::size_t entries = 0;
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard.mutex);
+    std::size_t indexed = 0;
+    for (const auto& [key, records] : shard.index) {
+      FERRY_ASSERT(!records.empty());
+      for (const auto record : records) {
+        FERRY_ASSERT(record->entry->key() == key);
+        FERRY_ASSERT(record->entry->state() != EntryState::Abandoned);
+        FERRY_ASSERT(record->charged >= headCharge(record->entry->key(),
+                                                   record->entry->secondaryKey(),
+                                                   record->entry->head()));
+      }
+      indexed += records.size();
+    }
+    FERRY_ASSERT(indexed == shard.lru.size());
+    std::uint64_t previous = detail::NoTick;
+    for (const auto& record : shard.lru) {
+      FERRY_ASSERT(record.tick < previous); // most recent first
+      previous = record.tick;
+      used += record.charged;
+    }
+    FERRY_ASSERT(shard.tail_tick.load() ==
+                 (shard.lru.empty() ? detail::NoTick : shard.lru.back().tick));
+    entries += shard.lru.size();
+  }
+  FERRY_ASSERT(used == impl_->used.load());
+  FERRY_ASSERT(entries == impl_->entries.load());
+  FERRY_ASSERT(used <= impl_->budget.load());
+}
+
+} // namespace ferry::cache
