@@ -1,0 +1,210 @@
+// Entries while they fill: insert, append, complete, abandon, and readers that stream from a
+// filling Entry through its notifications.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ferry/cache/memory_store.h"
+#include "store_fixtures.h"
+
+using namespace ferry::cache;
+using namespace ferry::cache::test;
+
+namespace {
+
+Settings smallSettings() {
+  Settings settings;
+  settings.memory_bytes = 1024 * 1024;
+  settings.max_object_bytes = 64 * 1024;
+  return settings;
+}
+
+// A reader as the proxy would drive it: on each notification, read what is new.
+struct StreamingReader {
+  explicit StreamingReader(std::shared_ptr<const Entry> from) : entry(std::move(from)) {
+    subscription = entry->subscribe([this] {
+      ++notifications;
+      drain();
+    });
+    drain();
+  }
+  StreamingReader(const StreamingReader&) = delete; // the callback holds `this`
+  StreamingReader& operator=(const StreamingReader&) = delete;
+  void drain() {
+    BodyRead got = entry->read(next);
+    next += got.chunks.size();
+    for (const auto& chunk : got.chunks) {
+      body += *chunk;
+      chunks.push_back(chunk);
+    }
+    state = got.state;
+  }
+  std::shared_ptr<const Entry> entry;
+  Subscription subscription;
+  std::size_t next = 0;
+  std::string body;
+  std::vector<Chunk> chunks;
+  EntryState state = EntryState::Filling;
+  int notifications = 0;
+};
+
+} // namespace
+
+TEST_CASE("an inserted Entry is found while filling and after completion", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto init = makeInit("http://a.example/x");
+  init.content_length = 6;
+  auto writer = store.insert(std::move(init));
+  REQUIRE(writer != nullptr);
+
+  auto filling = store.lookup("http://a.example/x", {});
+  REQUIRE(filling == writer->entry());
+  CHECK(filling->state() == EntryState::Filling);
+  CHECK(filling->head().status == 200);
+  CHECK(filling->requestTime() == T0);
+  CHECK(filling->responseTime() == T0 + std::chrono::seconds(1));
+  CHECK(filling->contentLength() == 6u);
+
+  CHECK(writer->append("abc"));
+  CHECK(writer->append("def"));
+  CHECK(filling->bodySize() == 6);
+  CHECK(writer->complete());
+  CHECK(filling->state() == EntryState::Complete);
+
+  auto complete = store.lookup("http://a.example/x", {});
+  REQUIRE(complete == filling);
+  CHECK(bodyOf(*complete) == "abcdef");
+  CHECK(complete->chunkCount() == 2);
+  CHECK(complete->hits() == 2);
+  CHECK(store.lookup("http://a.example/other", {}) == nullptr);
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("a streaming reader gets every chunk in order and a notification per change", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto writer = store.insert(makeInit("k"));
+  REQUIRE(writer != nullptr);
+  writer->append("first ");
+
+  StreamingReader early(store.lookup("k", {}));
+  CHECK(early.body == "first ");
+  writer->append("second ");
+  CHECK(early.notifications == 1);
+  CHECK(early.body == "first second ");
+
+  StreamingReader late(store.lookup("k", {}));
+  CHECK(late.body == "first second ");
+  writer->append("third");
+  CHECK(writer->complete());
+
+  for (const StreamingReader* reader : {&early, &late}) {
+    CHECK(reader->body == "first second third");
+    CHECK(reader->state == EntryState::Complete);
+  }
+  CHECK(early.notifications == 3); // two appends, then complete
+  CHECK(late.notifications == 2);
+  // Every reader shares the very same chunks: no copy per hit.
+  REQUIRE(early.chunks.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(early.chunks[i].get() == late.chunks[i].get());
+  }
+  // Nothing is called after the final state; late subscriptions are inactive.
+  CHECK_FALSE(early.entry->subscribe([] { FAIL("called on a final Entry"); }).isActive());
+}
+
+TEST_CASE("read returns at most max_chunks from an index", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto entry = storeComplete(store, makeInit("k"), {"a", "b", "c", "d"});
+  REQUIRE(entry != nullptr);
+  BodyRead part = entry->read(1, 2);
+  REQUIRE(part.chunks.size() == 2);
+  CHECK(*part.chunks[0] == "b");
+  CHECK(*part.chunks[1] == "c");
+  CHECK(part.state == EntryState::Complete);
+  CHECK(entry->read(4).chunks.empty());
+  CHECK(entry->read(99).chunks.empty());
+}
+
+TEST_CASE("a dropped Subscription is not called again, even from its own callback", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto writer = store.insert(makeInit("k"));
+  int calls = 0;
+  Subscription subscription = writer->entry()->subscribe([&] {
+    ++calls;
+    subscription.reset(); // a callback may drop itself
+  });
+  int other_calls = 0;
+  Subscription other = writer->entry()->subscribe([&] { ++other_calls; });
+  writer->append("a");
+  writer->append("b");
+  CHECK(calls == 1);
+  CHECK_FALSE(subscription.isActive());
+  other.reset();
+  writer->append("c");
+  CHECK(other_calls == 2);
+}
+
+TEST_CASE("an abandoned Entry leaves the index and its readers learn it", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto writer = store.insert(makeInit("k"));
+  writer->append("partial");
+  std::optional<StreamingReader> reader;
+  reader.emplace(store.lookup("k", {}));
+
+  SECTION("by abandon()") {
+    writer->abandon();
+  }
+  SECTION("by the writer going away") {
+    writer.reset();
+  }
+  SECTION("by complete() short of the announced length") {
+    writer.reset();
+    auto init = makeInit("k");
+    init.content_length = 100;
+    writer = store.insert(std::move(init));
+    reader.emplace(store.lookup("k", {}));
+    writer->append("only 17 bytes....");
+    CHECK_FALSE(writer->complete());
+  }
+  CHECK(reader->state == EntryState::Abandoned);
+  CHECK(reader->entry->state() == EntryState::Abandoned);
+  CHECK(reader->notifications >= 1);
+  CHECK(store.lookup("k", {}) == nullptr);
+  CHECK(store.stats().entries == 0);
+  CHECK(store.stats().used_bytes == 0);
+  if (writer != nullptr) {
+    CHECK_FALSE(writer->append("more"));
+    CHECK_FALSE(writer->complete());
+  }
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("a chunk outlives its Entry's removal while a reader holds it", "[cache]") {
+  MemoryStore store(smallSettings());
+  Chunk held;
+  std::weak_ptr<const Entry> entry_gone;
+  {
+    auto entry = storeComplete(store, makeInit("k"), {"payload"});
+    held = entry->read(0).chunks.at(0);
+    entry_gone = entry;
+  }
+  CHECK(store.remove("k") == 1);
+  CHECK(entry_gone.expired());
+  REQUIRE(held != nullptr);
+  CHECK(*held == "payload");
+}
+
+TEST_CASE("a removed Filling Entry still completes for its readers", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto writer = store.insert(makeInit("k"));
+  StreamingReader reader(writer->entry());
+  CHECK(store.remove("k") == 1);
+  CHECK(writer->append("still here"));
+  CHECK(writer->complete());
+  CHECK(reader.body == "still here");
+  CHECK(reader.state == EntryState::Complete);
+  CHECK(store.stats().used_bytes == 0); // no longer charged once out of the index
+  store.checkInvariantsForTest();
+}

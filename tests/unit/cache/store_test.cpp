@@ -1,0 +1,270 @@
+// MemoryStore: LRU eviction within the byte budget, what the budget counts, object size
+// limits, Vary variants, revalidated heads and purges.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "ferry/cache/memory_store.h"
+#include "store_fixtures.h"
+
+using namespace ferry::cache;
+using namespace ferry::cache::test;
+
+namespace {
+
+Settings settingsWith(std::size_t memory_bytes, std::size_t max_object_bytes) {
+  Settings settings;
+  settings.memory_bytes = memory_bytes;
+  settings.max_object_bytes = max_object_bytes;
+  return settings;
+}
+
+std::string keyOf(int i) {
+  return "http://origin.example/object/" + std::to_string(i);
+}
+
+// The charge of one Entry as built by entryFor(i), measured in a store of its own.
+std::size_t chargeOfOne(const EntryInit& init, const std::string& body) {
+  MemoryStore probe(settingsWith(1 << 20, 1 << 20));
+  REQUIRE(storeComplete(probe, init, {body}) != nullptr);
+  return probe.stats().used_bytes;
+}
+
+} // namespace
+
+TEST_CASE("the least recently used Entry is evicted first, a recent hit survives", "[cache]") {
+  const std::string body(1000, 'x');
+  const std::size_t one = chargeOfOne(makeInit(keyOf(0)), body);
+  MemoryStore store(settingsWith(4 * one + one / 2, 1 << 20));
+
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(storeComplete(store, makeInit(keyOf(i)), {body}) != nullptr);
+  }
+  CHECK(store.stats().entries == 4);
+  REQUIRE(store.lookup(keyOf(0), {}) != nullptr); // 0 becomes the most recent
+
+  REQUIRE(storeComplete(store, makeInit(keyOf(4)), {body}) != nullptr);
+  CHECK(store.lookup(keyOf(1), {}) == nullptr); // the oldest went
+  CHECK(store.stats().evictions == 1);
+
+  REQUIRE(storeComplete(store, makeInit(keyOf(5)), {body}) != nullptr);
+  CHECK(store.lookup(keyOf(2), {}) == nullptr);
+  CHECK(store.lookup(keyOf(0), {}) != nullptr);
+  CHECK(store.lookup(keyOf(3), {}) != nullptr);
+  CHECK(store.lookup(keyOf(4), {}) != nullptr);
+  CHECK(store.lookup(keyOf(5), {}) != nullptr);
+  CHECK(store.stats().entries == 4);
+  CHECK(store.stats().used_bytes <= store.stats().budget_bytes);
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("the budget bounds bodies, heads, keys and overheads together", "[cache]") {
+  const std::size_t budget = 64 * 1024;
+  MemoryStore store(settingsWith(budget, 1 << 20));
+  const std::string big_field(2000, 'h');
+
+  // A body-less Entry is charged its head, key and fixed overhead.
+  auto init = makeInit(keyOf(0), "", {{"X-Padding", big_field}});
+  const std::size_t head_wire = init.head.headers.wireSize();
+  const std::size_t key_size = init.key.size();
+  REQUIRE(storeComplete(store, std::move(init), {}) != nullptr);
+  CHECK(store.stats().used_bytes >= head_wire + key_size + MemoryStore::EntryOverheadBytes);
+  store.remove(keyOf(0));
+  CHECK(store.stats().used_bytes == 0);
+
+  // Many small bodies with big heads: counting bodies alone would overshoot the budget ~40x.
+  std::size_t stored_head_bytes = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto each = makeInit(keyOf(i), "", {{"X-Padding", big_field}});
+    REQUIRE(storeComplete(store, std::move(each), {std::string(50, 'b')}) != nullptr);
+    REQUIRE(store.stats().used_bytes <= budget);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    if (auto entry = store.lookup(keyOf(i), {})) {
+      stored_head_bytes += entry->head().headers.wireSize() + entry->bodySize();
+    }
+  }
+  CHECK(stored_head_bytes <= budget);
+  CHECK(store.stats().entries > 10);
+  CHECK(store.stats().entries < 64 * 1024 / 2000);
+  CHECK(store.stats().evictions == 2000 - store.stats().entries);
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("chunk overhead is charged: many tiny appends cost more than their bytes", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  auto writer = store.insert(makeInit("k"));
+  const std::size_t before = store.stats().used_bytes;
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(writer->append("z"));
+  }
+  CHECK(store.stats().used_bytes - before >= 100 * (1 + MemoryStore::ChunkOverheadBytes));
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("an Entry growing past max_object_bytes is abandoned and removed", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1000));
+  auto writer = store.insert(makeInit("big"));
+  REQUIRE(writer != nullptr);
+
+  auto reader = store.lookup("big", {});
+  bool told = false;
+  Subscription subscription = reader->subscribe([&] { told = true; });
+
+  CHECK(writer->append(std::string(600, 'a')));
+  CHECK(reader->state() == EntryState::Filling);
+  told = false;
+  CHECK_FALSE(writer->append(std::string(600, 'a')));
+  CHECK(told);
+  CHECK(reader->state() == EntryState::Abandoned);
+  CHECK(reader->read(0).state == EntryState::Abandoned);
+  CHECK(reader->bodySize() == 600);
+  CHECK(store.lookup("big", {}) == nullptr);
+  CHECK(store.stats().used_bytes == 0);
+  CHECK_FALSE(writer->complete());
+
+  SECTION("an announced length over the limit is refused at once") {
+    auto init = makeInit("announced");
+    init.content_length = 1001;
+    CHECK(store.insert(std::move(init)) == nullptr);
+    init = makeInit("announced");
+    init.content_length = 1000;
+    CHECK(store.insert(std::move(init)) != nullptr);
+  }
+  SECTION("exactly max_object_bytes is stored") {
+    CHECK(storeComplete(store, makeInit("exact"), {std::string(1000, 'e')}) != nullptr);
+  }
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("an Entry larger than the whole budget is abandoned, not evicting all", "[cache]") {
+  const std::string body(1000, 'x');
+  const std::size_t one = chargeOfOne(makeInit(keyOf(0)), body);
+  MemoryStore store(settingsWith(3 * one, 1 << 20));
+  REQUIRE(storeComplete(store, makeInit(keyOf(0)), {body}) != nullptr);
+  auto writer = store.insert(makeInit("huge"));
+  REQUIRE(writer != nullptr);
+  bool refused = false;
+  for (int i = 0; i < 10 && !refused; ++i) {
+    refused = !writer->append(body);
+  }
+  CHECK(refused);
+  CHECK(writer->entry()->state() == EntryState::Abandoned);
+  CHECK(store.lookup("huge", {}) == nullptr);
+  CHECK(store.stats().used_bytes <= store.stats().budget_bytes);
+  store.checkInvariantsForTest();
+
+  SECTION("a head larger than the budget is refused") {
+    MemoryStore tiny(settingsWith(1000, 1000));
+    CHECK(tiny.insert(makeInit("k", "", {{"X-Big", std::string(2000, 'h')}})) == nullptr);
+  }
+}
+
+TEST_CASE("Vary variants are found by secondary key and replaced by the same one", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  const std::vector<std::pair<std::string, std::string>> vary = {{"Vary", "Accept-Encoding"}};
+  auto gzip = storeComplete(store, makeInit("k", "gzip", vary), {"gzip body"});
+  auto br = storeComplete(store, makeInit("k", "br", vary), {"br body"});
+  REQUIRE(gzip != nullptr);
+  REQUIRE(br != nullptr);
+  CHECK(br->vary() == "Accept-Encoding");
+  CHECK(store.stats().entries == 2);
+
+  CHECK(store.lookup("k", secondaryIs("gzip")) == gzip);
+  CHECK(store.lookup("k", secondaryIs("br")) == br);
+  CHECK(store.lookup("k", secondaryIs("identity")) == nullptr);
+  CHECK(store.lookup("k", {}) == nullptr); // no variant without Vary
+  CHECK(store.lookup("k", [](const Entry&) { return std::optional<std::string>(); }) == nullptr);
+
+  // The function sees each variant and can compute the request's key from its Vary.
+  std::vector<std::string> seen;
+  store.lookup("k", [&](const Entry& variant) {
+    seen.push_back(variant.secondaryKey());
+    return std::optional<std::string>("none");
+  });
+  CHECK(seen.size() == 2);
+
+  auto gzip2 = storeComplete(store, makeInit("k", "gzip", vary), {"new gzip body"});
+  REQUIRE(gzip2 != nullptr);
+  CHECK(store.stats().entries == 2);
+  CHECK(store.lookup("k", secondaryIs("gzip")) == gzip2);
+  CHECK(bodyOf(*gzip) == "gzip body"); // its readers keep the old one
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  auto old = storeComplete(store, makeInit("k", "", {{"ETag", "\"v1\""}}), {"one", "two"});
+  REQUIRE(old != nullptr);
+  const std::size_t used_before = store.stats().used_bytes;
+
+  auto head = makeHead({{"ETag", "\"v1\""}, {"Cache-Control", "max-age=600"}});
+  const auto later = T0 + std::chrono::hours(1);
+  auto fresh = store.updateHead(old, head, later, later + std::chrono::seconds(2));
+  REQUIRE(fresh != nullptr);
+  CHECK(fresh != old);
+  CHECK(fresh->state() == EntryState::Complete);
+  CHECK(fresh->head().headers.get("Cache-Control") == "max-age=600");
+  CHECK(fresh->requestTime() == later);
+  CHECK(fresh->responseTime() == later + std::chrono::seconds(2));
+  CHECK(fresh->key() == "k");
+  CHECK(fresh->bodySize() == 6);
+  const auto old_chunks = old->read(0).chunks;
+  const auto new_chunks = fresh->read(0).chunks;
+  REQUIRE(new_chunks.size() == 2);
+  CHECK(new_chunks[0].get() == old_chunks[0].get());
+  CHECK(new_chunks[1].get() == old_chunks[1].get());
+
+  CHECK(store.lookup("k", {}) == fresh);
+  CHECK(store.stats().entries == 1);
+  CHECK(store.stats().used_bytes == used_before + MemoryStore::headCharge("k", "", fresh->head()) -
+                                        MemoryStore::headCharge("k", "", old->head()));
+  store.checkInvariantsForTest();
+
+  SECTION("a Filling Entry cannot be updated") {
+    auto writer = store.insert(makeInit("filling"));
+    CHECK(store.updateHead(writer->entry(), head, later, later) == nullptr);
+  }
+  SECTION("an Entry that left the index is updated but not stored again") {
+    REQUIRE(store.remove("k") == 1);
+    auto detached = store.updateHead(fresh, head, later, later);
+    REQUIRE(detached != nullptr);
+    CHECK(detached->read(0).chunks.at(0).get() == old_chunks[0].get());
+    CHECK(store.lookup("k", {}) == nullptr);
+    CHECK(store.stats().used_bytes == 0);
+  }
+  SECTION("a smaller head gives bytes back") {
+    auto smaller = store.updateHead(fresh, makeHead({}), later, later);
+    REQUIRE(store.lookup("k", {}) == smaller);
+    CHECK(store.stats().used_bytes < used_before);
+    store.checkInvariantsForTest();
+  }
+}
+
+TEST_CASE("remove drops every variant of a Key and only those", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  for (const char* variant : {"a", "b", "c"}) {
+    REQUIRE(storeComplete(store, makeInit("k", variant), {"body"}) != nullptr);
+  }
+  REQUIRE(storeComplete(store, makeInit("other"), {"body"}) != nullptr);
+  CHECK(store.remove("k") == 3);
+  CHECK(store.lookup("k", secondaryIs("a")) == nullptr);
+  CHECK(store.lookup("other", {}) != nullptr);
+  CHECK(store.remove("k") == 0);
+  CHECK(store.stats().entries == 1);
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("reconfigure with a smaller budget evicts down to it", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(storeComplete(store, makeInit(keyOf(i)), {std::string(1000, 'r')}) != nullptr);
+  }
+  store.reconfigure(settingsWith(10 * 1024, 1 << 20));
+  CHECK(store.stats().used_bytes <= 10 * 1024);
+  CHECK(store.stats().budget_bytes == 10 * 1024);
+  CHECK(store.lookup(keyOf(49), {}) != nullptr); // the newest stay
+  CHECK(store.lookup(keyOf(0), {}) == nullptr);
+  store.checkInvariantsForTest();
+}
