@@ -145,7 +145,6 @@ TEST_CASE("combined format escapes quotes, backslashes and control bytes", "[pro
 TEST_CASE("the writer appends formatted lines and flushes them on destruction", "[proxy]") {
   TempDir dir;
   const auto path = dir.path / "access.log";
-  std::ofstream(path) << "earlier line\n";
   AccessRecord second = sampleRecord();
   second.status = 304;
   for (AccessLogFormat format : {AccessLogFormat::Squid, AccessLogFormat::Combined}) {
