@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <limits>
+#include <regex>
 #include <system_error>
 #include <thread>
 
@@ -29,6 +30,8 @@ constexpr uint64_t MaxBytes = std::numeric_limits<std::size_t>::max();
 constexpr uint64_t MaxWorkers = 256;
 constexpr milliseconds MinTimeout = 1ms;
 constexpr milliseconds MaxTimeout = 7 * 24h;
+// Freshness lifetimes (refresh rules, heuristic_max): up to ten years.
+constexpr milliseconds MaxFreshness = 3650 * 24h;
 
 constexpr std::string_view DefaultListen = "127.0.0.1:3128";
 constexpr std::string_view AddressExample = "127.0.0.1:3128 or \"[::1]:3128\"";
@@ -251,10 +254,101 @@ void readAccess(const Value& section, proxy::Settings& proxy) {
       [](uint16_t a, uint64_t b) { return a == b; });
 }
 
+// A freshness lifetime: whole seconds from 0 to MaxFreshness.
+std::optional<std::chrono::seconds> readLifetime(const Value& value) {
+  auto duration = value.duration(0ms, MaxFreshness);
+  if (!duration)
+    return std::nullopt;
+  if (duration->count() % 1000 != 0) {
+    value.fail("must be whole seconds, got " +
+               units::formatDuration(static_cast<uint64_t>(duration->count())));
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(*duration);
+}
+
+// One refresh rule: {pattern, ignore_case, min, percent, max}, like Squid's refresh_pattern.
+std::optional<cache::RefreshRule> readRefreshRule(const Value& value) {
+  auto map = value.map({"pattern", "ignore_case", "min", "percent", "max"});
+  if (!map)
+    return std::nullopt;
+  cache::RefreshRule rule;
+  bool good = set(*map, "ignore_case", rule.ignore_case, [](const Value& flag) {
+    return flag.choice<bool>({{"true", true}, {"false", false}});
+  });
+  const bool minGood = set(*map, "min", rule.min, readLifetime);
+  const bool maxGood = set(*map, "max", rule.max, readLifetime);
+  good = set(*map, "percent", rule.percent,
+             [](const Value& percent) { return percent.count(0, 1000); }) &&
+         minGood && maxGood && good;
+  if (minGood && maxGood && rule.max < rule.min) {
+    auto at = map->find("max");
+    if (!at)
+      at = map->find("min");
+    at->fail("max (" + units::formatDuration(static_cast<uint64_t>(rule.max.count()) * 1000) +
+             ") must not be less than min (" +
+             units::formatDuration(static_cast<uint64_t>(rule.min.count()) * 1000) + ")");
+    good = false;
+  }
+  auto pattern = map->find("pattern");
+  if (!pattern || pattern->isEmpty()) {
+    (pattern ? *pattern : value).fail("needs a pattern, a regular expression like \\.deb$");
+    return std::nullopt;
+  }
+  auto text = pattern->scalar("a regular expression like \\.deb$");
+  if (!text)
+    return std::nullopt;
+  rule.pattern = *text;
+  auto flags = std::regex::ECMAScript | std::regex::nosubs | std::regex::optimize;
+  if (rule.ignore_case)
+    flags |= std::regex::icase;
+  try {
+    rule.regex = std::regex(rule.pattern, flags);
+  } catch (const std::regex_error& e) {
+    pattern->fail(quoted(rule.pattern) + " is not a regular expression: " + e.what());
+    return std::nullopt;
+  }
+  if (!good)
+    return std::nullopt;
+  return rule;
+}
+
+void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) {
+  auto items = value.list("rules like {pattern: '\\.deb$', min: 30d, max: 365d}");
+  if (!items)
+    return;
+  std::vector<cache::RefreshRule> rules;
+  bool good = true;
+  for (const auto& item : *items) {
+    auto rule = readRefreshRule(item);
+    if (!rule) {
+      good = false;
+      continue;
+    }
+    // A second rule for the same pattern would never apply: the first match wins.
+    if (std::any_of(rules.begin(), rules.end(), [&](const cache::RefreshRule& earlier) {
+          return earlier.pattern == rule->pattern && earlier.ignore_case == rule->ignore_case;
+        })) {
+      item.fail("pattern " + quoted(rule->pattern) + " is listed twice");
+      good = false;
+      continue;
+    }
+    rules.push_back(std::move(*rule));
+  }
+  if (good)
+    out = std::move(rules);
+}
+
 void readCache(const Value& section, cache::Settings& cache) {
-  auto map = section.map({"memory", "max_object_size"});
+  auto map = section.map(
+      {"memory", "max_object_size", "heuristic_percent", "heuristic_max", "refresh_rules"});
   if (!map)
     return;
+  set(*map, "heuristic_percent", cache.heuristic_percent,
+      [](const Value& value) { return value.count(0, 100); });
+  set(*map, "heuristic_max", cache.heuristic_max, readLifetime);
+  if (auto rules = map->find("refresh_rules"))
+    readRefreshRules(*rules, cache.refresh_rules);
   const bool memoryGood = set(*map, "memory", cache.memory_bytes,
                               [](const Value& value) { return value.size(1 * MiB, MaxBytes); });
   const bool maxGood = set(*map, "max_object_size", cache.max_object_bytes,

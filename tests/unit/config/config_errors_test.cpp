@@ -220,6 +220,41 @@ TEST_CASE("bad cache sizes, including an object larger than the cache", "[config
     checkOneProblem(c);
 }
 
+TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
+  const Case cases[] = {
+      {"cache:\n  heuristic_percent: 101\n",
+       "t.yaml:2:22: cache.heuristic_percent: ", "must be from 0 to 100, got 101"},
+      {"cache:\n  heuristic_max: 1500ms\n",
+       "t.yaml:2:18: cache.heuristic_max: ", "must be whole seconds, got 1500ms"},
+      {"cache:\n  heuristic_max: 3651d\n",
+       "t.yaml:2:18: cache.heuristic_max: ", "must be from 0ms to 3650d, got 3651d"},
+      {"cache:\n  refresh_rules: '\\.deb$'\n", "t.yaml:2:18: cache.refresh_rules: ",
+       "expected a list of rules like {pattern: '\\.deb$', min: 30d"},
+      {"cache:\n  refresh_rules:\n    - {min: 1d}\n",
+       "t.yaml:3:7: cache.refresh_rules[0]: ", "needs a pattern"},
+      {"cache:\n  refresh_rules:\n    - {pattern: '(deb'}\n",
+       "t.yaml:3:17: cache.refresh_rules[0].pattern: ", "\"(deb\" is not a regular expression"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, min: 2d, max: 1d}\n",
+       "t.yaml:3:34: cache.refresh_rules[0].max: ", "max (1d) must not be less than min (2d)"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, min: 4d}\n", // max keeps its 3d
+       "t.yaml:3:25: cache.refresh_rules[0].min: ", "max (3d) must not be less than min (4d)"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, percent: 1001}\n",
+       "t.yaml:3:29: cache.refresh_rules[0].percent: ", "must be from 0 to 1000, got 1001"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, ignore_case: yes}\n",
+       "t.yaml:3:33: cache.refresh_rules[0].ignore_case: ",
+       "expected one of true, false, got \"yes\""},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, min: 1.5s}\n",
+       "t.yaml:3:25: cache.refresh_rules[0].min: ", "\"1.5s\" is not a whole number"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x, minimum: 1d}\n",
+       "t.yaml:3:20: cache.refresh_rules[0].minimum: ",
+       "unknown key (known here: pattern, ignore_case, min, percent, max)"},
+      {"cache:\n  refresh_rules:\n    - {pattern: x}\n    - {pattern: x, max: 1d}\n",
+       "t.yaml:4:7: cache.refresh_rules[1]: ", "pattern \"x\" is listed twice"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
 TEST_CASE("bad admin listener and allow-list", "[config]") {
   const Case cases[] = {
       {"admin: []\n", "t.yaml:1:8: admin: ", "expected a map, got a list"},
@@ -252,8 +287,9 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "t.yaml:2:3: limits.header_size: ", "unknown key (known here: request_line, header_bytes"},
       {"access:\n  deny: []\n",
        "t.yaml:2:3: access.deny: ", "unknown key (known here: allow, connect_ports)"},
-      {"cache:\n  disk: /var/cache/ferry\n",
-       "t.yaml:2:3: cache.disk: ", "unknown key (known here: memory, max_object_size)"},
+      {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
+       "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
+       "refresh_rules)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -48,9 +49,13 @@ std::string describe(const config::Config& c) {
       << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
       << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
       << p.http.via_pseudonym << "\ncache " << c.cache.memory_bytes << ' '
-      << c.cache.max_object_bytes << "\nadmin "
-      << (c.admin.listen ? c.admin.listen->toString() : "none") << ' ' << joined(c.admin.allowed)
-      << '\n';
+      << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
+      << c.cache.heuristic_max.count() << "\nrefresh_rules";
+  for (const auto& rule : c.cache.refresh_rules)
+    out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
+        << rule.percent << ' ' << rule.max.count() << '}';
+  out << "\nadmin " << (c.admin.listen ? c.admin.listen->toString() : "none") << ' '
+      << joined(c.admin.allowed) << '\n';
   return out.str();
 }
 
@@ -200,6 +205,40 @@ TEST_CASE("access lists client networks and CONNECT ports", "[config]") {
   CHECK(closed.proxy.connect_ports.empty());
   CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.connect_ports ==
         std::vector<uint16_t>{1, 65535});
+}
+
+TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
+  auto defaults = parseText("");
+  CHECK(defaults.cache.heuristic_percent == 10);
+  CHECK(defaults.cache.heuristic_max == 24h);
+  CHECK(defaults.cache.refresh_rules.empty());
+
+  auto c = parseText("cache:\n"
+                     "  heuristic_percent: 25\n"
+                     "  heuristic_max: 12h\n"
+                     "  refresh_rules:\n"
+                     "    - {pattern: '\\.deb$', min: 30d, percent: 100, max: 365d}\n"
+                     "    - pattern: /Packages(\\.xz)?$\n"
+                     "      ignore_case: true\n"
+                     "      max: 0s\n");
+  CHECK(c.cache.heuristic_percent == 25);
+  CHECK(c.cache.heuristic_max == 12h);
+  REQUIRE(c.cache.refresh_rules.size() == 2);
+  const auto& deb = c.cache.refresh_rules[0];
+  CHECK(deb.pattern == "\\.deb$");
+  CHECK_FALSE(deb.ignore_case);
+  CHECK(deb.min == 30 * 24h);
+  CHECK(deb.percent == 100);
+  CHECK(deb.max == 365 * 24h);
+  CHECK(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb", deb.regex));
+  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.DEB", deb.regex));
+  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb.sig", deb.regex));
+  const auto& packages = c.cache.refresh_rules[1];
+  CHECK(packages.ignore_case);
+  CHECK(packages.min == 0s);     // default
+  CHECK(packages.percent == 20); // default
+  CHECK(packages.max == 0s);
+  CHECK(std::regex_search("http://x/debian/dists/main/PACKAGES.XZ", packages.regex));
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
