@@ -123,8 +123,8 @@ enum class Verdict {
 
 struct Decision {
   Verdict verdict = Verdict::Revalidate;
-  // Revalidate because the request asked for it (no-cache, Pragma, max-age, min-fresh) while
-  // the stored response would otherwise do: Cache-Status fwd=request rather than fwd=stale.
+  // Revalidate (or Unavailable) because of the request's no-cache, Pragma, max-age or
+  // min-fresh while the stored response is fresh: Cache-Status fwd=request, not fwd=stale.
   bool requested = false;
   Seconds age{0}; // current_age (§4.2.3): send it as Age when serving
   Seconds ttl{0}; // lifetime − age; negative when stale (Cache-Status ttl)
@@ -156,10 +156,11 @@ bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored
 // answered afterwards with isNotModified against the validated response.
 bool prepareRevalidation(http::Headers& origin_request, const http::ResponseHead& stored);
 
-// §4.3.4: whether a 304 identifies `stored` for update. Stricter than "any validator": an ETag
-// in both must match (weak comparison), else a Last-Modified in both must be equal; a 304
-// with no validator updates the response it revalidated (ferry sends one response's
-// validators at a time). When false, the caller refetches without conditions.
+// §4.3.4: whether a 304 identifies `stored` for update: a strong ETag in the 304 must equal the
+// stored one (strong comparison), a weak one must match it (weak comparison); else a
+// Last-Modified in the 304 must equal the stored one; a 304 with no validator updates the
+// response it revalidated (ferry revalidates one stored response at a time). When false, the
+// caller refetches without conditions.
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
 
 // §3.2, §4.3.4: copies every field of the 304 into `stored`, replacing fields of the same name,
@@ -203,9 +204,9 @@ std::vector<std::string> invalidatedKeys(const http::RequestHead& request,
 
 // The secondary key: for each field the response's Vary nominates (names lower-cased, sorted,
 // duplicates dropped), "name:value\n" with the request's field lines combined and whitespace
-// normalised (trimmed, none around commas outside quoted strings), or "name\n" when the request
-// lacks the field (absent ≠ empty). "" without Vary. nullopt for Vary: * (never matches).
-// A stored response matches a request when both give the same key.
+// normalised (trimmed, none around commas and runs as one space, outside quoted strings), or
+// "name\n" when the request lacks the field (absent ≠ empty). "" without Vary. nullopt for Vary: *
+// (never matches). A stored response matches a request when both give the same key.
 std::optional<std::string> varyKey(const http::Headers& response, const http::Headers& request);
 
 } // namespace ferry::cache::policy
