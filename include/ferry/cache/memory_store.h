@@ -50,7 +50,8 @@ public:
                                 const http::ResponseHead& head) noexcept;
 
   // Sums every indexed Entry's charge and checks it against the accounted total, the LRU
-  // lists against the indexes, and the budget. Aborts on a mismatch.
+  // lists against the indexes, and the budget. Aborts on a mismatch. Call it while no other
+  // thread uses the store.
   void checkInvariantsForTest() const;
 
 private:

@@ -104,7 +104,8 @@ private:
 
 // The request's secondary key for the stored variant `entry` (computed by cache::policy from
 // the request and entry.vary()), or nullopt when the variant can never match (Vary: *). Called
-// with no store lock held, possibly once per stored variant.
+// with no store lock held, possibly once per stored variant. An empty function matches the
+// variant stored without Vary (secondary key "").
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
 struct StoreStats {
