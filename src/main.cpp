@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 
 namespace {
 
@@ -59,6 +60,16 @@ std::optional<config::Config> loadConfig(const std::string& path) {
   }
 }
 
+// The access log of `settings`, or nullptr after logging why it cannot be opened.
+std::shared_ptr<proxy::AccessLogWriter> openAccessLog(const proxy::AccessLog& settings) {
+  try {
+    return std::make_shared<proxy::AccessLogWriter>(settings);
+  } catch (const std::system_error& e) {
+    spdlog::error("cannot open access log {}: {}", settings.path, e.what());
+    return nullptr;
+  }
+}
+
 std::shared_ptr<const proxy::Settings> proxySettings(std::shared_ptr<const config::Config> c) {
   // Aliasing pointer: the proxy sees only its settings but keeps the whole snapshot alive.
   return std::shared_ptr<const proxy::Settings>(c, &c->proxy);
@@ -67,9 +78,9 @@ std::shared_ptr<const proxy::Settings> proxySettings(std::shared_ptr<const confi
 class Daemon {
 public:
   Daemon(std::string config_path, std::shared_ptr<const config::Config> config,
-         std::unique_ptr<proxy::Server> server)
+         std::shared_ptr<proxy::AccessLogWriter> access_log, std::unique_ptr<proxy::Server> server)
       : config_path_(std::move(config_path)), config_(std::move(config)),
-        server_(std::move(server)), base_(event_base_new()) {}
+        access_log_(std::move(access_log)), server_(std::move(server)), base_(event_base_new()) {}
 
   // The admin listener, when configured, runs on this (the main) thread's loop.
   bool startAdmin() {
@@ -120,7 +131,17 @@ private:
     spdlog::info("SIGHUP: reloading {}", config_path_);
     if (auto next = loadConfig(config_path_)) {
       auto snapshot = std::make_shared<const config::Config>(std::move(*next));
-      if (auto err = server_->reload(proxySettings(snapshot))) {
+      // Same log file: reopen it (logrotate moved it away); another: open the new one.
+      const auto& log = snapshot->proxy.access_log;
+      const auto& old_log = config_->proxy.access_log;
+      auto access_log = access_log_;
+      if (log.path == old_log.path && log.format == old_log.format)
+        access_log->reopen();
+      else
+        access_log = openAccessLog(log);
+      if (!access_log) {
+        spdlog::error("reload failed; keeping the running configuration");
+      } else if (auto err = server_->reload(proxySettings(snapshot), access_log)) {
         spdlog::error("reload failed: {}; keeping the running configuration", err->message);
       } else {
         if (snapshot->admin.listen != config_->admin.listen)
@@ -128,6 +149,7 @@ private:
         if (admin_)
           admin_->setAllowed(snapshot->admin.allowed);
         config_ = snapshot;
+        access_log_ = access_log;
         core::setLogLevel(config_->log_level);
         spdlog::info("configuration reloaded");
       }
@@ -140,6 +162,7 @@ private:
 
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<proxy::AccessLogWriter> access_log_;
   std::unique_ptr<proxy::Server> server_;
   net::EventBasePtr base_;
   std::unique_ptr<admin::AdminServer> admin_;
@@ -192,7 +215,10 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   net::enableThreads();
 
-  auto started = proxy::Server::start(proxySettings(config));
+  auto access_log = openAccessLog(config->proxy.access_log);
+  if (!access_log)
+    return ExitFailure;
+  auto started = proxy::Server::start(proxySettings(config), access_log);
   if (auto* err = std::get_if<net::SocketError>(&started)) {
     spdlog::critical("cannot listen: {}", err->message);
     return ExitFailure;
@@ -203,7 +229,7 @@ int main(int argc, char** argv) {
   spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config->proxy.workers,
                opts.config);
 
-  Daemon daemon(opts.config, config, std::move(server));
+  Daemon daemon(opts.config, config, std::move(access_log), std::move(server));
   if (!daemon.startAdmin())
     return ExitFailure;
   return daemon.run();

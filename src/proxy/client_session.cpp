@@ -163,10 +163,22 @@ void ClientSession::startTransaction() {
   transaction_->start();
 }
 
+// Answers a request that never became a Transaction (not allowed, unparsable, too slow),
+// logs it, and closes the connection.
 void ClientSession::refuse(int status, std::string_view detail, core::CloseReason reason) {
   const std::string bytes = http::errorResponse(status, detail, true);
   core::count(core::Counter::ClientBytesOut, bytes.size());
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
+    const std::string client = peer_.host();
+    AccessRecord record;
+    record.started = std::chrono::system_clock::now();
+    record.client = client;
+    record.status = status;
+    record.bytes_sent = bytes.size();
+    record.cache_result = status == 403 ? "TCP_DENIED" : "NONE";
+    log.write(record);
+  }
   closeGracefully(reason);
 }
 
@@ -203,30 +215,34 @@ void ClientSession::transactionDone(bool client_reusable, core::CloseReason reas
 
 void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  self->finished_.reset();
-  if (self->tunnel_finished_)
+  if (self->tunnel_finished_) {
     self->transition(State::Done);
-  else if (self->state_ == State::Idle || self->state_ == State::Busy)
+    return;
+  }
+  self->finished_.reset();
+  if (self->state_ == State::Idle || self->state_ == State::Busy)
     self->parseRequests();
 }
 
 void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   FERRY_ASSERT(transaction_);
+  // The transaction stays until the tunnel ends: it writes the tunnel's access-log line.
   finished_ = std::move(transaction_);
-  event_active(resume_.get(), EV_TIMEOUT, 0); // destroys the finished transaction
   evtimer_del(timer_.get());
   state_ = State::Tunnelling;
+  auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
   tunnel_ = std::make_unique<Tunnel>(worker_.base(), std::move(bev_), origin->release(),
-                                     settings_->timeouts.tunnel_idle, [this](bool idle_timeout) {
-                                       // Inside the tunnel's own callback: the close happens from
-                                       // onResume.
-                                       close_reason_ = idle_timeout
-                                                           ? core::CloseReason::TunnelIdleTimeout
-                                                           : core::CloseReason::TunnelDone;
-                                       tunnel_finished_ = true;
-                                       event_active(resume_.get(), EV_TIMEOUT, 0);
-                                     });
+                                     settings_->timeouts.tunnel_idle, done);
   tunnel_->start();
+}
+
+// Inside the tunnel's own callback: the close itself happens from onResume.
+void ClientSession::onTunnelDone(bool idle_timeout) {
+  close_reason_ =
+      idle_timeout ? core::CloseReason::TunnelIdleTimeout : core::CloseReason::TunnelDone;
+  finished_->logTunnel(tunnel_->bytesToClient(), close_reason_);
+  tunnel_finished_ = true;
+  event_active(resume_.get(), EV_TIMEOUT, 0);
 }
 
 void ClientSession::forceClose(core::CloseReason reason) {

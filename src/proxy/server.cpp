@@ -41,7 +41,8 @@ Server::bindGroup(const net::Address& configured, unsigned workers) {
 }
 
 std::variant<std::unique_ptr<Server>, net::SocketError>
-Server::start(std::shared_ptr<const Settings> settings) {
+Server::start(std::shared_ptr<const Settings> settings,
+              std::shared_ptr<AccessLogWriter> access_log) {
   std::unique_ptr<Server> server(new Server(settings));
   for (const auto& address : settings->listen) {
     auto group = bindGroup(address, settings->workers);
@@ -55,7 +56,7 @@ Server::start(std::shared_ptr<const Settings> settings) {
     server->groups_.push_back(std::move(std::get<ListenGroup>(group)));
   }
   for (unsigned i = 0; i < settings->workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, settings);
+    auto worker = std::make_unique<Worker>(i, settings, access_log);
     for (auto& g : server->groups_)
       worker->addListener(g.fds[i]);
     worker->start();
@@ -71,7 +72,8 @@ std::vector<net::Address> Server::listening() const {
   return out;
 }
 
-std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> settings) {
+std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> settings,
+                                               std::shared_ptr<AccessLogWriter> access_log) {
   if (settings->workers != settings_->workers)
     spdlog::warn("workers changed from {} to {}: takes effect after a restart", settings_->workers,
                  settings->workers);
@@ -108,8 +110,8 @@ std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> s
     for (auto& g : removed)
       remove_fds.push_back(g.fds[i]);
     Worker* w = workers_[i].get();
-    w->post([w, settings, add_fds, remove_fds] {
-      w->setSettings(settings);
+    w->post([w, settings, access_log, add_fds, remove_fds] {
+      w->setSettings(settings, access_log);
       for (int fd : remove_fds)
         w->removeListener(fd);
       for (int fd : add_fds)

@@ -54,8 +54,10 @@ void Transaction::start() {
 void Transaction::route() {
   const Settings& settings = session_.settings();
   if (head_.isMethod("CONNECT")) {
+    cache_result_ = "TCP_TUNNEL";
     const auto& ports = settings.connect_ports;
     if (std::find(ports.begin(), ports.end(), target_.port) == ports.end()) {
+      cache_result_ = "TCP_DENIED";
       answer(403, "CONNECT to port " + std::to_string(target_.port) + " is not allowed");
       return;
     }
@@ -63,10 +65,12 @@ void Transaction::route() {
     return;
   }
   if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
+    cache_result_ = "NONE";
     answer(400, "ferry is a forward proxy: send the absolute URI (http://host/path)");
     return;
   }
   if (target_.scheme != "http") {
+    cache_result_ = "NONE";
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
     return;
   }
@@ -88,6 +92,7 @@ void Transaction::route() {
   if (http::isIdempotent(head_.method)) {
     if (auto pooled = session_.worker().pool().take(pool_key_)) {
       core::count(core::Counter::OriginConnectionsReused);
+      origin_ip_ = pooled->peer().host();
       attach(std::move(pooled));
       return;
     }
@@ -109,6 +114,7 @@ void Transaction::onConnected(net::ConnectResult result) {
     return;
   }
   core::count(core::Counter::OriginConnectionsOpened);
+  origin_ip_ = result.peer.host();
   auto origin = std::make_unique<OriginConnection>(session_.worker().base(), result.fd, pool_key_,
                                                    result.peer);
   if (head_.isMethod("CONNECT")) {
@@ -116,7 +122,8 @@ void Transaction::onConnected(net::ConnectResult result) {
     core::count(core::Counter::TunnelsOpened);
     countStatus(200);
     static constexpr std::string_view Established = "HTTP/1.1 200 Connection established\r\n\r\n";
-    bufferevent_write(session_.clientBev(), Established.data(), Established.size());
+    status_ = 200;
+    sendToClient(Established);
     complete_ = true;
     session_.beginTunnel(std::move(origin)); // destroys this Transaction later
     return;
@@ -269,7 +276,7 @@ void Transaction::handleStep(const http::Step& step) {
       // (102, 103) are informational and dropped.
       if (response_->head().status == 100 && head_.expectsContinue()) {
         static constexpr std::string_view Continue = "HTTP/1.1 100 Continue\r\n\r\n";
-        bufferevent_write(session_.clientBev(), Continue.data(), Continue.size());
+        sendToClient(Continue);
         countStatus(100);
       }
       break;
@@ -319,23 +326,22 @@ void Transaction::startResponse() {
     head.headers.set("Connection", "keep-alive");
 
   response_started_ = true;
+  status_ = head.status;
+  content_type_ = head.headers.get("Content-Type").value_or("");
   countStatus(head.status);
-  const std::string bytes = http::serializeResponseHead(head);
-  core::count(core::Counter::ClientBytesOut, bytes.size());
-  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+  sendToClient(http::serializeResponseHead(head));
 }
 
 void Transaction::relayBody(std::string_view data) {
   bufferevent* client = session_.clientBev();
+  body_bytes_sent_ += data.size();
   if (client_chunked_) {
-    const http::ChunkPrefix prefix = http::chunkPrefix(data.size());
-    bufferevent_write(client, prefix.bytes, prefix.size);
-    bufferevent_write(client, data.data(), data.size());
-    bufferevent_write(client, http::ChunkSuffix.data(), http::ChunkSuffix.size());
+    sendToClient(http::chunkPrefix(data.size()).view());
+    sendToClient(data);
+    sendToClient(http::ChunkSuffix);
   } else {
-    bufferevent_write(client, data.data(), data.size());
+    sendToClient(data);
   }
-  core::count(core::Counter::ClientBytesOut, data.size());
   // Back-pressure: a slow client must not make ferry hold the whole body.
   if (evbuffer_get_length(bufferevent_get_output(client)) >= HighWater)
     bufferevent_disable(origin_->bev(), EV_READ);
@@ -348,7 +354,7 @@ void Transaction::onClientDrained() {
 
 void Transaction::endResponse() {
   if (client_chunked_)
-    bufferevent_write(session_.clientBev(), http::LastChunk.data(), http::LastChunk.size());
+    sendToClient(http::LastChunk);
   complete_ = true;
   // The origin connection can carry another request only if this one was sent whole.
   const bool reusable = origin_keep_ && request_done_;
@@ -392,8 +398,8 @@ void Transaction::answer(int status, std::string_view detail) {
   const bool close = !session_.keepAlive() || !request_done_;
   const std::string bytes = http::errorResponse(status, detail, close, head_.isMethod("HEAD"));
   countStatus(status);
-  core::count(core::Counter::ClientBytesOut, bytes.size());
-  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+  status_ = status;
+  sendToClient(bytes);
   client_close_ = close;
   complete_ = false;
   core::CloseReason reason = core::CloseReason::OriginError;
@@ -419,9 +425,10 @@ void Transaction::answerHere() {
   head.headers.add("Content-Length", std::to_string(body.size()));
   if (!session_.keepAlive())
     head.headers.add("Connection", "close");
-  const std::string bytes = http::serializeResponseHead(head) + body;
   countStatus(200);
-  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+  status_ = 200;
+  cache_result_ = "NONE";
+  sendToClient(http::serializeResponseHead(head) + body);
   client_close_ = !session_.keepAlive();
   complete_ = true;
   finish(false, core::CloseReason::ClientConnectionClose);
@@ -437,7 +444,47 @@ void Transaction::finish(bool origin_reusable, core::CloseReason reason) {
     origin_.reset();
   }
   const bool truncated = reason == core::CloseReason::OriginTruncated;
+  logAccess(truncated ? std::optional(reason) : std::nullopt);
   session_.transactionDone(!client_close_ && !truncated && request_done_, reason);
+}
+
+void Transaction::sendToClient(std::string_view bytes) {
+  bytes_sent_ += bytes.size();
+  core::count(core::Counter::ClientBytesOut, bytes.size());
+  bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
+}
+
+void Transaction::logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason) {
+  bytes_sent_ += bytes_to_client;
+  body_bytes_sent_ += bytes_to_client;
+  logAccess(reason == core::CloseReason::TunnelDone ? std::nullopt : std::optional(reason));
+}
+
+void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
+  AccessLogWriter& log = session_.worker().accessLog();
+  if (!log.isEnabled())
+    return;
+  const std::string client = session_.peer().host();
+  AccessRecord record;
+  record.started = started_;
+  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now() - started_);
+  record.client = client;
+  record.method = head_.method;
+  record.url = head_.target;
+  record.version_major = head_.version_major;
+  record.version_minor = head_.version_minor;
+  record.status = status_;
+  record.bytes_sent = bytes_sent_;
+  record.body_bytes_sent = body_bytes_sent_;
+  record.cache_result = cache_result_;
+  record.hierarchy = origin_ip_.empty() ? "HIER_NONE" : "HIER_DIRECT";
+  record.peer = origin_ip_;
+  record.content_type = content_type_;
+  record.referer = head_.headers.get("Referer").value_or("");
+  record.user_agent = head_.headers.get("User-Agent").value_or("");
+  record.cut_short = cut_short;
+  log.write(record);
 }
 
 } // namespace ferry::proxy

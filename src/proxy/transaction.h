@@ -39,6 +39,8 @@ public:
 
   // The response reached the client whole (false: truncated or never sent).
   bool isComplete() const { return complete_; }
+  // A CONNECT tunnel that came out of this transaction ended: one access-log line for it.
+  void logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason);
 
 private:
   //   Connecting ──connected──▶ Waiting ──head──▶ Relaying ──end──▶ Finished
@@ -66,6 +68,8 @@ private:
   void answer(int status, std::string_view detail);
   void answerHere();
   void finish(bool origin_reusable, core::CloseReason reason);
+  void sendToClient(std::string_view bytes);
+  void logAccess(std::optional<core::CloseReason> cut_short);
 
   ClientSession& session_;
   http::RequestHead head_;
@@ -90,6 +94,15 @@ private:
   bool origin_keep_ = false;      // the origin allows reuse after this response
   bool complete_ = false;
   http::Framing response_framing_;
+
+  // For the access log.
+  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  int status_ = 0;
+  std::uint64_t bytes_sent_ = 0;
+  std::uint64_t body_bytes_sent_ = 0;
+  std::string content_type_;
+  std::string origin_ip_;
+  std::string_view cache_result_ = "TCP_MISS";
 };
 
 } // namespace ferry::proxy

@@ -13,8 +13,10 @@
 
 namespace ferry::proxy {
 
-Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings)
-    : index_(index), settings_(std::move(settings)), base_(event_base_new()) {
+Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings,
+               std::shared_ptr<AccessLogWriter> access_log)
+    : index_(index), settings_(std::move(settings)), access_log_(std::move(access_log)),
+      base_(event_base_new()) {
   FERRY_ASSERT(base_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
@@ -88,8 +90,10 @@ void Worker::removeListener(int fd) {
   listeners_.erase(fd);
 }
 
-void Worker::setSettings(std::shared_ptr<const Settings> settings) {
+void Worker::setSettings(std::shared_ptr<const Settings> settings,
+                         std::shared_ptr<AccessLogWriter> access_log) {
   settings_ = std::move(settings);
+  access_log_ = std::move(access_log);
   updateAccepting();
 }
 

@@ -7,6 +7,7 @@
 #include "ferry/net/connector.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/resolver.h"
+#include "ferry/proxy/access_log.h"
 #include "ferry/proxy/settings.h"
 
 #include <functional>
@@ -23,7 +24,8 @@ class ClientSession;
 
 class Worker {
 public:
-  Worker(unsigned index, std::shared_ptr<const Settings> settings);
+  Worker(unsigned index, std::shared_ptr<const Settings> settings,
+         std::shared_ptr<AccessLogWriter> access_log);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -38,7 +40,8 @@ public:
   // The following run on the worker thread only (call them through post()).
   void addListener(int fd); // takes ownership of fd
   void removeListener(int fd);
-  void setSettings(std::shared_ptr<const Settings> settings);
+  void setSettings(std::shared_ptr<const Settings> settings,
+                   std::shared_ptr<AccessLogWriter> access_log);
   void beginDrain();
 
   // Called by a session (on this thread) once it has finished closing; the session
@@ -48,6 +51,7 @@ public:
   event_base* base() const { return base_.get(); }
   OriginPool& pool() { return *pool_; }
   net::Connector& connector() { return *connector_; }
+  AccessLogWriter& accessLog() { return *access_log_; }
   const Settings& settings() const { return *settings_; }
 
 private:
@@ -63,6 +67,7 @@ private:
 
   unsigned index_;
   std::shared_ptr<const Settings> settings_;
+  std::shared_ptr<AccessLogWriter> access_log_;
   net::EventBasePtr base_;
   net::EventPtr wake_;
   net::EventPtr reap_;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -414,4 +415,36 @@ TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integra
   client.shutdownWrite();
   const std::string down = client.readAll();
   CHECK(down == "hello from origin\nbye\n");
+}
+
+TEST_CASE("access log: one line per exchange, Squid and combined formats", "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest&) {
+    c.respond(200, "logged", {{"Content-Type", "text/plain; charset=utf-8"}});
+  }));
+  for (const std::string format : {"squid", "combined"}) {
+    INFO(format);
+    TempDir dir;
+    const std::string path = dir.path() + "/access.log";
+    {
+      Proxy proxy("log:\n  access_log: " + path + "\n  access_log_format: " + format + "\n");
+      RawClient client = proxy.client();
+      client.send(get(origin, "/logged", "User-Agent: tester/1\r\n"));
+      REQUIRE(client.readResponse());
+      proxy.process.signal(SIGTERM);
+      REQUIRE(proxy.process.waitExit() == 0); // flushes the log
+    }
+    std::ifstream in(path);
+    std::string line;
+    REQUIRE(std::getline(in, line));
+    const std::string url = "http://" + origin.authority() + "/logged";
+    CHECK(line.find(url) != std::string::npos);
+    if (format == "squid") {
+      CHECK(line.find(" TCP_MISS/200 ") != std::string::npos);
+      CHECK(line.find(" HIER_DIRECT/127.0.0.1 text/plain") != std::string::npos);
+    } else {
+      CHECK(line.find("\"GET " + url + " HTTP/1.1\" 200 6 \"-\" \"tester/1\"") !=
+            std::string::npos);
+    }
+    CHECK_FALSE(std::getline(in, line)); // exactly one line
+  }
 }

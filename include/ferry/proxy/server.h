@@ -6,6 +6,7 @@
 
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
+#include "ferry/proxy/access_log.h"
 #include "ferry/proxy/settings.h"
 
 #include <memory>
@@ -22,7 +23,7 @@ public:
   // Binds every listen address once per worker (port 0: the kernel picks one port,
   // then every worker binds that port) and starts the worker threads.
   static std::variant<std::unique_ptr<Server>, net::SocketError>
-  start(std::shared_ptr<const Settings> settings);
+  start(std::shared_ptr<const Settings> settings, std::shared_ptr<AccessLogWriter> access_log);
 
   ~Server(); // drains if still running
 
@@ -36,7 +37,8 @@ public:
   // theirs. Listen addresses that appeared are bound, ones that went away stop
   // accepting. On a bind failure nothing changes and the error is returned. The
   // worker count cannot change without a restart (a warning is logged).
-  std::optional<net::SocketError> reload(std::shared_ptr<const Settings> settings);
+  std::optional<net::SocketError> reload(std::shared_ptr<const Settings> settings,
+                                         std::shared_ptr<AccessLogWriter> access_log);
 
   // Stops accepting, closes idle connections at once and busy ones after their
   // current response, forces the rest closed after shutdown_grace, and joins the
