@@ -133,17 +133,18 @@ struct Decision {
 // Decides how a GET or HEAD `request` may use `stored` at `now`, in this order:
 // request no-cache (§5.2.1.4) or response no-cache (§5.2.2.4) → Revalidate; request max-age
 // exceeded (§5.2.1.1) → Revalidate; fresh (§4.2) and min-fresh met (§5.2.1.3) → Fresh; stale
-// and must-revalidate, proxy-revalidate or s-maxage (§4.2.4, §5.2.2.2, §5.2.2.8, §5.2.2.10)
-// → Revalidate; within max-stale → StaleAllowed; within stale-while-revalidate →
+// and must-revalidate, proxy-revalidate or s-maxage (§4.2.4, §5.2.2.2, §5.2.2.8, §5.2.2.10),
+// or a request min-fresh → Revalidate; within max-stale → StaleAllowed; within stale-while-revalidate →
 // StaleWhileRevalidate; else Revalidate. With only-if-cached (§5.2.1.7), Revalidate becomes
 // Unavailable.
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now);
 
 // RFC 5861 §4: whether `stored` may be served when revalidating or refetching it failed (an
 // origin error status or no response) at `now`: its staleness is within the response's or the
-// request's stale-if-error, and nothing forbids serving stale (must-revalidate,
-// proxy-revalidate, s-maxage, response or request no-cache: then the answer is the error, or
-// 504 when there is no response). A response still fresh at `now` may always be served.
+// request's stale-if-error or the request's max-stale, and nothing forbids serving stale
+// (must-revalidate, proxy-revalidate, s-maxage, response or request no-cache: then the answer
+// is the error, or 504 when there is no response). Without no-cache, a response still fresh
+// at `now` may always be served.
 bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored, TimePoint now);
 
 // ---- Validation (§4.3) ---------------------------------------------------------------------
