@@ -134,9 +134,9 @@ struct Decision {
 // request no-cache (§5.2.1.4) or response no-cache (§5.2.2.4) → Revalidate; request max-age
 // exceeded (§5.2.1.1) → Revalidate; fresh (§4.2) and min-fresh met (§5.2.1.3) → Fresh; stale
 // and must-revalidate, proxy-revalidate or s-maxage (§4.2.4, §5.2.2.2, §5.2.2.8, §5.2.2.10),
-// or a request min-fresh → Revalidate; within max-stale → StaleAllowed; within stale-while-revalidate →
-// StaleWhileRevalidate; else Revalidate. With only-if-cached (§5.2.1.7), Revalidate becomes
-// Unavailable.
+// or a request min-fresh → Revalidate; within max-stale → StaleAllowed; within
+// stale-while-revalidate → StaleWhileRevalidate; else Revalidate. With only-if-cached (§5.2.1.7),
+// Revalidate becomes Unavailable.
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now);
 
 // RFC 5861 §4: whether `stored` may be served when revalidating or refetching it failed (an
