@@ -1,6 +1,7 @@
 // ferry's entry point: command line, config load, signals (SIGHUP reload, SIGTERM and
 // SIGINT drain), systemd readiness notifications, and wiring of the modules.
 #include "ferry/admin/admin_server.h"
+#include "ferry/cache/memory_store.h"
 #include "ferry/config/config.h"
 #include "ferry/core/log.h"
 #include "ferry/net/event_ptr.h"
@@ -70,17 +71,24 @@ std::shared_ptr<proxy::AccessLogWriter> openAccessLog(const proxy::AccessLog& se
   }
 }
 
-std::shared_ptr<const proxy::Settings> proxySettings(std::shared_ptr<const config::Config> c) {
-  // Aliasing pointer: the proxy sees only its settings but keeps the whole snapshot alive.
-  return std::shared_ptr<const proxy::Settings>(c, &c->proxy);
+// What the workers run with. Aliasing pointers: each module sees only its settings but
+// keeps the whole config snapshot alive.
+proxy::Runtime runtime(const std::shared_ptr<const config::Config>& c,
+                       std::shared_ptr<proxy::AccessLogWriter> access_log,
+                       std::shared_ptr<cache::Store> store) {
+  return proxy::Runtime{std::shared_ptr<const proxy::Settings>(c, &c->proxy),
+                        std::shared_ptr<const cache::Settings>(c, &c->cache), std::move(access_log),
+                        std::move(store)};
 }
 
 class Daemon {
 public:
   Daemon(std::string config_path, std::shared_ptr<const config::Config> config,
-         std::shared_ptr<proxy::AccessLogWriter> access_log, std::unique_ptr<proxy::Server> server)
+         std::shared_ptr<proxy::AccessLogWriter> access_log,
+         std::shared_ptr<cache::MemoryStore> store, std::unique_ptr<proxy::Server> server)
       : config_path_(std::move(config_path)), config_(std::move(config)),
-        access_log_(std::move(access_log)), server_(std::move(server)), base_(event_base_new()) {}
+        access_log_(std::move(access_log)), store_(std::move(store)), server_(std::move(server)),
+        base_(event_base_new()) {}
 
   // The admin listener, when configured, runs on this (the main) thread's loop.
   bool startAdmin() {
@@ -141,13 +149,14 @@ private:
         access_log = openAccessLog(log);
       if (!access_log) {
         spdlog::error("reload failed; keeping the running configuration");
-      } else if (auto err = server_->reload(proxySettings(snapshot), access_log)) {
+      } else if (auto err = server_->reload(runtime(snapshot, access_log, store_))) {
         spdlog::error("reload failed: {}; keeping the running configuration", err->message);
       } else {
         if (snapshot->admin.listen != config_->admin.listen)
           spdlog::warn("admin.listen changed: takes effect after a restart");
         if (admin_)
           admin_->setAllowed(snapshot->admin.allowed);
+        store_->reconfigure(snapshot->cache);
         config_ = snapshot;
         access_log_ = access_log;
         core::setLogLevel(config_->log_level);
@@ -163,6 +172,7 @@ private:
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<proxy::AccessLogWriter> access_log_;
+  std::shared_ptr<cache::MemoryStore> store_;
   std::unique_ptr<proxy::Server> server_;
   net::EventBasePtr base_;
   std::unique_ptr<admin::AdminServer> admin_;
@@ -218,7 +228,8 @@ int main(int argc, char** argv) {
   auto access_log = openAccessLog(config->proxy.access_log);
   if (!access_log)
     return ExitFailure;
-  auto started = proxy::Server::start(proxySettings(config), access_log);
+  auto store = std::make_shared<cache::MemoryStore>(config->cache);
+  auto started = proxy::Server::start(runtime(config, access_log, store));
   if (auto* err = std::get_if<net::SocketError>(&started)) {
     spdlog::critical("cannot listen: {}", err->message);
     return ExitFailure;
@@ -229,7 +240,7 @@ int main(int argc, char** argv) {
   spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config->proxy.workers,
                opts.config);
 
-  Daemon daemon(opts.config, config, std::move(access_log), std::move(server));
+  Daemon daemon(opts.config, config, std::move(access_log), std::move(store), std::move(server));
   if (!daemon.startAdmin())
     return ExitFailure;
   return daemon.run();

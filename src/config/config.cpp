@@ -458,6 +458,8 @@ Config parse(const std::string& yaml, const std::string& name) {
       problems.add(documents[i].Mark(), "", "only one YAML document is allowed");
   if (!problems.empty())
     throw Error(problems.sorted());
+  // PURGE is an admin operation that arrives on the proxy port: same networks.
+  config.proxy.purge_allowed = config.admin.allowed;
   return config;
 }
 

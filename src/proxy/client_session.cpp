@@ -122,6 +122,12 @@ void ClientSession::parseRequests() {
       break;
     case http::Event::Head:
       evbuffer_drain(in, step.consumed);
+      request_done_ = false;
+      if (!parser_.framing().hasBody()) {
+        // No body: take the request's end now, so that an answer given at once (a cache
+        // hit, an error) already knows the connection may carry the next request.
+        request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
+      }
       startTransaction();
       if (state_ == State::Tunnelling)
         return; // what follows the CONNECT head belongs to the tunnel
@@ -158,8 +164,8 @@ void ClientSession::startTransaction() {
   keep_alive_ =
       !draining_ && http::wantsPersistent(options, head.version_major, head.version_minor);
   state_ = State::Busy;
-  request_done_ = false;
-  transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing());
+  transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing(),
+                                               request_done_);
   transaction_->start();
 }
 

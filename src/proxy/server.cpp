@@ -40,9 +40,8 @@ Server::bindGroup(const net::Address& configured, unsigned workers) {
   return group;
 }
 
-std::variant<std::unique_ptr<Server>, net::SocketError>
-Server::start(std::shared_ptr<const Settings> settings,
-              std::shared_ptr<AccessLogWriter> access_log) {
+std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime runtime) {
+  const std::shared_ptr<const Settings> settings = runtime.settings;
   std::unique_ptr<Server> server(new Server(settings));
   for (const auto& address : settings->listen) {
     auto group = bindGroup(address, settings->workers);
@@ -56,7 +55,7 @@ Server::start(std::shared_ptr<const Settings> settings,
     server->groups_.push_back(std::move(std::get<ListenGroup>(group)));
   }
   for (unsigned i = 0; i < settings->workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, settings, access_log);
+    auto worker = std::make_unique<Worker>(i, runtime);
     for (auto& g : server->groups_)
       worker->addListener(g.fds[i]);
     worker->start();
@@ -72,8 +71,8 @@ std::vector<net::Address> Server::listening() const {
   return out;
 }
 
-std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> settings,
-                                               std::shared_ptr<AccessLogWriter> access_log) {
+std::optional<net::SocketError> Server::reload(Runtime runtime) {
+  std::shared_ptr<const Settings> settings = runtime.settings;
   if (settings->workers != settings_->workers)
     spdlog::warn("workers changed from {} to {}: takes effect after a restart", settings_->workers,
                  settings->workers);
@@ -110,8 +109,8 @@ std::optional<net::SocketError> Server::reload(std::shared_ptr<const Settings> s
     for (auto& g : removed)
       remove_fds.push_back(g.fds[i]);
     Worker* w = workers_[i].get();
-    w->post([w, settings, access_log, add_fds, remove_fds] {
-      w->setSettings(settings, access_log);
+    w->post([w, runtime, add_fds, remove_fds] {
+      w->setRuntime(runtime);
       for (int fd : remove_fds)
         w->removeListener(fd);
       for (int fd : add_fds)

@@ -5,6 +5,7 @@
 #include "client_session.h"
 #include "worker.h"
 
+#include "ferry/cache/policy.h"
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
 #include "ferry/http/error_response.h"
@@ -39,9 +40,9 @@ void countStatus(int status) {
 } // namespace
 
 Transaction::Transaction(ClientSession& session, http::RequestHead head, http::Target target,
-                         http::Framing request_framing)
+                         http::Framing request_framing, bool request_complete)
     : session_(session), head_(std::move(head)), target_(std::move(target)),
-      request_framing_(request_framing) {}
+      request_framing_(request_framing), request_done_(request_complete) {}
 
 Transaction::~Transaction() = default;
 
@@ -54,10 +55,10 @@ void Transaction::start() {
 void Transaction::route() {
   const Settings& settings = session_.settings();
   if (head_.isMethod("CONNECT")) {
-    cache_result_ = "TCP_TUNNEL";
+    cache_status_.outcome = cache::Outcome::Tunnel;
     const auto& ports = settings.connect_ports;
     if (std::find(ports.begin(), ports.end(), target_.port) == ports.end()) {
-      cache_result_ = "TCP_DENIED";
+      cache_status_.outcome = cache::Outcome::Denied;
       answer(403, "CONNECT to port " + std::to_string(target_.port) + " is not allowed");
       return;
     }
@@ -65,12 +66,12 @@ void Transaction::route() {
     return;
   }
   if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
-    cache_result_ = "NONE";
+    cache_status_.outcome = cache::Outcome::Error;
     answer(400, "ferry is a forward proxy: send the absolute URI (http://host/path)");
     return;
   }
   if (target_.scheme != "http") {
-    cache_result_ = "NONE";
+    cache_status_.outcome = cache::Outcome::Error;
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
     return;
   }
@@ -78,7 +79,23 @@ void Transaction::route() {
     answerHere();
     return;
   }
+  if (head_.isMethod("PURGE")) {
+    purge();
+    return;
+  }
+  key_ = http::cacheKey(target_);
+  if (cache::policy::isCacheableMethod(head_.method)) {
+    lookupCache();
+    return;
+  }
+  cache_status_.outcome = cache::Outcome::Bypass;
+  forward();
+}
 
+// Sends the request to the origin: a pooled connection when the request may be retried,
+// else a fresh one.
+void Transaction::forward() {
+  const Settings& settings = session_.settings();
   http::setFraming(head_.headers, request_framing_);
   http::appendVia(head_.headers, head_.version_major, head_.version_minor,
                   settings.http.via_pseudonym);
@@ -132,6 +149,7 @@ void Transaction::onConnected(net::ConnectResult result) {
 }
 
 void Transaction::attach(std::unique_ptr<OriginConnection> origin) {
+  request_time_ = std::chrono::system_clock::now();
   origin_ = std::move(origin);
   origin_->beginUse();
   state_ = State::Waiting;
@@ -301,6 +319,14 @@ void Transaction::startResponse() {
   const http::ConnectionOptions origin_options = http::stripHopByHop(head.headers);
   origin_keep_ = http::wantsPersistent(origin_options, head.version_major, head.version_minor) &&
                  response_framing_.kind != http::Framing::UntilClose;
+  cache_status_.fwd_status = head.status;
+  if (!cache::policy::isSafeMethod(head_.method)) {
+    for (const std::string& key : cache::policy::invalidatedKeys(head_, target_, head))
+      session_.worker().store().remove(key);
+  }
+  if (revalidated(head))
+    return; // the stored response answers the client
+  startStoring(head);
   http::appendVia(head.headers, head.version_major, head.version_minor,
                   session_.settings().http.via_pseudonym);
 
@@ -324,6 +350,8 @@ void Transaction::startResponse() {
     head.headers.set("Connection", "close");
   else if (!http11_client)
     head.headers.set("Connection", "keep-alive");
+  head.headers.set("Cache-Status",
+                   cache::cacheStatusValue(session_.settings().http.via_pseudonym, cache_status_));
 
   response_started_ = true;
   status_ = head.status;
@@ -335,6 +363,8 @@ void Transaction::startResponse() {
 void Transaction::relayBody(std::string_view data) {
   bufferevent* client = session_.clientBev();
   body_bytes_sent_ += data.size();
+  if (writer_ && !writer_->append(std::string(data)))
+    writer_.reset(); // too large for the cache: the client is not disturbed
   if (client_chunked_) {
     sendToClient(http::chunkPrefix(data.size()).view());
     sendToClient(data);
@@ -348,13 +378,23 @@ void Transaction::relayBody(std::string_view data) {
 }
 
 void Transaction::onClientDrained() {
-  if (origin_ && state_ == State::Relaying)
+  if (reader_)
+    reader_->onClientDrained();
+  else if (origin_ && state_ == State::Relaying)
     bufferevent_enable(origin_->bev(), EV_READ);
 }
 
 void Transaction::endResponse() {
+  if (refresh_) {
+    // A 304 freshened the stored response; the origin connection is done with.
+    releaseOrigin(origin_keep_ && request_done_);
+    serveEntry(std::move(refresh_), cache::Outcome::RefreshUnmodified);
+    return;
+  }
   if (client_chunked_)
     sendToClient(http::LastChunk);
+  if (writer_)
+    writer_->complete(); // abandons the Entry itself if the body length is wrong
   complete_ = true;
   // The origin connection can carry another request only if this one was sent whole.
   const bool reusable = origin_keep_ && request_done_;
@@ -391,6 +431,16 @@ void Transaction::originFailed(bool timed_out, const std::string& why) {
     return;
   }
   spdlog::info("{} {}: {}", head_.method, head_.target, why);
+  if (stale_ && cache::policy::mayServeStaleOnError(clientHead(),
+                                                    {stale_->head(), stale_->requestTime(),
+                                                     stale_->responseTime(), lifetime(*stale_)},
+                                                    std::chrono::system_clock::now())) {
+    releaseOrigin(false);
+    serveEntry(stale_, cache::Outcome::StaleIfError); // RFC 5861 §4
+    return;
+  }
+  if (stale_)
+    cache_status_.outcome = cache::Outcome::RefreshFailed;
   answer(timed_out ? 504 : 502, why);
 }
 
@@ -427,22 +477,29 @@ void Transaction::answerHere() {
     head.headers.add("Connection", "close");
   countStatus(200);
   status_ = 200;
-  cache_result_ = "NONE";
+  cache_status_.outcome = cache::Outcome::Error;
   sendToClient(http::serializeResponseHead(head) + body);
   client_close_ = !session_.keepAlive();
   complete_ = true;
   finish(false, core::CloseReason::ClientConnectionClose);
 }
 
+void Transaction::releaseOrigin(bool reusable) {
+  if (!origin_)
+    return;
+  bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+  if (reusable)
+    session_.worker().pool().put(std::move(origin_), session_.settings());
+  origin_.reset();
+}
+
 void Transaction::finish(bool origin_reusable, core::CloseReason reason) {
   state_ = State::Finished;
   connect_ = {};
-  if (origin_) {
-    bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
-    if (origin_reusable)
-      session_.worker().pool().put(std::move(origin_), session_.settings());
-    origin_.reset();
-  }
+  releaseOrigin(origin_reusable);
+  writer_.reset(); // abandons an Entry that did not complete: never stored truncated
+  ticket_ = {};    // a leader that published nothing gives up: followers fetch themselves
+  fetch_subscription_.reset();
   const bool truncated = reason == core::CloseReason::OriginTruncated;
   logAccess(truncated ? std::optional(reason) : std::nullopt);
   session_.transactionDone(!client_close_ && !truncated && request_done_, reason);
@@ -477,7 +534,7 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
   record.status = status_;
   record.bytes_sent = bytes_sent_;
   record.body_bytes_sent = body_bytes_sent_;
-  record.cache_result = cache_result_;
+  record.cache_result = cache::squidCode(cache_status_.outcome);
   record.hierarchy = origin_ip_.empty() ? "HIER_NONE" : "HIER_DIRECT";
   record.peer = origin_ip_;
   record.content_type = content_type_;

@@ -13,10 +13,8 @@
 
 namespace ferry::proxy {
 
-Worker::Worker(unsigned index, std::shared_ptr<const Settings> settings,
-               std::shared_ptr<AccessLogWriter> access_log)
-    : index_(index), settings_(std::move(settings)), access_log_(std::move(access_log)),
-      base_(event_base_new()) {
+Worker::Worker(unsigned index, Runtime runtime)
+    : index_(index), runtime_(std::move(runtime)), base_(event_base_new()) {
   FERRY_ASSERT(base_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
@@ -90,10 +88,8 @@ void Worker::removeListener(int fd) {
   listeners_.erase(fd);
 }
 
-void Worker::setSettings(std::shared_ptr<const Settings> settings,
-                         std::shared_ptr<AccessLogWriter> access_log) {
-  settings_ = std::move(settings);
-  access_log_ = std::move(access_log);
+void Worker::setRuntime(Runtime runtime) {
+  runtime_ = std::move(runtime);
   updateAccepting();
 }
 
@@ -105,7 +101,7 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len
 void Worker::accept(int fd, const sockaddr* sa, int len) {
   net::setNoDelay(fd);
   auto session = std::make_unique<ClientSession>(
-      *this, fd, net::Address(sa, static_cast<socklen_t>(len)), settings_);
+      *this, fd, net::Address(sa, static_cast<socklen_t>(len)), runtime_.settings);
   ClientSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
@@ -115,8 +111,8 @@ void Worker::accept(int fd, const sockaddr* sa, int len) {
 // The client connection limit is split evenly between workers, so each can enforce
 // its share without talking to the others.
 void Worker::updateAccepting() {
-  const std::size_t workers = std::max(1u, settings_->workers);
-  const std::size_t share = (settings_->limits.client_connections + workers - 1) / workers;
+  const std::size_t workers = std::max(1u, runtime_.settings->workers);
+  const std::size_t share = (runtime_.settings->limits.client_connections + workers - 1) / workers;
   const bool want = sessions_.size() < share;
   if (want == accepting_)
     return;
@@ -147,7 +143,7 @@ void Worker::beginDrain() {
   draining_ = true;
   listeners_.clear();
   pool_->clear();
-  const timeval grace = net::toTimeval(settings_->timeouts.shutdown_grace.count());
+  const timeval grace = net::toTimeval(runtime_.settings->timeouts.shutdown_grace.count());
   evtimer_add(grace_.get(), &grace);
   // drain() may release sessions; iterate over a snapshot.
   std::vector<ClientSession*> live;

@@ -8,6 +8,7 @@
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/resolver.h"
 #include "ferry/proxy/access_log.h"
+#include "ferry/proxy/server.h"
 #include "ferry/proxy/settings.h"
 
 #include <functional>
@@ -24,8 +25,7 @@ class ClientSession;
 
 class Worker {
 public:
-  Worker(unsigned index, std::shared_ptr<const Settings> settings,
-         std::shared_ptr<AccessLogWriter> access_log);
+  Worker(unsigned index, Runtime runtime);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -40,8 +40,7 @@ public:
   // The following run on the worker thread only (call them through post()).
   void addListener(int fd); // takes ownership of fd
   void removeListener(int fd);
-  void setSettings(std::shared_ptr<const Settings> settings,
-                   std::shared_ptr<AccessLogWriter> access_log);
+  void setRuntime(Runtime runtime);
   void beginDrain();
 
   // Called by a session (on this thread) once it has finished closing; the session
@@ -51,8 +50,10 @@ public:
   event_base* base() const { return base_.get(); }
   OriginPool& pool() { return *pool_; }
   net::Connector& connector() { return *connector_; }
-  AccessLogWriter& accessLog() { return *access_log_; }
-  const Settings& settings() const { return *settings_; }
+  AccessLogWriter& accessLog() { return *runtime_.access_log; }
+  cache::Store& store() { return *runtime_.store; }
+  const cache::Settings& cacheSettings() const { return *runtime_.cache_settings; }
+  const Settings& settings() const { return *runtime_.settings; }
 
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
@@ -66,8 +67,7 @@ private:
   void maybeExit();
 
   unsigned index_;
-  std::shared_ptr<const Settings> settings_;
-  std::shared_ptr<AccessLogWriter> access_log_;
+  Runtime runtime_;
   net::EventBasePtr base_;
   net::EventPtr wake_;
   net::EventPtr reap_;

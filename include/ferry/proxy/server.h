@@ -4,6 +4,8 @@
 // worker loop.
 #pragma once
 
+#include "ferry/cache/settings.h"
+#include "ferry/cache/store.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 #include "ferry/proxy/access_log.h"
@@ -18,12 +20,20 @@ namespace ferry::proxy {
 
 class Worker;
 
+// What the workers serve with, replaced as a whole by a reload. Established connections
+// keep the settings they were accepted with.
+struct Runtime {
+  std::shared_ptr<const Settings> settings;
+  std::shared_ptr<const cache::Settings> cache_settings; // freshness rules
+  std::shared_ptr<AccessLogWriter> access_log;
+  std::shared_ptr<cache::Store> store;
+};
+
 class Server {
 public:
   // Binds every listen address once per worker (port 0: the kernel picks one port,
   // then every worker binds that port) and starts the worker threads.
-  static std::variant<std::unique_ptr<Server>, net::SocketError>
-  start(std::shared_ptr<const Settings> settings, std::shared_ptr<AccessLogWriter> access_log);
+  static std::variant<std::unique_ptr<Server>, net::SocketError> start(Runtime runtime);
 
   ~Server(); // drains if still running
 
@@ -37,8 +47,7 @@ public:
   // theirs. Listen addresses that appeared are bound, ones that went away stop
   // accepting. On a bind failure nothing changes and the error is returned. The
   // worker count cannot change without a restart (a warning is logged).
-  std::optional<net::SocketError> reload(std::shared_ptr<const Settings> settings,
-                                         std::shared_ptr<AccessLogWriter> access_log);
+  std::optional<net::SocketError> reload(Runtime runtime);
 
   // Stops accepting, closes idle connections at once and busy ones after their
   // current response, forces the rest closed after shutdown_grace, and joins the

@@ -48,6 +48,7 @@ struct Settings {
   Limits limits;
   std::vector<net::Cidr> allowed_clients; // others get 403
   std::vector<uint16_t> connect_ports{443};
+  std::vector<net::Cidr> purge_allowed; // may send PURGE (the admin networks)
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
 };

@@ -1,0 +1,53 @@
+// EntryReader: streams a stored body (or a byte range of it) from a cache Entry to a client
+// bufferevent without copying: each chunk goes out by evbuffer_add_reference and stays
+// alive until libevent has sent it. It follows an Entry that is still filling (collapsed
+// forwarding) by subscribing to it, and stops reading while the client's output is full.
+#pragma once
+
+#include "ferry/cache/entry.h"
+#include "ferry/net/event_ptr.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace ferry::proxy {
+
+class EntryReader {
+public:
+  // How a streamed body ended: whole, or cut short (the Entry was abandoned).
+  using Done = std::function<void(bool complete)>;
+
+  // Sends bytes [offset, offset + length) of the body (length: all that comes when null),
+  // chunk-encoded when `chunked`. `done` runs once, from the loop, never inside start().
+  EntryReader(event_base* base, bufferevent* client, std::shared_ptr<const cache::Entry> entry,
+              std::uint64_t offset, std::optional<std::uint64_t> length, bool chunked, Done done);
+  ~EntryReader();
+
+  EntryReader(const EntryReader&) = delete;
+  EntryReader& operator=(const EntryReader&) = delete;
+
+  void start();
+  // The client's output drained below the low water mark: send more.
+  void onClientDrained();
+
+  std::uint64_t bytesSent() const { return sent_; }
+
+private:
+  static void onWake(evutil_socket_t, short, void* arg) noexcept;
+  void pump();
+
+  bufferevent* client_;
+  std::shared_ptr<const cache::Entry> entry_;
+  std::uint64_t skip_;                     // body bytes before the range still to pass over
+  std::optional<std::uint64_t> remaining_; // range bytes still to send
+  bool chunked_;
+  Done done_;
+  net::EventPtr wake_; // activated from the writer's thread when the Entry grows
+  cache::Subscription subscription_;
+  std::size_t next_chunk_ = 0;
+  std::uint64_t sent_ = 0;
+  bool finished_ = false;
+};
+
+} // namespace ferry::proxy

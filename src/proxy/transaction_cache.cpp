@@ -1,0 +1,279 @@
+// Transaction's cache side (RFC 9111): lookup and the serving decision, collapsed
+// forwarding, revalidation with 304 and stale-if-error, storing while relaying, serving a
+// stored response (conditionals, ranges, Age, Cache-Status) and PURGE.
+#include "transaction.h"
+
+#include "client_session.h"
+#include "worker.h"
+
+#include "ferry/cache/policy.h"
+#include "ferry/cache/range.h"
+#include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+#include "ferry/http/error_response.h"
+#include "ferry/http/framing.h"
+#include "ferry/http/serializer.h"
+#include "ferry/net/cidr.h"
+
+namespace ferry::proxy {
+namespace policy = cache::policy;
+
+std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) const {
+  return policy::varyKey(entry.head().headers, clientHead().headers);
+}
+
+std::chrono::seconds Transaction::lifetime(const cache::Entry& entry) const {
+  return policy::freshnessLifetime(entry.head(), entry.responseTime(), key_,
+                                   session_.worker().cacheSettings());
+}
+
+void Transaction::lookupCache() {
+  cache::Store& store = session_.worker().store();
+  auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
+  if (!entry) {
+    if (policy::isOnlyIfCached(head_)) {
+      cache_status_.outcome = cache::Outcome::OnlyIfCached;
+      answer(504, "only-if-cached: nothing stored for this URI"); // RFC 9111 §5.2.1.7
+      return;
+    }
+    cache_status_.outcome = cache::Outcome::UriMiss;
+    // Collapsed forwarding, for requests whose response may become an Entry others can use.
+    if (head_.isMethod("GET") && !head_.headers.has("Range")) {
+      ticket_ = store.joinFetch(key_);
+      if (!ticket_.isLeader()) {
+        waitForFetch();
+        return;
+      }
+    }
+    forward();
+    return;
+  }
+  if (entry->state() == cache::EntryState::Filling) {
+    serveEntry(std::move(entry), cache::Outcome::MemoryHit); // just arrived: fresh
+    return;
+  }
+  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
+                              lifetime(*entry)};
+  const policy::Decision decision = policy::decide(head_, stored, std::chrono::system_clock::now());
+  switch (decision.verdict) {
+  case policy::Verdict::Fresh:
+    serveEntry(std::move(entry), cache::Outcome::MemoryHit);
+    return;
+  case policy::Verdict::StaleAllowed:
+    serveEntry(std::move(entry), cache::Outcome::StaleHit);
+    return;
+  case policy::Verdict::StaleWhileRevalidate:
+    serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate);
+    return;
+  case policy::Verdict::Unavailable:
+    cache_status_.outcome = cache::Outcome::OnlyIfCached;
+    answer(504, "only-if-cached: the stored response needs the origin");
+    return;
+  case policy::Verdict::Revalidate:
+    break;
+  }
+  // RFC 9111 §4.3.1: ask the origin whether the stored response is still good. The
+  // client's own conditionals are kept aside and answered from what comes back.
+  cache_status_.outcome =
+      decision.requested ? cache::Outcome::ClientRefresh : cache::Outcome::RefreshModified;
+  client_head_ = head_;
+  policy::prepareRevalidation(head_.headers, entry->head());
+  stale_ = std::move(entry);
+  forward();
+}
+
+// Another client is fetching this Key: wait for its response head, then stream from the
+// Entry it fills, or fetch on our own if it stored nothing usable.
+void Transaction::waitForFetch() {
+  state_ = State::Collapsed;
+  fetch_wake_.reset(event_new(session_.worker().base(), -1, 0, &Transaction::onFetchDecided, this));
+  FERRY_ASSERT(fetch_wake_);
+  event* wake = fetch_wake_.get();
+  // Runs on the leader's thread: only wake this loop.
+  fetch_subscription_ = ticket_.fetch()->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
+  if (ticket_.fetch()->outcome() != cache::FetchOutcome::Waiting)
+    event_active(wake, EV_TIMEOUT, 0);
+}
+
+void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Transaction*>(arg);
+  if (self->state_ != State::Collapsed)
+    return;
+  self->fetch_subscription_.reset();
+  self->ticket_ = {};
+  auto entry = self->session_.worker().store().lookup(
+      self->key_, [self](const cache::Entry& e) { return self->secondaryKey(e); });
+  if (entry) {
+    self->serveEntry(std::move(entry), cache::Outcome::MemoryHit);
+    return;
+  }
+  self->cache_status_.outcome = cache::Outcome::Miss;
+  self->forward();
+}
+
+// The origin answered a revalidation: a 304 freshens the stored response (served once the
+// 304 has ended), an error may let the stale one be served (RFC 5861 §4). Returns true
+// when the client is answered from the cache.
+bool Transaction::revalidated(http::ResponseHead& response) {
+  if (!stale_)
+    return false;
+  const auto now = std::chrono::system_clock::now();
+  if (response.status == 304 && policy::canFreshen(stale_->head(), response)) {
+    http::ResponseHead head = stale_->head();
+    policy::freshen(head, response, now); // RFC 9111 §3.2, §4.3.4
+    refresh_ = session_.worker().store().updateHead(stale_, std::move(head), request_time_, now);
+    if (refresh_)
+      return true;
+  }
+  const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
+                              lifetime(*stale_)};
+  if (policy::isOriginError(response.status)) {
+    if (policy::mayServeStaleOnError(clientHead(), stored, now)) {
+      releaseOrigin(false);
+      serveEntry(stale_, cache::Outcome::StaleIfError);
+      return true;
+    }
+    cache_status_.outcome = cache::Outcome::RefreshFailed;
+  }
+  return false;
+}
+
+// At the response head: store the response while relaying it when RFC 9111 §3 allows, and
+// tell collapsed followers what became of the fetch.
+void Transaction::startStoring(const http::ResponseHead& response) {
+  const policy::StoreDecision decision = policy::storability(head_, response);
+  // A Range request on a miss goes to the origin as is; its answer is not stored (§3.3).
+  if (decision == policy::StoreDecision::Store && !clientHead().headers.has("Range")) {
+    http::ResponseHead stored = response;
+    policy::removeUnstorableFields(stored.headers);
+    cache::EntryInit init;
+    init.key = key_;
+    init.secondary_key = policy::varyKey(response.headers, clientHead().headers).value_or("");
+    init.head = std::move(stored);
+    init.request_time = request_time_;
+    init.response_time = std::chrono::system_clock::now();
+    if (response_framing_.kind == http::Framing::Length)
+      init.content_length = response_framing_.length;
+    writer_ = session_.worker().store().insert(std::move(init));
+  } else if (decision != policy::StoreDecision::Store) {
+    cache_status_.detail = policy::describe(decision);
+  }
+  cache_status_.stored = writer_ != nullptr;
+  if (ticket_.isLeader())
+    writer_ ? ticket_.publish() : ticket_.giveUp();
+  ticket_ = {};
+  if (policy::isCacheableMethod(head_.method))
+    core::count(core::Counter::CacheMisses);
+}
+
+// Answers from a stored response: 304 for a matching client conditional, 206/416 for a
+// single range of a complete body, else the whole response, streamed without copies.
+void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome) {
+  state_ = State::Serving;
+  const http::RequestHead& request = clientHead();
+  const auto now = std::chrono::system_clock::now();
+  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
+                              lifetime(*entry)};
+  const policy::Decision decision = policy::decide(request, stored, now);
+  const bool whole = entry->state() == cache::EntryState::Complete;
+
+  http::ResponseHead head;
+  http::Framing framing;
+  bool send_body = !request.isMethod("HEAD");
+  std::uint64_t offset = 0;
+  std::optional<std::uint64_t> length;
+  if (whole && policy::isNotModified(request, stored)) {
+    head = policy::notModifiedResponse(entry->head());
+    send_body = false;
+    if (outcome == cache::Outcome::MemoryHit)
+      outcome = cache::Outcome::NotModifiedHit;
+  } else {
+    head = entry->head();
+    if (whole) {
+      const std::uint64_t total = entry->bodySize();
+      const policy::RangeDecision range = policy::evaluateRange(request, entry->head(), total, now);
+      framing = {http::Framing::Length, total};
+      if (range.outcome == policy::RangeOutcome::Partial) {
+        head.status = 206;
+        head.reason = "Partial Content";
+        head.headers.set("Content-Range", policy::contentRange(range.range, total));
+        offset = range.range.offset;
+        length = range.range.length;
+        framing.length = range.range.length;
+      } else if (range.outcome == policy::RangeOutcome::Unsatisfiable) {
+        head.status = 416;
+        head.reason = "Range Not Satisfiable";
+        head.headers.set("Content-Range", policy::unsatisfiedRange(total));
+        framing.length = 0;
+        send_body = false;
+      }
+    } else if (auto announced = entry->contentLength()) {
+      framing = {http::Framing::Length, *announced};
+    } else if (request.isHttp11()) {
+      framing = {http::Framing::Chunked, 0};
+    } else {
+      framing = {http::Framing::UntilClose, 0};
+      client_close_ = true;
+    }
+  }
+
+  cache_status_.outcome = outcome;
+  cache_status_.ttl = decision.ttl;
+  core::count(core::Counter::CacheHits);
+  const std::string& via = session_.settings().http.via_pseudonym;
+  head.headers.set("Age", policy::ageValue(decision.age)); // RFC 9111 §5.1
+  http::setFraming(head.headers, framing);
+  http::appendVia(head.headers, head.version_major, head.version_minor, via);
+  head.headers.set("Cache-Status", cache::cacheStatusValue(via, cache_status_));
+  client_close_ = client_close_ || !session_.keepAlive();
+  if (client_close_)
+    head.headers.set("Connection", "close");
+  else if (!request.isHttp11())
+    head.headers.set("Connection", "keep-alive");
+
+  response_started_ = true;
+  status_ = head.status;
+  content_type_ = head.headers.get("Content-Type").value_or("");
+  sendToClient(http::serializeResponseHead(head));
+  if (!send_body || framing.kind == http::Framing::None ||
+      (framing.kind == http::Framing::Length && framing.length == 0)) {
+    complete_ = true;
+    finish(false, core::CloseReason::ClientConnectionClose);
+    return;
+  }
+  client_chunked_ = framing.kind == http::Framing::Chunked;
+  reader_ = std::make_unique<EntryReader>(
+      session_.worker().base(), session_.clientBev(), std::move(entry), offset, length,
+      client_chunked_, [this](bool body_whole) {
+        body_bytes_sent_ += reader_->bytesSent();
+        bytes_sent_ += reader_->bytesSent();
+        complete_ = body_whole;
+        finish(false, body_whole ? core::CloseReason::ClientConnectionClose
+                                 : core::CloseReason::OriginTruncated);
+      });
+  reader_->start();
+}
+
+// PURGE removes every stored variant of the URI; only admin networks may send it.
+void Transaction::purge() {
+  if (!net::anyContains(session_.settings().purge_allowed, session_.peer())) {
+    cache_status_.outcome = cache::Outcome::Denied;
+    answer(403, "PURGE is allowed from admin.allow networks only");
+    return;
+  }
+  const std::size_t removed = session_.worker().store().remove(http::cacheKey(target_));
+  const int status = removed > 0 ? 200 : 404;
+  const bool close = !session_.keepAlive() || !request_done_;
+  status_ = status;
+  cache_status_.outcome = cache::Outcome::Error;
+  sendToClient(http::errorResponse(status,
+                                   removed > 0
+                                       ? "purged " + std::to_string(removed) + " stored response(s)"
+                                       : std::string("nothing stored for this URI"),
+                                   close));
+  client_close_ = close;
+  complete_ = true;
+  finish(false, core::CloseReason::ClientConnectionClose);
+}
+
+} // namespace ferry::proxy
