@@ -14,6 +14,7 @@
 #include "ferry/http/parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -516,30 +517,57 @@ int MessageParser::completeResponseHead() {
 // RFC 9110 §5.5: no NUL or other control byte but HTAB; RFC 9112 §5.2: no obs-fold, and no
 // whitespace at the start of any line (before the first field, before a chunk size).
 bool MessageParser::scanProtocolBytes(std::string_view bytes) noexcept {
-  for (const char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (scan_.after_cr) {
-      if (c != '\n') {
-        return false;
+  // Classes: 0 field-vchar / obs-text, 1 SP HTAB, 2 CR, 3 forbidden (LF alone, NUL, CTLs).
+  static constexpr std::array<std::uint8_t, 256> Class = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 0x20; ++c) {
+      t[c] = 3;
+    }
+    t[0x7f] = 3;
+    t[' '] = 1;
+    t['\t'] = 1;
+    t['\r'] = 2;
+    return t;
+  }();
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  std::size_t i = 0;
+  if (scan_.after_cr) {
+    if (n == 0) {
+      return true;
+    }
+    if (p[0] != '\n') {
+      return false;
+    }
+    scan_.after_cr = false;
+    scan_.line_start = true;
+    i = 1;
+  }
+  while (i < n) {
+    if (scan_.line_start) {
+      if (p[i] == ' ' || p[i] == '\t') {
+        return false; // obs-fold, or whitespace before a line
       }
-      scan_.after_cr = false;
-      scan_.line_start = true;
-      continue;
+      scan_.line_start = false;
     }
-    if (c == '\r') {
+    while (i < n && Class[p[i]] <= 1) {
+      ++i;
+    }
+    if (i == n) {
+      break;
+    }
+    if (p[i] != '\r') {
+      return false;
+    }
+    if (i + 1 == n) {
       scan_.after_cr = true;
-      continue;
+      return true;
     }
-    if (c == '\n') {
+    if (p[i + 1] != '\n') {
       return false;
     }
-    if (scan_.line_start && (c == ' ' || c == '\t')) {
-      return false;
-    }
-    scan_.line_start = false;
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      return false;
-    }
+    i += 2;
+    scan_.line_start = true;
   }
   return true;
 }

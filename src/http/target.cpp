@@ -189,10 +189,11 @@ Target parseTarget(std::string_view method, std::string_view raw) {
     return invalid(std::move(t), 400, "invalid character in request-target");
   }
   // RFC 9112 §3.2.1: an empty path is sent as "/".
+  t.path.reserve(path.size() + 1);
   if (path.empty() || path.front() != '/') {
-    t.path = "/";
+    t.path.push_back('/');
   }
-  t.path += path;
+  t.path.append(path);
   return t;
 }
 
