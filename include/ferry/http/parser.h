@@ -189,9 +189,9 @@ public:
   void expect(std::string_view request_method) noexcept { parser_.expect(request_method); }
   Step parse(std::string_view input) { return parser_.parse(input); }
   // The origin closed (call after parse() returned NeedMore): MessageEnd for a body
-  // delimited by close, Error "truncated ..." when
-  // a head, a Content-Length body or a chunked body is incomplete, NeedMore when no response
-  // was in progress.
+  // delimited by close; Error (502, "truncated ...") when a head, a Content-Length body or a
+  // chunked body is incomplete — such a response must not be stored; NeedMore when no
+  // response was in progress (the origin closed an idle connection).
   Step finish() { return parser_.finish(); }
   void reset() { parser_.reset(); }
 
