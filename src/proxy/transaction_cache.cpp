@@ -3,6 +3,7 @@
 // stored response (conditionals, ranges, Age, Cache-Status) and PURGE.
 #include "transaction.h"
 
+#include "cache_fill.h"
 #include "client_session.h"
 #include "worker.h"
 
@@ -63,6 +64,8 @@ void Transaction::lookupCache() {
     serveEntry(std::move(entry), cache::Outcome::StaleHit);
     return;
   case policy::Verdict::StaleWhileRevalidate:
+    // RFC 5861 §3: serve it now, and let one background request bring it up to date.
+    session_.worker().refreshInBackground(head_, target_, key_, entry);
     serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate);
     return;
   case policy::Verdict::Unavailable:
@@ -117,17 +120,13 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 bool Transaction::revalidated(http::ResponseHead& response) {
   if (!stale_)
     return false;
-  const auto now = std::chrono::system_clock::now();
-  if (response.status == 304 && policy::canFreshen(stale_->head(), response)) {
-    http::ResponseHead head = stale_->head();
-    policy::freshen(head, response, now); // RFC 9111 §3.2, §4.3.4
-    refresh_ = session_.worker().store().updateHead(stale_, std::move(head), request_time_, now);
-    if (refresh_)
-      return true;
-  }
-  const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
-                              lifetime(*stale_)};
+  refresh_ = freshenStored(session_.worker().store(), stale_, response, request_time_);
+  if (refresh_)
+    return true;
   if (policy::isOriginError(response.status)) {
+    const auto now = std::chrono::system_clock::now();
+    const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
+                                lifetime(*stale_)};
     if (policy::mayServeStaleOnError(clientHead(), stored, now)) {
       releaseOrigin(false);
       serveEntry(stale_, cache::Outcome::StaleIfError);
@@ -141,23 +140,11 @@ bool Transaction::revalidated(http::ResponseHead& response) {
 // At the response head: store the response while relaying it when RFC 9111 §3 allows, and
 // tell collapsed followers what became of the fetch.
 void Transaction::startStoring(const http::ResponseHead& response) {
-  const policy::StoreDecision decision = policy::storability(head_, response);
-  // A Range request on a miss goes to the origin as is; its answer is not stored (§3.3).
-  if (decision == policy::StoreDecision::Store && !clientHead().headers.has("Range")) {
-    http::ResponseHead stored = response;
-    policy::removeUnstorableFields(stored.headers);
-    cache::EntryInit init;
-    init.key = key_;
-    init.secondary_key = policy::varyKey(response.headers, clientHead().headers).value_or("");
-    init.head = std::move(stored);
-    init.request_time = request_time_;
-    init.response_time = std::chrono::system_clock::now();
-    if (response_framing_.kind == http::Framing::Length)
-      init.content_length = response_framing_.length;
-    writer_ = session_.worker().store().insert(std::move(init));
-  } else if (decision != policy::StoreDecision::Store) {
+  policy::StoreDecision decision = policy::StoreDecision::Store;
+  writer_ = beginStoring(session_.worker().store(), key_, clientHead(), response, response_framing_,
+                         request_time_, decision);
+  if (decision != policy::StoreDecision::Store)
     cache_status_.detail = policy::describe(decision);
-  }
   cache_status_.stored = writer_ != nullptr;
   if (ticket_.isLeader())
     writer_ ? ticket_.publish() : ticket_.giveUp();

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace ferry::proxy {
 
 Worker::Worker(unsigned index, Runtime runtime)
@@ -34,6 +36,7 @@ Worker::~Worker() {
   // the connector and the resolver.
   sessions_.clear();
   finished_.clear();
+  refreshes_.clear();
   listeners_.clear();
   pool_.reset();
   connector_.reset();
@@ -129,8 +132,26 @@ void Worker::release(ClientSession* session) {
   event_active(reap_.get(), EV_TIMEOUT, 0);
 }
 
+void Worker::refreshInBackground(http::RequestHead request, http::Target target, std::string key,
+                                 std::shared_ptr<const cache::Entry> stale) {
+  if (draining_)
+    return;
+  const std::uint64_t id = next_refresh_++;
+  auto refresh = std::make_unique<BackgroundRefresh>(*this, runtime_.settings, std::move(request),
+                                                     std::move(target), std::move(key),
+                                                     std::move(stale), [this, id] {
+                                                       refreshes_done_.push_back(id);
+                                                       event_active(reap_.get(), EV_TIMEOUT, 0);
+                                                     });
+  BackgroundRefresh* raw = refresh.get();
+  refreshes_.emplace(id, std::move(refresh));
+  raw->start();
+}
+
 void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Worker*>(arg);
+  for (std::uint64_t id : std::exchange(self->refreshes_done_, {}))
+    self->refreshes_.erase(id);
   std::vector<ClientSession*> finished;
   finished.swap(self->finished_);
   for (ClientSession* s : finished)
@@ -142,6 +163,7 @@ void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
 void Worker::beginDrain() {
   draining_ = true;
   listeners_.clear();
+  refreshes_.clear(); // nobody waits for them
   pool_->clear();
   const timeval grace = net::toTimeval(runtime_.settings->timeouts.shutdown_grace.count());
   evtimer_add(grace_.get(), &grace);

@@ -2,6 +2,7 @@
 // connections they accepted. Other threads talk to it only through post().
 #pragma once
 
+#include "background_refresh.h"
 #include "origin_pool.h"
 
 #include "ferry/net/connector.h"
@@ -47,6 +48,10 @@ public:
   // is destroyed later from the loop, never inside its own callback.
   void release(ClientSession* session);
 
+  // Starts a BackgroundRefresh of `stale` (stale-while-revalidate); the worker owns it.
+  void refreshInBackground(http::RequestHead request, http::Target target, std::string key,
+                           std::shared_ptr<const cache::Entry> stale);
+
   event_base* base() const { return base_.get(); }
   OriginPool& pool() { return *pool_; }
   net::Connector& connector() { return *connector_; }
@@ -83,6 +88,9 @@ private:
   std::map<int, net::ListenerPtr> listeners_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<ClientSession*> finished_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;
+  std::vector<std::uint64_t> refreshes_done_;
+  std::uint64_t next_refresh_ = 0;
   bool accepting_ = true;
   bool draining_ = false;
 };

@@ -1,0 +1,399 @@
+// The shared cache end to end (RFC 9111): the real ferry binary between RawClients and a
+// scripted FakeOrigin that counts what reaches it.
+#include "support/fake_origin.h"
+#include "support/ferry_process.h"
+#include "support/raw_client.h"
+
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+using namespace ferry::test;
+
+namespace {
+
+struct Proxy {
+  explicit Proxy(const std::string& extra = "")
+      : process("listen: [\"127.0.0.1:0\"]\nworkers: 2\n" + extra) {
+    auto p = process.waitListening();
+    REQUIRE(p);
+    port = *p;
+  }
+  // One request on a fresh connection; the response, or nullopt.
+  std::optional<Response> fetch(const std::string& request) const {
+    RawClient client("127.0.0.1", port);
+    client.send(request);
+    return client.readResponse(request.rfind("HEAD ", 0) == 0);
+  }
+  FerryProcess process;
+  int port = 0;
+};
+
+std::string get(const FakeOrigin& origin, const std::string& path,
+                const std::string& extra_headers = "") {
+  return "GET http://" + origin.authority() + path + " HTTP/1.1\r\nHost: " + origin.authority() +
+         "\r\n" + extra_headers + "\r\n";
+}
+
+std::string cacheStatus(const Response& r) {
+  return r.header("cache-status").value_or("");
+}
+
+// An origin that answers every request with `body` and the given fields.
+FakeOrigin::Script answering(std::string body,
+                             std::vector<std::pair<std::string, std::string>> fields) {
+  return FakeOrigin::serveForever(
+      [=](OriginConnection& c, const ReceivedRequest&) { c.respond(200, body, fields); });
+}
+
+std::size_t requestsFor(const FakeOrigin& origin, const std::string& path) {
+  std::size_t n = 0;
+  for (const auto& r : origin.requests())
+    n += r.target == path;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("cache: a hit after a miss does not reach the origin", "[integration][cache]") {
+  FakeOrigin origin(answering("cached body", {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy;
+  auto miss = proxy.fetch(get(origin, "/a"));
+  REQUIRE(miss);
+  CHECK(miss->body == "cached body");
+  CHECK(cacheStatus(*miss).find("fwd=uri-miss") != std::string::npos);
+  CHECK(cacheStatus(*miss).find("stored") != std::string::npos);
+
+  for (int i = 0; i < 3; ++i) {
+    auto hit = proxy.fetch(get(origin, "/a"));
+    REQUIRE(hit);
+    CHECK(hit->status == 200);
+    CHECK(hit->body == "cached body");
+    CHECK(cacheStatus(*hit).find("ferry; hit") == 0);
+    CHECK(hit->header("age"));
+    CHECK(hit->header("via").value_or("").find("ferry") != std::string::npos);
+  }
+  CHECK(requestsFor(origin, "/a") == 1);
+
+  auto head = proxy.fetch("HEAD http://" + origin.authority() +
+                          "/a HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+  REQUIRE(head);
+  CHECK(head->header("content-length") == "11");
+  CHECK(requestsFor(origin, "/a") == 1); // HEAD answered from the stored GET
+}
+
+TEST_CASE("cache: Age counts the time spent upstream and in the cache", "[integration][cache]") {
+  // RFC 9111 §4.2.3: an Age of 30 from upstream is where the stored response's age starts.
+  FakeOrigin origin(answering("aged", {{"Cache-Control", "max-age=600"}, {"Age", "30"}}));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/aged")));
+  auto first = proxy.fetch(get(origin, "/aged"));
+  REQUIRE(first);
+  const int age = std::stoi(first->header("age").value_or("-1"));
+  CHECK(age >= 30);
+  // It grows while the response sits in the cache (polled with a deadline, not slept).
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  int later = age;
+  while (later <= age && std::chrono::steady_clock::now() < until) {
+    auto r = proxy.fetch(get(origin, "/aged"));
+    REQUIRE(r);
+    later = std::stoi(r->header("age").value_or("-1"));
+  }
+  CHECK(later > age);
+  CHECK(requestsFor(origin, "/aged") == 1);
+}
+
+TEST_CASE("cache: a stale response is revalidated and a 304 serves the stored body",
+          "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match") == "\"v1\"")
+      c.respond(304, "", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+    else
+      c.respond(200, "version one", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/v")));
+  auto again = proxy.fetch(get(origin, "/v"));
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(again->body == "version one");
+  CHECK(cacheStatus(*again).find("fwd=stale") != std::string::npos);
+  CHECK(cacheStatus(*again).find("fwd-status=304") != std::string::npos);
+  REQUIRE(origin.requests().size() == 2);
+  CHECK(origin.requests()[1].header("if-none-match") == "\"v1\"");
+
+  SECTION("the client's own conditional is answered 304 from the cache") {
+    auto conditional = proxy.fetch(get(origin, "/v", "If-None-Match: \"v1\"\r\n"));
+    REQUIRE(conditional);
+    CHECK(conditional->status == 304);
+    CHECK(conditional->body.empty());
+  }
+}
+
+TEST_CASE("cache: a 200 to a revalidation replaces the stored response", "[integration][cache]") {
+  std::atomic<int> version{1};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    const std::string v = std::to_string(version.load());
+    c.respond(200, "version " + v, {{"ETag", "\"" + v + "\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/r"))->body == "version 1");
+  version = 2;
+  auto changed = proxy.fetch(get(origin, "/r"));
+  REQUIRE(changed);
+  CHECK(changed->body == "version 2");
+  CHECK(cacheStatus(*changed).find("fwd=stale") != std::string::npos);
+}
+
+TEST_CASE("cache: Vary keeps one variant per nominated request value", "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.respond(200, "lang=" + r.header("accept-language").value_or("none"),
+              {{"Cache-Control", "max-age=60"}, {"Vary", "Accept-Language"}});
+  }));
+  Proxy proxy;
+  CHECK(proxy.fetch(get(origin, "/l", "Accept-Language: en\r\n"))->body == "lang=en");
+  CHECK(proxy.fetch(get(origin, "/l", "Accept-Language: fr\r\n"))->body == "lang=fr");
+  auto en = proxy.fetch(get(origin, "/l", "Accept-Language: en\r\n"));
+  auto fr = proxy.fetch(get(origin, "/l", "Accept-Language: fr\r\n"));
+  REQUIRE(en);
+  REQUIRE(fr);
+  CHECK(en->body == "lang=en");
+  CHECK(fr->body == "lang=fr");
+  CHECK(cacheStatus(*en).find("hit") != std::string::npos);
+  CHECK(requestsFor(origin, "/l") == 2);
+}
+
+TEST_CASE("cache: a successful POST invalidates the stored URI", "[integration][cache]") {
+  FakeOrigin origin(answering("fresh", {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/p")));
+  REQUIRE(proxy.fetch(get(origin, "/p")));
+  CHECK(requestsFor(origin, "/p") == 1);
+  auto post = proxy.fetch("POST http://" + origin.authority() + "/p HTTP/1.1\r\nHost: " +
+                          origin.authority() + "\r\nContent-Length: 2\r\n\r\nhi");
+  REQUIRE(post);
+  CHECK(post->status == 200);
+  REQUIRE(proxy.fetch(get(origin, "/p")));
+  CHECK(requestsFor(origin, "/p") == 3); // GET, POST, GET again
+}
+
+TEST_CASE("cache: only-if-cached answers 504 without a stored response", "[integration][cache]") {
+  FakeOrigin origin(answering("x", {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy;
+  auto none = proxy.fetch(get(origin, "/o", "Cache-Control: only-if-cached\r\n"));
+  REQUIRE(none);
+  CHECK(none->status == 504);
+  CHECK(origin.requests().empty());
+  REQUIRE(proxy.fetch(get(origin, "/o")));
+  auto stored = proxy.fetch(get(origin, "/o", "Cache-Control: only-if-cached\r\n"));
+  REQUIRE(stored);
+  CHECK(stored->status == 200);
+  CHECK(requestsFor(origin, "/o") == 1);
+}
+
+TEST_CASE("cache: a truncated response is never served from the cache", "[integration][cache]") {
+  SECTION("Content-Length not reached") {
+    FakeOrigin origin([](OriginConnection& c) {
+      c.readRequest();
+      if (c.index() == 0) {
+        c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 100\r\n\r\npart");
+        c.close();
+        return;
+      }
+      c.respond(200, "whole", {{"Cache-Control", "max-age=60"}});
+    });
+    Proxy proxy;
+    CHECK_FALSE(proxy.fetch(get(origin, "/t"))); // the reader sees the close before 100 bytes
+    auto next = proxy.fetch(get(origin, "/t"));
+    REQUIRE(next);
+    CHECK(next->body == "whole");
+    CHECK(origin.accepts() == 2);
+  }
+  SECTION("chunked without its last chunk") {
+    FakeOrigin origin([](OriginConnection& c) {
+      c.readRequest();
+      if (c.index() == 0) {
+        c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n"
+               "\r\n4\r\npart\r\n");
+        c.close();
+        return;
+      }
+      c.respond(200, "whole", {{"Cache-Control", "max-age=60"}});
+    });
+    Proxy proxy;
+    CHECK_FALSE(proxy.fetch(get(origin, "/t")));
+    auto next = proxy.fetch(get(origin, "/t"));
+    REQUIRE(next);
+    CHECK(next->body == "whole");
+    CHECK(origin.accepts() == 2);
+  }
+}
+
+TEST_CASE("cache: 20 concurrent misses for one URI make one origin request",
+          "[integration][cache]") {
+  const std::string body(100000, 'c');
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    c.stall(500ms); // every client asks while the first fetch is still waiting
+    c.respond(200, body, {{"Cache-Control", "max-age=60"}});
+  }));
+  Proxy proxy;
+  std::vector<std::thread> clients;
+  std::atomic<int> whole{0};
+  for (int i = 0; i < 20; ++i)
+    clients.emplace_back([&] {
+      auto r = proxy.fetch(get(origin, "/collapsed"));
+      if (r && r->status == 200 && r->body == body)
+        ++whole;
+    });
+  for (auto& t : clients)
+    t.join();
+  CHECK(whole == 20);
+  CHECK(requestsFor(origin, "/collapsed") == 1);
+}
+
+TEST_CASE("cache: stale-if-error serves the stored response when the origin fails",
+          "[integration][cache]") {
+  std::atomic<bool> failing{false};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    if (failing)
+      c.respond(503, "down");
+    else
+      c.respond(200, "still good", {{"Cache-Control", "max-age=0, stale-if-error=600"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/e")));
+  failing = true;
+  auto r = proxy.fetch(get(origin, "/e"));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "still good");
+  CHECK(cacheStatus(*r).find("stale-if-error") != std::string::npos);
+}
+
+TEST_CASE("cache: must-revalidate answers the error rather than stale", "[integration][cache]") {
+  std::atomic<bool> failing{false};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    if (failing)
+      c.respond(503, "down");
+    else
+      c.respond(200, "strict",
+                {{"Cache-Control", "max-age=0, must-revalidate, stale-if-error=600"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/m")));
+  failing = true;
+  auto r = proxy.fetch(get(origin, "/m"));
+  REQUIRE(r);
+  CHECK(r->status == 503);
+}
+
+TEST_CASE("cache: stale-while-revalidate serves stale and refreshes in the background",
+          "[integration][cache]") {
+  std::atomic<int> version{1};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    c.respond(200, "v" + std::to_string(version.load()),
+              {{"Cache-Control", "max-age=0, stale-while-revalidate=600"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/s"))->body == "v1");
+  version = 2;
+  auto stale = proxy.fetch(get(origin, "/s"));
+  REQUIRE(stale);
+  CHECK(stale->body == "v1");
+  CHECK(cacheStatus(*stale).find("stale-while-revalidate") != std::string::npos);
+  // One background revalidation reaches the origin and stores v2.
+  REQUIRE(origin.waitRequests(2));
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  std::string body;
+  while (body != "v2" && std::chrono::steady_clock::now() < until)
+    body = proxy.fetch(get(origin, "/s"))->body;
+  CHECK(body == "v2");
+}
+
+TEST_CASE("cache: a single Range is answered 206 from a stored response", "[integration][cache]") {
+  FakeOrigin origin(answering("0123456789", {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/range")));
+  auto part = proxy.fetch(get(origin, "/range", "Range: bytes=2-5\r\n"));
+  REQUIRE(part);
+  CHECK(part->status == 206);
+  CHECK(part->body == "2345");
+  CHECK(part->header("content-range") == "bytes 2-5/10");
+  auto bad = proxy.fetch(get(origin, "/range", "Range: bytes=50-\r\n"));
+  REQUIRE(bad);
+  CHECK(bad->status == 416);
+  CHECK(bad->header("content-range") == "bytes */10");
+  CHECK(requestsFor(origin, "/range") == 1);
+}
+
+TEST_CASE("cache: PURGE removes a stored URI, from admin networks only", "[integration][cache]") {
+  FakeOrigin origin(answering("purge me", {{"Cache-Control", "max-age=60"}}));
+  const std::string purge = "PURGE http://" + origin.authority() +
+                            "/x HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n";
+  SECTION("allowed") {
+    Proxy proxy;
+    REQUIRE(proxy.fetch(get(origin, "/x")));
+    auto purged = proxy.fetch(purge);
+    REQUIRE(purged);
+    CHECK(purged->status == 200);
+    CHECK(proxy.fetch(purge)->status == 404);
+    REQUIRE(proxy.fetch(get(origin, "/x")));
+    CHECK(requestsFor(origin, "/x") == 2);
+  }
+  SECTION("refused") {
+    Proxy proxy("admin:\n  allow: [\"10.0.0.0/8\"]\n");
+    REQUIRE(proxy.fetch(get(origin, "/x")));
+    CHECK(proxy.fetch(purge)->status == 403);
+    REQUIRE(proxy.fetch(get(origin, "/x")));
+    CHECK(requestsFor(origin, "/x") == 1);
+  }
+}
+
+TEST_CASE("cache: a response over max_object_size is relayed whole but not stored",
+          "[integration][cache]") {
+  const std::string big(300000, 'B');
+  FakeOrigin origin(answering(big, {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy("cache:\n  memory: 4MiB\n  max_object_size: 100KiB\n");
+  for (int i = 0; i < 2; ++i) {
+    auto r = proxy.fetch(get(origin, "/big"));
+    REQUIRE(r);
+    CHECK(r->body.size() == big.size());
+  }
+  CHECK(requestsFor(origin, "/big") == 2);
+}
+
+TEST_CASE("cache: LRU eviction under a small budget drops the oldest first",
+          "[integration][cache]") {
+  const std::string body(400 * 1024, 'L');
+  FakeOrigin origin(answering(body, {{"Cache-Control", "max-age=600"}}));
+  Proxy proxy("cache:\n  memory: 2MiB\n  max_object_size: 1MiB\n");
+  for (int i = 0; i < 8; ++i) // 3.2 MB into a 2 MiB budget
+    REQUIRE(proxy.fetch(get(origin, "/lru/" + std::to_string(i))));
+  REQUIRE(proxy.fetch(get(origin, "/lru/7"))); // the newest is still there
+  CHECK(requestsFor(origin, "/lru/7") == 1);
+  REQUIRE(proxy.fetch(get(origin, "/lru/0"))); // the oldest was evicted
+  CHECK(requestsFor(origin, "/lru/0") == 2);
+}
+
+TEST_CASE("cache: the access log records hits and misses", "[integration][cache]") {
+  FakeOrigin origin(answering("logged", {{"Cache-Control", "max-age=60"}}));
+  TempDir dir;
+  const std::string path = dir.path() + "/access.log";
+  {
+    Proxy proxy("log:\n  access_log: " + path + "\n");
+    REQUIRE(proxy.fetch(get(origin, "/log")));
+    REQUIRE(proxy.fetch(get(origin, "/log")));
+    proxy.process.signal(SIGTERM);
+    REQUIRE(proxy.process.waitExit() == 0);
+  }
+  std::ifstream in(path);
+  std::string first;
+  std::string second;
+  REQUIRE(std::getline(in, first));
+  REQUIRE(std::getline(in, second));
+  CHECK(first.find(" TCP_MISS/200 ") != std::string::npos);
+  CHECK(second.find(" TCP_MEM_HIT/200 ") != std::string::npos);
+}
