@@ -3,8 +3,8 @@
 # packages served by nginx on loopback: `update`, then `install --download-only` of all
 # three, whose .deb files are fetched on one pipelined connection; the downloaded files
 # must equal the built ones and the origin's log must show each request passed through
-# ferry (Via). Then the whole sequence again with the .deb files cleared, which must
-# work too. apt runs in an isolated root under the temp dir (its own config, sources,
+# ferry (Via). Then the whole sequence again with the .deb files cleared: ferry serves
+# them from its cache this time (access log TCP_MEM_HIT, no new origin request). apt runs in an isolated root under the temp dir (its own config, sources,
 # state, cache and empty dpkg status): the machine's apt state is neither read nor
 # written, and nothing is installed.
 #
@@ -58,7 +58,11 @@ gzip -9nk "$repo/Packages" || fail gzip
 } >"$repo/Release"
 
 start_nginx nginx "$rc_tmp/www"
-start_ferry "$binary" "443"
+# Package files never change once published: the refresh rule config/ferry.yaml suggests
+# for a Debian mirror keeps them fresh, so the second run is served from the cache.
+start_ferry "$binary" "443" "cache:
+  refresh_rules:
+    - {pattern: '\\.deb\$', min: 30d, percent: 100, max: 365d}"
 note "ferry on $ferry_port, nginx on $nginx_port"
 
 # --- apt's isolated root. APT_CONFIG is read before /etc/apt/apt.conf.d, so pointing
@@ -113,8 +117,13 @@ for run in 1 2; do
     "$rc_tmp/install.$run.out")
   note "run $run: up to $max_inflight .deb requests in flight"
   [ "$max_inflight" -ge 2 ] || fail "run $run: apt did not pipeline the .deb requests"
+  # Both runs together fetched each .deb from the origin once: run 2 was served by ferry.
+  [ "$(deb_gets)" -eq 3 ] || fail "run $run: origin served $(deb_gets) .deb files, want 3"
+  if [ "$run" = 2 ]; then
+    hits=$(grep -c ' TCP_MEM_HIT/200 .*\.deb ' "$rc_tmp/ferry-access.log")
+    [ "$hits" -eq 3 ] || fail "run 2: $hits .deb cache hits in ferry's access log, want 3"
+  fi
   if [ "$run" = 1 ]; then
-    [ "$(deb_gets)" -eq 3 ] || fail "run 1: origin served $(deb_gets) .deb files, want 3"
     grep -q '"[^"]*ferry[^"]*" [0-9]* [0-9]*$' "$nginx_log" || fail "origin saw no Via ferry"
     grep -v '"[^"]*ferry[^"]*" [0-9]* [0-9]*$' "$nginx_log" && fail "requests reached the origin without ferry"
   fi

@@ -114,10 +114,11 @@ EOF
   fail "nginx found no free port in 10 attempts"
 }
 
-# start_ferry <ferry binary> <CONNECT ports, comma-separated>: ferry on 127.0.0.1:0 with
-# two workers and its access log in $rc_tmp/ferry-access.log. Sets ferry_port, ferry_pid.
+# start_ferry <ferry binary> <CONNECT ports, comma-separated> [extra YAML]: ferry on
+# 127.0.0.1:0 with two workers and its access log in $rc_tmp/ferry-access.log. Sets
+# ferry_port, ferry_pid.
 start_ferry() {
-  local binary=$1 ports=$2
+  local binary=$1 ports=$2 extra=${3:-}
   [ -x "$binary" ] || fail "no ferry binary at $binary"
   cat >"$rc_tmp/ferry.yaml" <<EOF
 listen: ["127.0.0.1:0"]
@@ -126,6 +127,7 @@ log:
   access_log: "$rc_tmp/ferry-access.log"
 access:
   connect_ports: [$ports]
+$extra
 EOF
   start_bg ferry "$binary" --config "$rc_tmp/ferry.yaml"
   ferry_pid=$bg_pid
