@@ -189,8 +189,8 @@ void Transaction::sendToOrigin(std::string_view bytes) {
 }
 
 void Transaction::onRequestBody(std::string_view data) {
-  if (state_ == State::Finished)
-    return; // answered already (e.g. 403); the body is read and dropped
+  if (state_ == State::Finished || state_ == State::Serving)
+    return; // answered already (403, from the cache): the body is read and dropped
   if (replayable_) {
     if (replay_.size() + data.size() <= ReplayLimit) {
       replay_.append(request_framing_.kind == http::Framing::Chunked
@@ -216,7 +216,7 @@ void Transaction::onRequestBody(std::string_view data) {
 
 void Transaction::onRequestEnd() {
   request_done_ = true;
-  if (state_ == State::Finished)
+  if (state_ == State::Finished || state_ == State::Serving)
     return;
   if (request_framing_.kind == http::Framing::Chunked) {
     if (replayable_)
