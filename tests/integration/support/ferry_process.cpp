@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -61,6 +60,22 @@ std::optional<int> waitPid(int pid, std::chrono::milliseconds deadline) {
     if (r == pid)
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::this_thread::sleep_for(PollInterval);
+  }
+  return std::nullopt;
+}
+
+// The port of the nth "listening on HOST:PORT" line in `text`, if there is one.
+std::optional<int> nthListeningPort(const std::string& text, std::size_t nth) {
+  static constexpr std::string_view Marker = "listening on ";
+  std::size_t seen = 0;
+  for (std::size_t at = text.find(Marker); at != std::string::npos;
+       at = text.find(Marker, at + 1)) {
+    const std::size_t end = text.find_first_of(" \n", at + Marker.size());
+    const std::string address = text.substr(at + Marker.size(), end - at - Marker.size());
+    const std::size_t colon = address.rfind(':');
+    if (colon == std::string::npos || seen++ != nth)
+      continue;
+    return std::stoi(address.substr(colon + 1));
   }
   return std::nullopt;
 }
@@ -124,14 +139,10 @@ FerryProcess::~FerryProcess() {
 
 std::optional<int> FerryProcess::waitListening(std::size_t nth,
                                                std::chrono::milliseconds deadline) {
-  static const std::regex line(R"(listening on (?:\[[^\]]*\]|[0-9.]+):([0-9]+))");
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
-    const std::string text = log();
-    std::size_t seen = 0;
-    for (std::sregex_iterator it(text.begin(), text.end(), line), end; it != end; ++it, ++seen)
-      if (seen == nth)
-        return std::stoi((*it)[1]);
+    if (auto port = nthListeningPort(log(), nth))
+      return port;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
