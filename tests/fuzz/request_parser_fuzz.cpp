@@ -31,7 +31,9 @@ void checkHead(const RequestParser& parser) {
     // the Host written for a default port has none, and origin-form means http
     check(again.target().port == target.port || target.isDefaultPort());
     check(target.form == TargetForm::Authority || again.target().path == target.path);
-    check(again.head().headers.size() == head.headers.size());
+    // the serializer writes Host from the target even where the client sent none
+    check(again.head().headers.size() - again.head().headers.count("Host") ==
+          head.headers.size() - head.headers.count("Host"));
   }
 }
 
