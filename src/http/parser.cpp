@@ -93,11 +93,13 @@ void MessageParser::reset() {
   error_ = ParseError{};
 }
 
-void MessageParser::expect(std::string_view request_method) noexcept {
+void MessageParser::expect(std::string_view request_method, bool upgrade) noexcept {
   if (request_method == "HEAD") {
     expect_ = Expect::Head;
   } else if (request_method == "CONNECT") {
     expect_ = Expect::Connect;
+  } else if (upgrade) {
+    expect_ = Expect::Upgrade;
   } else {
     expect_ = Expect::Get;
   }
@@ -465,11 +467,13 @@ int MessageParser::completeResponseHead() {
   if (head.status < 100 || head.status > 599) {
     return fail(502, "invalid status code"); // RFC 9110 §15
   }
-  if (head.status == 101) {
-    // RFC 9110 §15.2.2: only in answer to an Upgrade, which ferry never forwards.
+  if (head.status == 101 && expect_ != Expect::Upgrade) {
+    // RFC 9110 §15.2.2: only in answer to an Upgrade the request carried.
     return fail(502, "unexpected 101 Switching Protocols");
   }
-  const bool tunnel = expect_ == Expect::Connect && head.status >= 200 && head.status < 300;
+  // A 2xx to CONNECT and a 101 to an upgrade end HTTP on this connection (RFC 9112 §6.3).
+  const bool tunnel =
+      (expect_ == Expect::Connect && head.status >= 200 && head.status < 300) || head.status == 101;
   // RFC 9112 §6.3 rules 1-2: no content whatever the fields say.
   if (expect_ == Expect::Head || head.isInterim() || head.status == 204 || head.status == 304 ||
       tunnel) {
@@ -477,7 +481,7 @@ int MessageParser::completeResponseHead() {
     if (tunnel) {
       llhttp_.upgrade = 1;
     }
-    interim_ = head.isInterim();
+    interim_ = head.isInterim() && !tunnel;
     framing_ = Framing{Framing::None, 0};
     return 0;
   }
@@ -730,7 +734,8 @@ Step MessageParser::parse(std::string_view input) {
     scan_ = Scan{};
     if ((isRequest(type_) && target_.form == TargetForm::Authority) ||
         (!isRequest(type_) && expect_ == Expect::Connect && response_.status >= 200 &&
-         response_.status < 300)) {
+         response_.status < 300) ||
+        (!isRequest(type_) && response_.status == 101)) {
       state_ = State::Tunnel;
     } else {
       state_ = State::Head;

@@ -164,8 +164,13 @@ void ClientSession::startTransaction() {
   keep_alive_ =
       !draining_ && http::wantsPersistent(options, head.version_major, head.version_minor);
   state_ = State::Busy;
+  // RFC 9110 §7.8: a protocol switch the client asks for (WebSocket) is forwarded, and the
+  // connection becomes a Tunnel if the origin answers 101.
+  std::vector<std::string> upgrade;
+  if (options.upgrade)
+    upgrade = options.upgrade_protocols;
   transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing(),
-                                               request_done_);
+                                               request_done_, std::move(upgrade));
   transaction_->start();
 }
 

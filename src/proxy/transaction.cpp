@@ -37,12 +37,24 @@ void countStatus(int status) {
     core::count(ByClass[cls - 1]);
 }
 
+// Connection: upgrade and Upgrade, which stripHopByHop removed, for the next hop (RFC 9110
+// §7.8): the switch was asked for (or granted) end to end, so ferry passes it on.
+void setUpgrade(http::Headers& headers, const std::vector<std::string>& protocols) {
+  std::string list;
+  for (const std::string& p : protocols)
+    list += (list.empty() ? "" : ", ") + p;
+  headers.set("Connection", "upgrade");
+  headers.set("Upgrade", list);
+}
+
 } // namespace
 
 Transaction::Transaction(ClientSession& session, http::RequestHead head, http::Target target,
-                         http::Framing request_framing, bool request_complete)
+                         http::Framing request_framing, bool request_complete,
+                         std::vector<std::string> upgrade)
     : session_(session), head_(std::move(head)), target_(std::move(target)),
-      request_framing_(request_framing), request_done_(request_complete) {}
+      request_framing_(request_framing), upgrade_(std::move(upgrade)),
+      request_done_(request_complete) {}
 
 Transaction::~Transaction() = default;
 
@@ -84,7 +96,7 @@ void Transaction::route() {
     return;
   }
   key_ = http::cacheKey(target_);
-  if (cache::policy::isCacheableMethod(head_.method)) {
+  if (cache::policy::isCacheableMethod(head_.method) && upgrade_.empty()) {
     lookupCache();
     return;
   }
@@ -97,6 +109,9 @@ void Transaction::route() {
 void Transaction::forward() {
   const Settings& settings = session_.settings();
   http::setFraming(head_.headers, request_framing_);
+  if (!upgrade_.empty()) {
+    setUpgrade(head_.headers, upgrade_);
+  }
   http::appendVia(head_.headers, head_.version_major, head_.version_minor,
                   settings.http.via_pseudonym);
   const std::string bytes = http::serializeRequestHead(head_, target_);
@@ -155,7 +170,7 @@ void Transaction::attach(std::unique_ptr<OriginConnection> origin) {
   state_ = State::Waiting;
   origin_bytes_ = false;
   response_ = std::make_unique<http::ResponseParser>(session_.settings().http.limits);
-  response_->expect(head_.method);
+  response_->expect(head_.method, !upgrade_.empty());
 
   bufferevent* bev = origin_->bev();
   bufferevent_setcb(bev, &Transaction::onOriginRead, &Transaction::onOriginWrite,
@@ -289,7 +304,9 @@ void Transaction::handleStep(const http::Step& step) {
   case http::Event::NeedMore:
     break;
   case http::Event::Head:
-    if (response_->head().isInterim()) {
+    // A 101 reaches us only as the answer to an upgrade (the parser refuses it otherwise):
+    // a final response, not an interim one.
+    if (response_->head().isInterim() && response_->head().status != 101) {
       // RFC 9110 §15.2: relay 100 Continue to a client that asked for it; other 1xx
       // (102, 103) are informational and dropped.
       if (response_->head().status == 100 && head_.expectsContinue()) {
@@ -326,6 +343,18 @@ void Transaction::startResponse() {
   }
   if (revalidated(head))
     return; // the stored response answers the client
+  if (head.status == 101) {
+    // RFC 9110 §15.2.2: the origin switched protocols; the 101 goes to the client with the
+    // Upgrade it chose, then both connections are relayed as they are (endResponse()).
+    setUpgrade(head.headers, origin_options.upgrade_protocols);
+    http::appendVia(head.headers, head.version_major, head.version_minor,
+                    session_.settings().http.via_pseudonym);
+    switching_ = true;
+    status_ = head.status;
+    countStatus(head.status);
+    sendToClient(http::serializeResponseHead(head));
+    return;
+  }
   startStoring(head);
   http::appendVia(head.headers, head.version_major, head.version_minor,
                   session_.settings().http.via_pseudonym);
@@ -385,6 +414,13 @@ void Transaction::onClientDrained() {
 }
 
 void Transaction::endResponse() {
+  if (switching_) {
+    state_ = State::Finished;
+    complete_ = true;
+    bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+    session_.beginTunnel(std::move(origin_)); // destroys this Transaction later
+    return;
+  }
   if (refresh_) {
     // A 304 freshened the stored response; the origin connection is done with.
     releaseOrigin(origin_keep_ && request_done_);

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ferry::proxy {
 
@@ -29,8 +30,11 @@ class ClientSession;
 class Transaction {
 public:
   // `request_complete`: the request has no body, so it has been read whole already.
+  // `upgrade`: the protocols the client asked to switch to (Upgrade with Connection:
+  // upgrade), forwarded to the origin; empty when none.
   Transaction(ClientSession& session, http::RequestHead head, http::Target target,
-              http::Framing request_framing, bool request_complete);
+              http::Framing request_framing, bool request_complete,
+              std::vector<std::string> upgrade);
   ~Transaction();
 
   Transaction(const Transaction&) = delete;
@@ -98,6 +102,8 @@ private:
   http::RequestHead head_;
   http::Target target_;
   http::Framing request_framing_;
+  std::vector<std::string> upgrade_; // protocols the client asked for
+  bool switching_ = false;           // the origin answered 101: a Tunnel follows
   std::string pool_key_;
   State state_ = State::Routing;
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -396,13 +397,14 @@ TEST_CASE("clients outside access.allow get 403", "[integration][proxy]") {
 }
 
 TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integration][proxy]") {
-  FakeOrigin origin([](OriginConnection& c) {
-    // A raw TCP echo until the client half-closes, then a last word and close.
-    std::string got;
+  std::promise<std::string> up; // what the origin received, handed over between threads
+  FakeOrigin origin([&](OriginConnection& c) {
     c.send("hello from origin\n");
-    while (!c.waitClosed(50ms)) {
-    }
-    c.send("bye\n");
+    std::string received = c.readBytes(13);
+    if (c.waitClosed()) // the client's half-close arrives as our EOF
+      received += "<EOF>";
+    up.set_value(received);
+    c.send("bye\n"); // and this direction still works
   });
   Proxy proxy("access:\n  connect_ports: [" + std::to_string(origin.port()) + "]\n");
   RawClient client = proxy.client();
@@ -415,6 +417,41 @@ TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integra
   client.shutdownWrite();
   const std::string down = client.readAll();
   CHECK(down == "hello from origin\nbye\n");
+  auto received = up.get_future();
+  REQUIRE(received.wait_for(10s) == std::future_status::ready);
+  CHECK(received.get() == "some bytes up<EOF>");
+}
+
+TEST_CASE("a WebSocket upgrade is relayed as a tunnel after the origin's 101",
+          "[integration][proxy]") {
+  std::promise<std::string> frame_up; // what the origin received after its 101
+  FakeOrigin origin([&](OriginConnection& c) {
+    c.readRequest();
+    c.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+           "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x04down");
+    frame_up.set_value(c.readBytes(3));
+    c.waitClosed();
+  });
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send(get(origin, "/chat",
+                  "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 101);
+  CHECK(r->header("upgrade") == "websocket");
+  CHECK(r->header("sec-websocket-accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  client.send("\x81up");
+  client.shutdownWrite();
+  CHECK(client.readAll() == "\x81\x04down");
+  auto received = frame_up.get_future();
+  REQUIRE(received.wait_for(10s) == std::future_status::ready);
+  CHECK(received.get() == "\x81up");
+  REQUIRE(origin.waitRequests(1));
+  const ReceivedRequest request = origin.requests().front();
+  CHECK(request.header("upgrade") == "websocket");
+  CHECK(request.header("connection").value_or("").find("upgrade") != std::string::npos);
 }
 
 TEST_CASE("access log: one line per exchange, Squid and combined formats", "[integration][proxy]") {

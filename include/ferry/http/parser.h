@@ -64,7 +64,7 @@ public:
   Step parse(std::string_view input);
   Step finish();
   void reset();
-  void expect(std::string_view request_method) noexcept;
+  void expect(std::string_view request_method, bool upgrade) noexcept;
 
   RequestHead& requestHead() noexcept { return request_; }
   ResponseHead& responseHead() noexcept { return response_; }
@@ -78,7 +78,7 @@ public:
 
 private:
   enum class State { Head, Body, Tunnel, Closed, Failed };
-  enum class Expect { Get, Head, Connect };
+  enum class Expect { Get, Head, Connect, Upgrade };
   enum class Pending { None, Head, Body, End }; // the event a callback paused llhttp for
   struct Scan {
     bool after_cr = false;
@@ -178,15 +178,20 @@ private:
 
 // Parses responses from one origin connection. Errors are always status 502. 1xx interim
 // responses come as Head events without Body or MessageEnd, then the final response follows;
-// 101 Switching Protocols is an error (ferry never forwards Upgrade).
+// 101 Switching Protocols is an error unless expect() was told the request asked to upgrade.
 class ResponseParser {
 public:
   explicit ResponseParser(const Limits& limits) : parser_(HTTP_RESPONSE, limits) {}
 
   // Tells the parser the method of the request this response answers, before its first
   // byte: "HEAD" (no body whatever the fields say) and "CONNECT" (a 2xx opens a tunnel and
-  // has no body) matter (RFC 9112 §6.3). Resets to GET semantics after each final response.
-  void expect(std::string_view request_method) noexcept { parser_.expect(request_method); }
+  // has no body) matter (RFC 9112 §6.3). `upgrade`: the request asked to switch protocols
+  // (Upgrade, forwarded by the proxy), so a 101 is its final answer and opens a tunnel
+  // (RFC 9110 §7.8); otherwise a 101 is an error. Resets to GET semantics after each final
+  // response.
+  void expect(std::string_view request_method, bool upgrade = false) noexcept {
+    parser_.expect(request_method, upgrade);
+  }
   Step parse(std::string_view input) { return parser_.parse(input); }
   // The origin closed (call after parse() returned NeedMore): MessageEnd for a body
   // delimited by close; Error (502, "truncated ...") when a head, a Content-Length body or a

@@ -293,6 +293,15 @@ void OriginConnection::reset() {
   fd_ = -1;
 }
 
+std::string OriginConnection::readBytes(std::size_t n, std::chrono::milliseconds deadline) {
+  const auto until = deadlineFrom(deadline);
+  while (buffer_.size() < n && fill(until)) {
+  }
+  std::string out = buffer_.substr(0, n);
+  buffer_.erase(0, out.size());
+  return out;
+}
+
 bool OriginConnection::waitClosed(std::chrono::milliseconds deadline) {
   const auto until = deadlineFrom(deadline);
   while (fill(until))

@@ -66,6 +66,10 @@ public:
   // Abortive close: SO_LINGER {1, 0}, so the peer sees RST.
   void reset();
 
+  // Raw bytes after an upgrade or in a tunnel: exactly n of them, or fewer when the
+  // peer closed or the deadline passed first. Bytes buffered by readRequest come first.
+  std::string readBytes(std::size_t n, std::chrono::milliseconds deadline = 10s);
+
   // True once the peer has closed (EOF or reset) within the deadline, or the origin is
   // shutting down; bytes received meanwhile are discarded. False on timeout or after our
   // own close().

@@ -130,6 +130,41 @@ TEST_CASE("responses without content whatever the fields say", "[http]") {
   }
 }
 
+TEST_CASE("101 answers a request that asked to upgrade and opens a tunnel", "[http]") {
+  const std::string head =
+      lines({"HTTP/1.1 101 Switching Protocols", "Connection: upgrade", "Upgrade: websocket", ""});
+  const std::string input = head + "\x81\x05hello";
+  // Every split: Head 101, MessageEnd, and the frame bytes stay for the tunnel.
+  for (std::size_t cut = 0; cut <= input.size(); ++cut) {
+    INFO("split at " << cut);
+    ResponseParser parser(Limits{});
+    parser.expect("GET", true);
+    std::string pending;
+    std::vector<Event> events;
+    for (std::string_view piece :
+         {std::string_view(input).substr(0, cut), std::string_view(input).substr(cut)}) {
+      pending.append(piece);
+      while (events.empty() || events.back() != Event::MessageEnd) {
+        const Step step = parser.parse(pending);
+        pending.erase(0, step.consumed);
+        if (step.event == Event::NeedMore)
+          break;
+        events.push_back(step.event);
+        REQUIRE(step.event != Event::Error);
+      }
+    }
+    REQUIRE(events == std::vector<Event>{Event::Head, Event::MessageEnd});
+    CHECK(parser.head().status == 101);
+    CHECK(pending == "\x81\x05hello");
+  }
+  SECTION("without the upgrade request a 101 is refused") {
+    ResponseParser parser(Limits{});
+    parser.expect("GET");
+    CHECK(parser.parse(input).event == Event::Error);
+    CHECK(parser.error().status == 502);
+  }
+}
+
 TEST_CASE("1xx interim responses precede the final one", "[http]") {
   const std::string input = lines({"HTTP/1.1 100 Continue", ""}) +
                             lines({"HTTP/1.1 103 Early Hints", "Link: </a.css>; rel=preload", ""}) +
