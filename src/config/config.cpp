@@ -382,8 +382,8 @@ void readAdmin(const Value& section, Config& config) {
 }
 
 void readRoot(const Value& root, Config& config) {
-  auto map = root.map(
-      {"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin", "via"});
+  auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin",
+                       "via", "expect_continue"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -408,6 +408,11 @@ void readRoot(const Value& root, Config& config) {
   if (auto admin = map->find("admin"))
     readAdmin(*admin, config);
   set(*map, "via", proxy.http.via_pseudonym, readPseudonym);
+  set(*map, "expect_continue", proxy.expect_continue, [](const Value& value) {
+    using proxy::ExpectContinue;
+    return value.choice<ExpectContinue>(
+        {{"forward", ExpectContinue::Forward}, {"reject", ExpectContinue::Reject}});
+  });
 }
 
 // yaml-cpp reports an unquoted "[::1]:3128" as an unterminated flow collection.

@@ -87,6 +87,19 @@ void Transaction::route() {
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
     return;
   }
+  if (head_.headers.has("Expect")) {
+    // RFC 9110 §10.1.1: 100-continue is the only expectation there is.
+    if (!head_.expectsContinue()) {
+      cache_status_.outcome = cache::Outcome::Error;
+      answer(417, "the only expectation ferry knows is 100-continue");
+      return;
+    }
+    if (settings.expect_continue == ExpectContinue::Reject) {
+      cache_status_.outcome = cache::Outcome::Error;
+      answer(417, "send the body without waiting for 100 Continue (expect_continue: reject)");
+      return;
+    }
+  }
   if (http::applyMaxForwards(head_.method, head_.headers) == http::MaxForwards::AnswerHere) {
     answerHere();
     return;

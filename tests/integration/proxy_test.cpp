@@ -396,6 +396,55 @@ TEST_CASE("clients outside access.allow get 403", "[integration][proxy]") {
   CHECK(client.waitClosed());
 }
 
+TEST_CASE("Expect: 100-continue is relayed, or refused with 417 when configured",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever(
+      [](OriginConnection& c, const ReceivedRequest& r) { c.respond(200, "got " + r.body); }));
+  const std::string upload = "PUT http://" + origin.authority() +
+                             "/up HTTP/1.1\r\nHost: " + origin.authority() +
+                             "\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+  SECTION("forward: the origin's 100 reaches the client, then the body goes up") {
+    // An origin that answers 100 before reading the body.
+    FakeOrigin hand([](OriginConnection& c) {
+      c.send("HTTP/1.1 100 Continue\r\n\r\n");
+      c.readRequest();
+      c.respond(200, "stored");
+    });
+    Proxy proxy;
+    RawClient client = proxy.client();
+    client.send("PUT http://" + hand.authority() + "/up HTTP/1.1\r\nHost: " + hand.authority() +
+                "\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    auto interim = client.readResponse();
+    REQUIRE(interim);
+    CHECK(interim->status == 100);
+    client.send("data");
+    auto final = client.readResponse();
+    REQUIRE(final);
+    CHECK(final->status == 200);
+    REQUIRE(hand.waitRequests(1));
+    CHECK(hand.requests().front().body == "data");
+    CHECK(hand.requests().front().header("expect") == "100-continue");
+  }
+  SECTION("reject") {
+    Proxy proxy("expect_continue: reject\n");
+    RawClient client = proxy.client();
+    client.send(upload);
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 417);
+    CHECK(origin.requests().empty());
+  }
+  SECTION("an unknown expectation is refused either way") {
+    Proxy proxy;
+    RawClient client = proxy.client();
+    client.send("GET http://" + origin.authority() + "/ HTTP/1.1\r\nHost: " + origin.authority() +
+                "\r\nExpect: telepathy\r\n\r\n");
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 417);
+  }
+}
+
 TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integration][proxy]") {
   std::promise<std::string> up; // what the origin received, handed over between threads
   FakeOrigin origin([&](OriginConnection& c) {

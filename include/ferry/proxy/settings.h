@@ -36,6 +36,10 @@ struct Limits {
 
 enum class AccessLogFormat { Squid, Combined };
 
+// What to do with `Expect: 100-continue` (RFC 9110 §10.1.1): pass it to the origin and
+// relay its 100, or answer 417 so the client sends its body without waiting.
+enum class ExpectContinue { Forward, Reject };
+
 struct AccessLog {
   std::string path; // empty: off; "-": stderr
   AccessLogFormat format = AccessLogFormat::Squid;
@@ -49,6 +53,7 @@ struct Settings {
   std::vector<net::Cidr> allowed_clients; // others get 403
   std::vector<uint16_t> connect_ports{443};
   std::vector<net::Cidr> purge_allowed; // may send PURGE (the admin networks)
+  ExpectContinue expect_continue = ExpectContinue::Forward;
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
 };

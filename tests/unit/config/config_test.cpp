@@ -48,7 +48,8 @@ std::string describe(const config::Config& c) {
       << joined(p.connect_ports) << "\naccess_log " << p.access_log.path << ' '
       << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
       << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
-      << p.http.via_pseudonym << "\ncache " << c.cache.memory_bytes << ' '
+      << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
+      << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
       << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
       << c.cache.heuristic_max.count() << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
@@ -68,6 +69,7 @@ config::Config structDefaults(const std::string& source) {
   c.proxy.workers = std::max(1u, std::thread::hardware_concurrency());
   c.proxy.allowed_clients = {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
   c.admin.allowed = c.proxy.allowed_clients;
+  c.proxy.purge_allowed = c.admin.allowed;
   return c;
 }
 
@@ -266,6 +268,20 @@ TEST_CASE("admin listener on, off and its allow-list", "[config]") {
 TEST_CASE("via sets the Via pseudonym", "[config]") {
   CHECK(parseText("via: cache-7.example\n").proxy.http.via_pseudonym == "cache-7.example");
   CHECK(parseText("via: 123\n").proxy.http.via_pseudonym == "123");
+}
+
+TEST_CASE("expect_continue forwards or rejects", "[config]") {
+  CHECK(parseText("").proxy.expect_continue == proxy::ExpectContinue::Forward);
+  CHECK(parseText("expect_continue: reject\n").proxy.expect_continue ==
+        proxy::ExpectContinue::Reject);
+  CHECK(parseText("expect_continue: forward\n").proxy.expect_continue ==
+        proxy::ExpectContinue::Forward);
+}
+
+TEST_CASE("PURGE is allowed from the admin networks", "[config]") {
+  const auto c = parseText("admin:\n  allow: [\"10.0.0.0/8\"]\n");
+  REQUIRE(c.proxy.purge_allowed.size() == 1);
+  CHECK(c.proxy.purge_allowed[0].toString() == "10.0.0.0/8");
 }
 
 TEST_CASE("load reads a file and names it in problems", "[config]") {
