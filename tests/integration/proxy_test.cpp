@@ -350,6 +350,23 @@ TEST_CASE("1,000 idle clients do not stop a new client from being served", "[int
   CHECK(r->body == "/served");
 }
 
+TEST_CASE("past limits.client_connections ferry stops accepting until a slot frees",
+          "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy("limits:\n  client_connections: 2\n", 1);
+  auto first = std::make_unique<RawClient>("127.0.0.1", proxy.port);
+  RawClient second = proxy.client();
+  second.send(get(origin, "/second"));
+  REQUIRE(second.readResponse());   // both slots taken and served
+  RawClient third = proxy.client(); // the kernel completes the handshake; ferry waits
+  third.send(get(origin, "/third"));
+  CHECK_FALSE(third.readResponse(false, 500ms));
+  first.reset(); // a slot frees
+  auto served = third.readResponse();
+  REQUIRE(served);
+  CHECK(served->body == "/third");
+}
+
 TEST_CASE("requests ferry refuses get a clear status", "[integration][proxy]") {
   Proxy proxy("access:\n  connect_ports: [443]\n");
   RawClient client = proxy.client();
