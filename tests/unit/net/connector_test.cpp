@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loop_fixtures.h"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -28,37 +30,10 @@ using ferry::net::Handle;
 using ferry::net::Resolver;
 using ferry::net::ResolverSettings;
 
+using ferry::net::test::runUntil;
+using ferry::net::test::TempDir;
+
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ferry-connector-XXXXXX");
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& text) const {
-    const auto file = path_ / name;
-    std::ofstream(file) << text;
-    return file.string();
-  }
-
-private:
-  std::filesystem::path path_;
-};
-
-bool runUntil(event_base* base, const std::function<bool()>& done,
-              std::chrono::milliseconds deadline = 3000ms) {
-  bool expired = false;
-  EventPtr timer(evtimer_new(
-      base, [](evutil_socket_t, short, void* arg) { *static_cast<bool*>(arg) = true; }, &expired));
-  const timeval tv = ferry::net::toTimeval(deadline.count());
-  evtimer_add(timer.get(), &tv);
-  while (!done() && !expired)
-    event_base_loop(base, EVLOOP_ONCE);
-  return done();
-}
 
 class Fd {
 public:
