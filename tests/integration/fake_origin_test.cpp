@@ -213,6 +213,9 @@ TEST_CASE("fake_origin: the destructor wakes scripts in stall, readRequest, send
   auto send_failed = std::make_shared<std::atomic<bool>>(false);
   auto polling_ended = std::make_shared<std::atomic<bool>>(false);
   {
+    // Declared before the origin so that they outlive it: the scripts must be woken by the
+    // origin's destructor, not by these clients going away.
+    std::unique_ptr<RawClient> stalls, idle, not_reading, polled;
     FakeOrigin origin([=](OriginConnection& c) {
       if (c.index() == 0) {
         c.readRequest().value();
@@ -229,14 +232,14 @@ TEST_CASE("fake_origin: the destructor wakes scripts in stall, readRequest, send
         polling_ended->store(c.isShuttingDown());
       }
     });
-    RawClient stalls("127.0.0.1", origin.port());
-    stalls.send(get("/"));
+    stalls = std::make_unique<RawClient>("127.0.0.1", origin.port());
+    stalls->send(get("/"));
     REQUIRE(origin.waitRequests(1));
-    RawClient idle("127.0.0.1", origin.port());
+    idle = std::make_unique<RawClient>("127.0.0.1", origin.port());
     REQUIRE(origin.waitAccepts(2));
-    RawClient not_reading("127.0.0.1", origin.port());
+    not_reading = std::make_unique<RawClient>("127.0.0.1", origin.port());
     REQUIRE(origin.waitAccepts(3));
-    RawClient polled("127.0.0.1", origin.port());
+    polled = std::make_unique<RawClient>("127.0.0.1", origin.port());
     REQUIRE(origin.waitAccepts(4));
   }
   CHECK(stalled->load());
