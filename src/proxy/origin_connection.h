@@ -22,8 +22,6 @@ public:
   bufferevent* bev() const { return bev_.get(); }
   const std::string& key() const { return key_; }
   const net::Address& peer() const { return peer_; }
-  // Transactions that used this connection before the current one.
-  std::size_t reuses() const { return uses_ == 0 ? 0 : uses_ - 1; }
   bool isReused() const { return uses_ > 1; }
   void beginUse() { ++uses_; }
 

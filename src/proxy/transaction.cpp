@@ -169,7 +169,6 @@ void Transaction::onConnected(net::ConnectResult result) {
     static constexpr std::string_view Established = "HTTP/1.1 200 Connection established\r\n\r\n";
     status_ = 200;
     sendToClient(Established);
-    complete_ = true;
     session_.beginTunnel(std::move(origin)); // destroys this Transaction later
     return;
   }
@@ -429,7 +428,6 @@ void Transaction::onClientDrained() {
 void Transaction::endResponse() {
   if (switching_) {
     state_ = State::Finished;
-    complete_ = true;
     bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
     session_.beginTunnel(std::move(origin_)); // destroys this Transaction later
     return;
@@ -444,7 +442,6 @@ void Transaction::endResponse() {
     sendToClient(http::LastChunk);
   if (writer_)
     writer_->complete(); // abandons the Entry itself if the body length is wrong
-  complete_ = true;
   // The origin connection can carry another request only if this one was sent whole.
   const bool reusable = origin_keep_ && request_done_;
   const bool close_delimited = response_framing_.kind == http::Framing::UntilClose;
@@ -500,7 +497,6 @@ void Transaction::answer(int status, std::string_view detail) {
   status_ = status;
   sendToClient(bytes);
   client_close_ = close;
-  complete_ = false;
   core::CloseReason reason = core::CloseReason::OriginError;
   if (status == 504)
     reason = core::CloseReason::OriginTimeout;
@@ -529,7 +525,6 @@ void Transaction::answerHere() {
   cache_status_.outcome = cache::Outcome::Error;
   sendToClient(http::serializeResponseHead(head) + body);
   client_close_ = !session_.keepAlive();
-  complete_ = true;
   finish(false, core::CloseReason::ClientConnectionClose);
 }
 

@@ -47,8 +47,6 @@ public:
   // The client's output buffer drained below the low water mark.
   void onClientDrained();
 
-  // The response reached the client whole (false: truncated or never sent).
-  bool isComplete() const { return complete_; }
   // A CONNECT tunnel that came out of this transaction ended: one access-log line for it.
   void logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason);
 
@@ -121,7 +119,6 @@ private:
   bool client_chunked_ = false;   // re-framing the body as chunked for the client
   bool client_close_ = false;     // the client connection ends with this response
   bool origin_keep_ = false;      // the origin allows reuse after this response
-  bool complete_ = false;
   http::Framing response_framing_;
 
   // Cache.

@@ -224,7 +224,6 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   sendToClient(http::serializeResponseHead(head));
   if (!send_body || framing.kind == http::Framing::None ||
       (framing.kind == http::Framing::Length && framing.length == 0)) {
-    complete_ = true;
     finish(false, core::CloseReason::ClientConnectionClose);
     return;
   }
@@ -234,7 +233,6 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
       client_chunked_, [this](bool body_whole) {
         body_bytes_sent_ += reader_->bytesSent();
         bytes_sent_ += reader_->bytesSent();
-        complete_ = body_whole;
         finish(false, body_whole ? core::CloseReason::ClientConnectionClose
                                  : core::CloseReason::OriginTruncated);
       });
@@ -259,7 +257,6 @@ void Transaction::purge() {
                                        : std::string("nothing stored for this URI"),
                                    close));
   client_close_ = close;
-  complete_ = true;
   finish(false, core::CloseReason::ClientConnectionClose);
 }
 

@@ -15,8 +15,8 @@ constexpr std::size_t LowWater = 64 * 1024;
 
 } // namespace
 
-Tunnel::Tunnel(event_base*, net::BuffereventPtr client, net::BuffereventPtr origin,
-               Duration idle_timeout, std::function<void(bool)> done)
+Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
+               std::function<void(bool)> done)
     : client_{this, std::move(client)}, origin_{this, std::move(origin)},
       idle_timeout_(idle_timeout), done_(std::move(done)) {}
 
@@ -41,7 +41,8 @@ void Tunnel::relay(Side& from) {
   evbuffer* in = bufferevent_get_input(from.bev.get());
   const std::size_t n = evbuffer_get_length(in);
   if (n > 0) {
-    (&to == &client_ ? to_client_ : to_origin_) += n;
+    if (&to == &client_)
+      to_client_ += n;
     bufferevent_write_buffer(to.bev.get(), in);
     // Traffic in one direction keeps the whole tunnel alive.
     const timeval idle = net::toTimeval(idle_timeout_.count());

@@ -17,15 +17,14 @@ public:
   // `done` runs once, on the loop, when both directions are finished, a side failed, or
   // the idle timeout passed; its argument says whether it ended by the idle timeout. The
   // owner destroys the Tunnel afterwards, never inside `done`.
-  Tunnel(event_base* base, net::BuffereventPtr client, net::BuffereventPtr origin,
-         Duration idle_timeout, std::function<void(bool idle_timeout)> done);
+  Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
+         std::function<void(bool idle_timeout)> done);
 
   Tunnel(const Tunnel&) = delete;
   Tunnel& operator=(const Tunnel&) = delete;
 
   void start();
   std::uint64_t bytesToClient() const { return to_client_; }
-  std::uint64_t bytesToOrigin() const { return to_origin_; }
 
 private:
   //   Open ──EOF one side──▶ HalfClosed ──EOF other side, flushed──▶ Closed
@@ -52,7 +51,6 @@ private:
   std::function<void(bool)> done_;
   bool finished_ = false;
   std::uint64_t to_client_ = 0;
-  std::uint64_t to_origin_ = 0;
 };
 
 } // namespace ferry::proxy
