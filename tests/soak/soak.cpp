@@ -1,7 +1,8 @@
 // The soak: the real ferry binary for N seconds between clients and an origin that misbehave
 // at random (resets mid-body, stalls, garbage, 1xx, half requests, pipelined bursts, CONNECT).
-// It fails on a crash, a sanitizer report, a leaked fd, a wrong body or a malformed response
-// from ferry, a failed final request, or an unclean SIGTERM exit. It never asserts on timing.
+// It fails on a crash, a sanitizer report, a leaked fd, a wrong, malformed or missing response
+// (a well-behaved origin path answered but the client got nothing whole), a failed final
+// request, or an unclean SIGTERM exit. It never asserts on timing.
 //
 //   soak --seconds 60          the full soak, run by hand (e.g. build/asan/tests/soak/soak)
 //   soak --seconds 15          what ctest runs as soak.short (label soak)
