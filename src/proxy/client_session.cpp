@@ -277,7 +277,8 @@ void ClientSession::transition(State next) {
     break;
   case State::Flushing:
     evtimer_del(timer_.get());
-    bufferevent_enable(bev_.get(), EV_READ); // keep discarding what the client sends
+    if (!client_eof_)
+      bufferevent_enable(bev_.get(), EV_READ); // keep discarding what the client sends
     // onWrite fires once the output buffer has drained below the low water mark; the
     // close waits for it to be empty.
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0)
@@ -285,7 +286,9 @@ void ClientSession::transition(State next) {
     break;
   case State::Lingering: {
     ::shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
-    const timeval linger = net::toTimeval(LingerMs);
+    // Both directions closed: nothing to linger for, but the close still happens from the
+    // loop, since this may run inside a transaction's callback.
+    const timeval linger = net::toTimeval(client_eof_ ? 0 : LingerMs);
     evtimer_add(timer_.get(), &linger);
     break;
   }
@@ -318,14 +321,36 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
     self->forceClose(core::CloseReason::ClientIdleTimeout);
     return;
   }
-  const bool eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
-  if (eof && self->state_ == State::Busy && self->request_done_) {
-    // The client half-closed after sending its request: finish the response, then close.
-    self->keep_alive_ = false;
-    bufferevent_disable(self->bev_.get(), EV_READ);
+  if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_ERROR)) {
+    self->forceClose(core::CloseReason::ClientReset);
     return;
   }
-  self->forceClose(eof ? core::CloseReason::ClientEof : core::CloseReason::ClientReset);
+  // EOF: the client sent all it will send, but may still read (a half-close). What it
+  // asked for is still delivered; only a request cut short ends the connection at once.
+  self->client_eof_ = true;
+  bufferevent_disable(self->bev_.get(), EV_READ);
+  const bool unsent = evbuffer_get_length(bufferevent_get_output(self->bev_.get())) > 0;
+  switch (self->state_) {
+  case State::Busy:
+    if (self->request_done_) {
+      self->keep_alive_ = false; // finish the response, then close
+      return;
+    }
+    break;
+  case State::Idle:
+    if (unsent) {
+      self->closeGracefully(core::CloseReason::ClientEof);
+      return;
+    }
+    break;
+  case State::Flushing:
+    return; // onWrite goes on once the output is flushed
+  case State::Lingering:
+  case State::Tunnelling:
+  case State::Done:
+    break;
+  }
+  self->forceClose(core::CloseReason::ClientEof);
 }
 
 void ClientSession::onTimer(evutil_socket_t, short, void* arg) noexcept {

@@ -89,6 +89,7 @@ private:
   bool reading_paused_ = false;
   bool draining_ = false;
   bool tunnel_finished_ = false;
+  bool client_eof_ = false; // the client half-closed: it sends nothing more
   core::CloseReason close_reason_ = core::CloseReason::ClientEof;
 };
 

@@ -315,6 +315,26 @@ TEST_CASE("graceful close with pipelined bytes pending: the last response arrive
   CHECK(origin.requests().size() == 1);
 }
 
+TEST_CASE("a client that half-closes after its request still gets the whole response",
+          "[integration][proxy]") {
+  const std::string big(300000, 'h');
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest& r) {
+    c.stall(100ms); // the FIN reaches ferry before the response does
+    c.respond(200, r.target == "/big" ? big : "small", {{"Cache-Control", "max-age=60"}});
+  }));
+  Proxy proxy;
+  for (const std::string path : {"/small", "/big", "/big"}) { // miss, miss, cache hit
+    INFO(path);
+    RawClient client = proxy.client();
+    client.send(get(origin, path));
+    client.shutdownWrite();
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body.size() == (path == "/big" ? big.size() : 5));
+    CHECK(client.waitClosed());
+  }
+}
+
 TEST_CASE("slowloris: a trickled head is cut off at the deadline", "[integration][proxy]") {
   FakeOrigin origin(echoPath());
   Proxy proxy("timeouts:\n  client_header: 1s\n");
