@@ -30,7 +30,7 @@ struct Timeouts {
 
 struct Limits {
   std::size_t client_connections = 10000;  // past it, stop accepting until one closes
-  std::size_t origin_idle_per_origin = 16; // pooled idle connections to one origin
+  std::size_t origin_idle_per_origin = 64; // pooled idle connections to one origin
   std::size_t origin_idle_total = 1024;    // pooled idle connections per worker
 };
 

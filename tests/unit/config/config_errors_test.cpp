@@ -166,7 +166,7 @@ TEST_CASE("bad limits, including origin_idle_per_origin above origin_idle_total"
        "origin_idle_per_origin (17) must not exceed origin_idle_total (16)"},
       // Only the total is set, below the default per-origin 16: point at what was written.
       {"limits:\n  origin_idle_total: 8\n", "t.yaml:2:22: limits.origin_idle_total: ",
-       "origin_idle_per_origin (16) must not exceed origin_idle_total (8)"},
+       "origin_idle_per_origin (64) must not exceed origin_idle_total (8)"},
   };
   for (const auto& c : cases)
     checkOneProblem(c);
