@@ -419,34 +419,9 @@ int MessageParser::completeRequestHead() {
     target_.port = host_port->has_port ? host_port->port : 80;
   }
 
-  const bool has_te = head.headers.has("Transfer-Encoding");
-  const bool has_cl = head.headers.has("Content-Length");
   const bool connect = target_.form == TargetForm::Authority;
-  if (has_te && has_cl) {
-    return fail(400, "both Content-Length and Transfer-Encoding"); // RFC 9112 §6.1, §6.3
-  }
-  if (has_te) {
-    if (!head.isHttp11()) {
-      return fail(400, "Transfer-Encoding in an HTTP/1.0 message"); // RFC 9112 §6.1
-    }
-    if (connect) {
-      return fail(400, "CONNECT request with a body"); // RFC 9110 §9.3.6
-    }
-    if (int rc = checkTransferEncoding(); rc != 0) {
-      return rc;
-    }
-    framing_ = Framing{Framing::Chunked, 0};
-  } else if (has_cl) {
-    std::uint64_t length = 0;
-    if (int rc = checkContentLength(length); rc != 0) {
-      return rc;
-    }
-    if (connect && length != 0) {
-      return fail(400, "CONNECT request with a body");
-    }
-    framing_ = Framing{Framing::Length, length};
-  } else {
-    framing_ = Framing{Framing::None, 0}; // RFC 9112 §6.3 rule 7
+  if (int rc = framingFromFields(head.headers, head.isHttp11(), 400, connect); rc != 0) {
+    return rc;
   }
   if (!connect) {
     // Upgrade is hop-by-hop and never forwarded, so the client stays on HTTP/1.1 and the
@@ -485,14 +460,36 @@ int MessageParser::completeResponseHead() {
     framing_ = Framing{Framing::None, 0};
     return 0;
   }
-  const bool has_te = head.headers.has("Transfer-Encoding");
-  const bool has_cl = head.headers.has("Content-Length");
+  if (int rc = framingFromFields(head.headers, head.isHttp11(), 502, false); rc != 0) {
+    return rc;
+  }
+  if (framing_.kind == Framing::None) {
+    // RFC 9112 §6.3 rule 8: the body ends when the origin closes.
+    if (llhttp_message_needs_eof(&llhttp_) == 0) {
+      return fail(502, "ambiguous response framing");
+    }
+    framing_ = Framing{Framing::UntilClose, 0};
+  }
+  return 0;
+}
+
+// RFC 9112 §6.1-§6.3: the framing the fields announce, shared by both directions: Chunked,
+// Length, or None when neither field is present (rule 7 for requests; responses then read
+// until close). Refusals carry `status` (400 for requests, 502 for responses); a CONNECT
+// request may carry no body (RFC 9110 §9.3.6).
+int MessageParser::framingFromFields(const Headers& headers, bool http11, int status,
+                                     bool connect) {
+  const bool has_te = headers.has("Transfer-Encoding");
+  const bool has_cl = headers.has("Content-Length");
   if (has_te && has_cl) {
-    return fail(502, "both Content-Length and Transfer-Encoding");
+    return fail(status, "both Content-Length and Transfer-Encoding");
   }
   if (has_te) {
-    if (!head.isHttp11()) {
-      return fail(502, "Transfer-Encoding in an HTTP/1.0 message"); // RFC 9112 §6.1
+    if (!http11) {
+      return fail(status, "Transfer-Encoding in an HTTP/1.0 message");
+    }
+    if (connect) {
+      return fail(status, "CONNECT request with a body");
     }
     if (int rc = checkTransferEncoding(); rc != 0) {
       return rc;
@@ -503,13 +500,12 @@ int MessageParser::completeResponseHead() {
     if (int rc = checkContentLength(length); rc != 0) {
       return rc;
     }
+    if (connect && length != 0) {
+      return fail(status, "CONNECT request with a body");
+    }
     framing_ = Framing{Framing::Length, length};
   } else {
-    // RFC 9112 §6.3 rule 8: the body ends when the origin closes.
-    if (llhttp_message_needs_eof(&llhttp_) == 0) {
-      return fail(502, "ambiguous response framing");
-    }
-    framing_ = Framing{Framing::UntilClose, 0};
+    framing_ = Framing{Framing::None, 0};
   }
   return 0;
 }

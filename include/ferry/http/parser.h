@@ -107,6 +107,7 @@ private:
   int completeRequestHead();
   int completeResponseHead();
   int checkTransferEncoding();
+  int framingFromFields(const Headers& headers, bool http11, int status, bool connect);
   int checkContentLength(std::uint64_t& length);
   bool scanProtocolBytes(std::string_view bytes) noexcept;
   void startMessage();
