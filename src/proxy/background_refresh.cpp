@@ -29,9 +29,7 @@ void BackgroundRefresh::start() {
     end(false);
     return;
   }
-  cache::policy::prepareRevalidation(request_.headers, stale_->head());
-  request_.method = "GET";
-  http::setFraming(request_.headers, {http::Framing::None, 0});
+  request_ = cache::policy::backgroundRevalidation(request_, stale_->head());
   http::appendVia(request_.headers, request_.version_major, request_.version_minor,
                   settings_->http.via_pseudonym);
   if (auto pooled = worker_.pool().take("http://" + target_.authority())) {
@@ -108,9 +106,10 @@ void BackgroundRefresh::parse() {
       http::ResponseHead& head = parser_.head();
       if (head.isInterim())
         break;
+      const bool stray_body = http::announcesForbiddenBody(request_.method, head);
       const auto options = http::stripHopByHop(head.headers);
       origin_keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
-                     parser_.framing().kind != http::Framing::UntilClose;
+                     parser_.framing().kind != http::Framing::UntilClose && !stray_body;
       const bool freshened = freshenStored(worker_.store(), stale_, head, request_time_) != nullptr;
       if (!freshened) {
         cache::policy::StoreDecision decision = cache::policy::StoreDecision::Store;

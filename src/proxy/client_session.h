@@ -70,6 +70,7 @@ private:
   void refuse(int status, std::string_view detail, core::CloseReason reason);
   void closeGracefully(core::CloseReason reason);
   void armIdleTimer();
+  void setUploadTimeout(bool on);
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;

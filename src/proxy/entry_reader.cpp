@@ -1,6 +1,8 @@
 // EntryReader: zero-copy streaming of cache chunks with back-pressure.
 #include "entry_reader.h"
 
+#include "water_marks.h"
+
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
 #include "ferry/http/serializer.h"
@@ -11,9 +13,6 @@
 
 namespace ferry::proxy {
 namespace {
-
-// Bytes queued towards the client before the reader waits for it to drain.
-constexpr std::size_t HighWater = 256 * 1024;
 
 void releaseChunk(const void*, size_t, void* extra) {
   delete static_cast<cache::Chunk*>(extra);

@@ -3,6 +3,7 @@
 #include "transaction.h"
 
 #include "client_session.h"
+#include "water_marks.h"
 #include "worker.h"
 
 #include "ferry/cache/policy.h"
@@ -23,9 +24,6 @@ namespace {
 // A request body up to this size is kept so an idempotent request can be sent again on
 // a fresh connection (RFC 9112 §9.3.1); larger bodies stream without a copy.
 constexpr std::size_t ReplayLimit = 64 * 1024;
-// Bytes queued towards one peer before ferry stops reading from the other.
-constexpr std::size_t HighWater = 256 * 1024;
-constexpr std::size_t LowWater = 64 * 1024;
 
 void countStatus(int status) {
   using core::Counter;
@@ -188,16 +186,25 @@ void Transaction::attach(std::unique_ptr<OriginConnection> origin) {
   bufferevent_setcb(bev, &Transaction::onOriginRead, &Transaction::onOriginWrite,
                     &Transaction::onOriginEvent, this);
   bufferevent_setwatermark(bev, EV_WRITE, LowWater, 0);
-  const timeval wait = net::toTimeval(session_.settings().timeouts.origin_response.count());
-  bufferevent_set_timeouts(bev, &wait, &wait);
+  // The pool hands out only quiet connections, and a fresh one has not been read yet:
+  // every byte parsed from here on was sent after this request.
+  FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
+  armOriginTimeouts();
   bufferevent_enable(bev, EV_READ | EV_WRITE);
 
   std::string bytes = std::move(pending_);
   pending_.clear();
   sendToOrigin(bytes);
-  // A reused connection may have delivered EOF or bytes while the pool held it.
-  if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-    parseResponse();
+}
+
+// timeouts.origin_response bounds the wait for the response once the request is sent
+// whole, and each wait between its reads. While the body is still being uploaded only the
+// idle timeouts apply: the origin must keep taking bytes (write timeout here), the client
+// must keep sending them (ClientSession's read timeout); the origin owes no answer yet.
+void Transaction::armOriginTimeouts() {
+  const timeval wait = net::toTimeval(session_.settings().timeouts.origin_response.count());
+  const bool answer_due = request_done_ || state_ == State::Relaying;
+  bufferevent_set_timeouts(origin_->bev(), answer_due ? &wait : nullptr, &wait);
 }
 
 void Transaction::sendToOrigin(std::string_view bytes) {
@@ -250,6 +257,8 @@ void Transaction::onRequestEnd() {
       replay_.append(http::LastChunk);
     sendToOrigin(http::LastChunk);
   }
+  if (origin_ && state_ == State::Waiting)
+    armOriginTimeouts();
 }
 
 void Transaction::onOriginRead(bufferevent*, void* arg) noexcept {
@@ -319,13 +328,7 @@ void Transaction::handleStep(const http::Step& step) {
     // A 101 reaches us only as the answer to an upgrade (the parser refuses it otherwise):
     // a final response, not an interim one.
     if (response_->head().isInterim() && response_->head().status != 101) {
-      // RFC 9110 §15.2: relay 100 Continue to a client that asked for it; other 1xx
-      // (102, 103) are informational and dropped.
-      if (response_->head().status == 100 && head_.expectsContinue()) {
-        static constexpr std::string_view Continue = "HTTP/1.1 100 Continue\r\n\r\n";
-        sendToClient(Continue);
-        countStatus(100);
-      }
+      relayInterim();
       break;
     }
     startResponse();
@@ -341,13 +344,34 @@ void Transaction::handleStep(const http::Step& step) {
   }
 }
 
+// RFC 9110 §15.2: a proxy forwards 1xx responses, to HTTP/1.1 clients only (an HTTP/1.0
+// client cannot expect them). Like a body, they wait for a client that reads slowly.
+void Transaction::relayInterim() {
+  if (!head_.isHttp11())
+    return;
+  http::ResponseHead& head = response_->head();
+  http::stripHopByHop(head.headers);
+  http::appendVia(head.headers, head.version_major, head.version_minor,
+                  session_.settings().http.via_pseudonym);
+  countStatus(head.status);
+  sendToClient(http::serializeResponseHead(head));
+  holdOriginWhileClientFull();
+}
+
+void Transaction::holdOriginWhileClientFull() {
+  if (evbuffer_get_length(bufferevent_get_output(session_.clientBev())) >= HighWater)
+    bufferevent_disable(origin_->bev(), EV_READ);
+}
+
 void Transaction::startResponse() {
   state_ = State::Relaying;
   http::ResponseHead& head = response_->head();
   response_framing_ = response_->framing();
+  const bool stray_body = http::announcesForbiddenBody(head_.method, head);
   const http::ConnectionOptions origin_options = http::stripHopByHop(head.headers);
   origin_keep_ = http::wantsPersistent(origin_options, head.version_major, head.version_minor) &&
-                 response_framing_.kind != http::Framing::UntilClose;
+                 response_framing_.kind != http::Framing::UntilClose && !stray_body;
+  armOriginTimeouts(); // the head came: the body reads are timed, even mid-upload
   cache_status_.fwd_status = head.status;
   if (!cache::policy::isSafeMethod(head_.method)) {
     for (const std::string& key : cache::policy::invalidatedKeys(head_, target_, head))
@@ -375,7 +399,9 @@ void Transaction::startResponse() {
   // client (its connection stays persistent), and raw until close to HTTP/1.0.
   const bool http11_client = head_.isHttp11();
   http::Framing client_framing = response_framing_;
-  client_close_ = !session_.keepAlive();
+  // A request body not read whole yet: the connection ends with this response (the
+  // rest of the body cannot be told from a next request), and the head says so.
+  client_close_ = !session_.keepAlive() || !request_done_;
   if (response_framing_.kind == http::Framing::Chunked ||
       response_framing_.kind == http::Framing::UntilClose) {
     if (http11_client) {
@@ -402,7 +428,6 @@ void Transaction::startResponse() {
 }
 
 void Transaction::relayBody(std::string_view data) {
-  bufferevent* client = session_.clientBev();
   body_bytes_sent_ += data.size();
   if (writer_ && !writer_->append(std::string(data)))
     writer_.reset(); // too large for the cache: the client is not disturbed
@@ -414,14 +439,13 @@ void Transaction::relayBody(std::string_view data) {
     sendToClient(data);
   }
   // Back-pressure: a slow client must not make ferry hold the whole body.
-  if (evbuffer_get_length(bufferevent_get_output(client)) >= HighWater)
-    bufferevent_disable(origin_->bev(), EV_READ);
+  holdOriginWhileClientFull();
 }
 
 void Transaction::onClientDrained() {
   if (reader_)
     reader_->onClientDrained();
-  else if (origin_ && state_ == State::Relaying)
+  else if (origin_ && (state_ == State::Waiting || state_ == State::Relaying))
     bufferevent_enable(origin_->bev(), EV_READ);
 }
 
@@ -491,7 +515,9 @@ void Transaction::originFailed(bool timed_out, const std::string& why) {
 }
 
 void Transaction::answer(int status, std::string_view detail) {
-  const bool close = !session_.keepAlive() || !request_done_;
+  // After a CONNECT that is not answered with 200, what the client sent behind it (often
+  // a TLS hello) is not a request: the connection ends.
+  const bool close = !session_.keepAlive() || !request_done_ || head_.isMethod("CONNECT");
   const std::string bytes = http::errorResponse(status, detail, close, head_.isMethod("HEAD"));
   countStatus(status);
   status_ = status;
@@ -518,13 +544,13 @@ void Transaction::answerHere() {
     head.headers.add("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, CONNECT");
   }
   head.headers.add("Content-Length", std::to_string(body.size()));
-  if (!session_.keepAlive())
+  client_close_ = !session_.keepAlive() || !request_done_;
+  if (client_close_)
     head.headers.add("Connection", "close");
   countStatus(200);
   status_ = 200;
   cache_status_.outcome = cache::Outcome::Error;
   sendToClient(http::serializeResponseHead(head) + body);
-  client_close_ = !session_.keepAlive();
   finish(false, core::CloseReason::ClientConnectionClose);
 }
 

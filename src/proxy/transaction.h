@@ -70,9 +70,12 @@ private:
   void connectOrigin();
   void onConnected(net::ConnectResult result);
   void attach(std::unique_ptr<OriginConnection> origin);
+  void armOriginTimeouts();
   void sendToOrigin(std::string_view bytes);
   void parseResponse();
   void handleStep(const http::Step& step);
+  void relayInterim();
+  void holdOriginWhileClientFull();
   void startResponse();
   void relayBody(std::string_view data);
   void endResponse();

@@ -212,7 +212,7 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   http::setFraming(head.headers, framing);
   http::appendVia(head.headers, head.version_major, head.version_minor, via);
   head.headers.set("Cache-Status", cache::cacheStatusValue(via, cache_status_));
-  client_close_ = client_close_ || !session_.keepAlive();
+  client_close_ = client_close_ || !session_.keepAlive() || !request_done_;
   if (client_close_)
     head.headers.set("Connection", "close");
   else if (!request.isHttp11())

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -569,5 +570,230 @@ TEST_CASE("access log: one line per exchange, Squid and combined formats", "[int
             std::string::npos);
     }
     CHECK_FALSE(std::getline(in, line)); // exactly one line
+  }
+}
+
+// ---- #9: hostile peers ----------------------------------------------------------------------
+
+namespace {
+
+// A response an origin must never get to answer a request with: whatever reads it as the
+// response to the next request on the connection has been fooled.
+const std::string Forged =
+    "HTTP/1.1 200 OK\r\nCache-Control: max-age=999\r\nContent-Length: 4\r\n\r\nEVIL";
+
+// After a request on a fresh connection and any later one, the origin answers with the path.
+void serveRest(OriginConnection& c) {
+  while (auto r = c.readRequest())
+    c.respond(200, r->target);
+}
+
+} // namespace
+
+TEST_CASE("#9 bytes after a complete response never answer another request",
+          "[integration][proxy]") {
+  // Each first response is followed, in the same write, by a forged one.
+  FakeOrigin origin([](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    if (r->target == "/two-in-one-read")
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + Forged);
+    else if (r->target == "/no-content")
+      c.send("HTTP/1.1 204 No Content\r\n\r\n" + Forged);
+    else if (r->method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + Forged);
+    else
+      c.respond(200, r->target);
+    serveRest(c);
+  });
+  Proxy proxy("", 1); // one worker: one pool, so the next request would meet the connection
+  const std::pair<std::string, std::string> firsts[] = {
+      {"GET", "/two-in-one-read"}, {"GET", "/no-content"}, {"HEAD", "/head"}};
+  for (const auto& [method, first] : firsts) {
+    INFO(method << " " << first);
+    RawClient victim_before = proxy.client();
+    victim_before.send(method + " http://" + origin.authority() + first +
+                       " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+    auto r = victim_before.readResponse(method == "HEAD");
+    REQUIRE(r);
+    CHECK(r->body != "EVIL");
+    // Another client, another path: answered by the origin, not by the forged bytes, and
+    // nothing forged was stored under its URI.
+    for (int i = 0; i < 2; ++i) {
+      RawClient other = proxy.client();
+      other.send(get(origin, "/next" + first));
+      auto next = other.readResponse();
+      REQUIRE(next);
+      CHECK(next->status == 200);
+      CHECK(next->body == "/next" + first);
+    }
+  }
+}
+
+TEST_CASE("#9 a bodiless response that announces a body ends the origin connection",
+          "[integration][proxy]") {
+  // The stray body arrives only once the next request is on the connection: the only
+  // defence is not to reuse it.
+  FakeOrigin origin([](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    if (r->method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    else if (r->target == "/no-content")
+      c.send("HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n");
+    else {
+      c.respond(200, r->target);
+      serveRest(c);
+      return;
+    }
+    if (c.readRequest(3s))
+      c.send("4\r\nEVIL\r\n0\r\n\r\n" + Forged);
+  });
+  Proxy proxy("", 1);
+  for (const std::string method : {"HEAD", "GET"}) {
+    INFO(method);
+    RawClient client = proxy.client();
+    client.send(method + " http://" + origin.authority() +
+                "/no-content HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+    auto r = client.readResponse(method == "HEAD");
+    REQUIRE(r);
+    client.send(get(origin, "/after-" + method));
+    auto next = client.readResponse();
+    REQUIRE(next);
+    CHECK(next->status == 200);
+    CHECK(next->body == "/after-" + method);
+  }
+}
+
+TEST_CASE("#9 1xx responses are relayed with back-pressure, never to HTTP/1.0 clients",
+          "[integration][proxy]") {
+  constexpr int Hints = 8192; // 4 KiB each: 32 MiB, more than the socket buffers hold
+  const std::string hint =
+      "HTTP/1.1 103 Early Hints\r\nLink: </" + std::string(4000, 'h') + ">; rel=preload\r\n\r\n";
+  std::atomic<int> sent{0};
+  FakeOrigin origin([&](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    const int hints = r->version == "HTTP/1.1" ? Hints : 100;
+    for (int i = 0; i < hints; ++i) {
+      if (!c.send(hint, 30s))
+        return;
+      ++sent;
+    }
+    c.respond(200, "final " + r->target);
+  });
+  Proxy proxy;
+  SECTION("HTTP/1.1: every hint arrives, at the client's pace") {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/hinted"));
+    // The client reads nothing: ferry stops reading the origin instead of queueing hints.
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (sent.load() < Hints && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(50ms);
+    CHECK(sent.load() < Hints / 2);
+    for (int i = 0; i < Hints; ++i) {
+      auto r = client.readResponse();
+      REQUIRE(r);
+      REQUIRE(r->status == 103);
+      REQUIRE(r->header("link").value_or("").size() > 4000);
+    }
+    auto final = client.readResponse();
+    REQUIRE(final);
+    CHECK(final->status == 200);
+    CHECK(final->body == "final /hinted");
+  }
+  SECTION("HTTP/1.0: only the final response") {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/old", "", "HTTP/1.0"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "final /old");
+  }
+}
+
+TEST_CASE("#9 a CONNECT that is refused ends the client connection", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  RawClient client = proxy.client();
+  // A client that sends its TLS hello right behind the CONNECT, and another request.
+  client.send("CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n"
+              "\x16\x03\x01\x00\x05hello" +
+              get(origin, "/behind"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  CHECK(r->header("connection") == "close");
+  CHECK(client.readAll() == ""); // nothing answers the bytes behind it
+  CHECK(origin.requests().empty());
+}
+
+TEST_CASE("#9 half-close: every pipelined request sent before the FIN is answered, in order",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.stall(50ms); // the FIN reaches ferry while the first request is in progress
+    c.respond(200, r.target);
+  }));
+  Proxy proxy;
+  RawClient client = proxy.client();
+  std::string burst;
+  for (int i = 0; i < 5; ++i)
+    burst += get(origin, "/half/" + std::to_string(i));
+  client.send(burst);
+  client.shutdownWrite();
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/half/" + std::to_string(i));
+  }
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("#9 a response after which ferry closes says Connection: close", "[integration][proxy]") {
+  // An origin that refuses the upload before reading its body.
+  FakeOrigin origin([](OriginConnection& c) {
+    c.respond(413, "too large", {{"Connection", "close"}});
+    c.stall(1s);
+  });
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send("POST http://" + origin.authority() + "/upload HTTP/1.1\r\nHost: " +
+              origin.authority() + "\r\nContent-Length: 1000000\r\n\r\n" + std::string(1000, 'u'));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(r->header("connection") == "close");
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("#9 timeouts.origin_response starts once the request is sent whole",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.respond(201, "got " + std::to_string(r.body.size()));
+  }));
+  const std::string head = "PUT http://" + origin.authority() +
+                           "/slow-upload HTTP/1.1\r\nHost: " + origin.authority() +
+                           "\r\nContent-Length: 20\r\n\r\n";
+  SECTION("an upload longer than origin_response succeeds") {
+    Proxy proxy("timeouts:\n  origin_response: 1s\n");
+    RawClient client = proxy.client();
+    client.send(head);
+    for (int i = 0; i < 20; ++i) { // 3 s in all
+      std::this_thread::sleep_for(150ms);
+      client.send("u");
+    }
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    CHECK(r->body == "got 20");
+  }
+  SECTION("an upload that stalls for client_idle ends the connection") {
+    Proxy proxy("timeouts:\n  origin_response: 30s\n  client_idle: 1s\n");
+    RawClient client = proxy.client();
+    client.send(head + "uuuuu");
+    CHECK(client.waitClosed(5s));
   }
 }

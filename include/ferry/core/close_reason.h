@@ -15,6 +15,8 @@
   X(ClientHeaderTimeout, "client_header_timeout",                                                  \
     "request head not complete within timeouts.client_header")                                     \
   X(ClientIdleTimeout, "client_idle_timeout", "no new request within timeouts.client_idle")        \
+  X(ClientBodyTimeout, "client_body_timeout",                                                      \
+    "request body upload stalled for timeouts.client_idle")                                        \
   X(ClientRequestError, "client_request_error",                                                    \
     "malformed or oversized request answered with 4xx")                                            \
   X(ClientNotAllowed, "client_not_allowed", "client outside allowed_clients answered with 403")    \

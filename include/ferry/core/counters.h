@@ -28,6 +28,8 @@
   X(OriginConnectionsOpened, "origin_connections_opened", "TCP connections opened to origins")     \
   X(OriginConnectionsReused, "origin_connections_reused",                                          \
     "requests sent on a pooled origin connection")                                                 \
+  X(OriginConnectionsUnclean, "origin_connections_unclean",                                        \
+    "origin connections closed, not reused: bytes after a response, or data or EOF when taken")    \
   X(OriginRetries, "origin_retries",                                                               \
     "idempotent requests retried on a fresh origin connection after a dead pooled one")            \
   X(OriginBytesIn, "origin_bytes_in", "bytes received from origins")                               \
