@@ -215,8 +215,8 @@ void readTimeouts(const Value& section, proxy::Timeouts& timeouts) {
 }
 
 void readLimits(const Value& section, proxy::Settings& proxy) {
-  auto map = section.map({"request_line", "header_bytes", "header_count", "client_connections",
-                          "origin_idle_per_origin", "origin_idle_total"});
+  auto map = section.map({"request_line", "header_bytes", "header_count", "listen_backlog",
+                          "client_connections", "origin_idle_per_origin", "origin_idle_total"});
   if (!map)
     return;
   auto& http = proxy.http.limits;
@@ -227,6 +227,8 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
   set(*map, "header_count", http.header_count,
       [](const Value& value) { return value.count(1, 10000); });
   auto& limits = proxy.limits;
+  set(*map, "listen_backlog", limits.listen_backlog,
+      [](const Value& value) { return value.count(1, 65535); });
   set(*map, "client_connections", limits.client_connections,
       [](const Value& value) { return value.count(1, 1000000); });
   const bool perOriginGood = set(*map, "origin_idle_per_origin", limits.origin_idle_per_origin,
