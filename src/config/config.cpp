@@ -6,13 +6,13 @@
 #include "reader.h"
 #include "units.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
-#include <regex>
 #include <system_error>
 #include <thread>
 
@@ -301,15 +301,19 @@ std::optional<cache::RefreshRule> readRefreshRule(const Value& value) {
   if (!text)
     return std::nullopt;
   rule.pattern = *text;
-  auto flags = std::regex::ECMAScript | std::regex::nosubs | std::regex::optimize;
-  if (rule.ignore_case)
-    flags |= std::regex::icase;
-  try {
-    rule.regex = std::regex(rule.pattern, flags);
-  } catch (const std::regex_error& e) {
-    pattern->fail(quoted(rule.pattern) + " is not a regular expression: " + e.what());
+  // RE2, not std::regex: URLs are the client's to choose, and a backtracking matcher can
+  // take exponential time or overflow the stack on some patterns.
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_never_capture(true);
+  options.set_case_sensitive(!rule.ignore_case);
+  auto regex = std::make_shared<const RE2>(rule.pattern, options);
+  if (!regex->ok()) {
+    pattern->fail(quoted(rule.pattern) +
+                  " is not a regular expression in RE2 syntax: " + regex->error());
     return std::nullopt;
   }
+  rule.regex = std::move(regex);
   if (!good)
     return std::nullopt;
   return rule;

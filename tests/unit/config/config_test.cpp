@@ -3,11 +3,11 @@
 #include "ferry/config/config.h"
 
 #include <catch2/catch.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -236,15 +236,15 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(deb.min == 30 * 24h);
   CHECK(deb.percent == 100);
   CHECK(deb.max == 365 * 24h);
-  CHECK(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.DEB", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb.sig", deb.regex));
+  CHECK(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.DEB", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb.sig", *deb.regex));
   const auto& packages = c.cache.refresh_rules[1];
   CHECK(packages.ignore_case);
   CHECK(packages.min == 0s);     // default
   CHECK(packages.percent == 20); // default
   CHECK(packages.max == 0s);
-  CHECK(std::regex_search("http://x/debian/dists/main/PACKAGES.XZ", packages.regex));
+  CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
