@@ -6,13 +6,13 @@
 #include "reader.h"
 #include "units.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
-#include <regex>
 #include <system_error>
 #include <thread>
 
@@ -215,8 +215,8 @@ void readTimeouts(const Value& section, proxy::Timeouts& timeouts) {
 }
 
 void readLimits(const Value& section, proxy::Settings& proxy) {
-  auto map = section.map({"request_line", "header_bytes", "header_count", "client_connections",
-                          "origin_idle_per_origin", "origin_idle_total"});
+  auto map = section.map({"request_line", "header_bytes", "header_count", "listen_backlog",
+                          "client_connections", "origin_idle_per_origin", "origin_idle_total"});
   if (!map)
     return;
   auto& http = proxy.http.limits;
@@ -227,6 +227,8 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
   set(*map, "header_count", http.header_count,
       [](const Value& value) { return value.count(1, 10000); });
   auto& limits = proxy.limits;
+  set(*map, "listen_backlog", limits.listen_backlog,
+      [](const Value& value) { return value.count(1, 65535); });
   set(*map, "client_connections", limits.client_connections,
       [](const Value& value) { return value.count(1, 1000000); });
   const bool perOriginGood = set(*map, "origin_idle_per_origin", limits.origin_idle_per_origin,
@@ -299,15 +301,19 @@ std::optional<cache::RefreshRule> readRefreshRule(const Value& value) {
   if (!text)
     return std::nullopt;
   rule.pattern = *text;
-  auto flags = std::regex::ECMAScript | std::regex::nosubs | std::regex::optimize;
-  if (rule.ignore_case)
-    flags |= std::regex::icase;
-  try {
-    rule.regex = std::regex(rule.pattern, flags);
-  } catch (const std::regex_error& e) {
-    pattern->fail(quoted(rule.pattern) + " is not a regular expression: " + e.what());
+  // RE2, not std::regex: URLs are the client's to choose, and a backtracking matcher can
+  // take exponential time or overflow the stack on some patterns.
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_never_capture(true);
+  options.set_case_sensitive(!rule.ignore_case);
+  auto regex = std::make_shared<const RE2>(rule.pattern, options);
+  if (!regex->ok()) {
+    pattern->fail(quoted(rule.pattern) +
+                  " is not a regular expression in RE2 syntax: " + regex->error());
     return std::nullopt;
   }
+  rule.regex = std::move(regex);
   if (!good)
     return std::nullopt;
   return rule;

@@ -45,6 +45,11 @@ Address localAddress(int fd) {
   return Address(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+// Linux: listen() on a socket that is listening already only changes its backlog.
+void setBacklog(int fd, int backlog) {
+  ::listen(fd, backlog);
+}
+
 void setNoDelay(int fd) {
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));

@@ -25,10 +25,10 @@ Server::~Server() {
 }
 
 std::variant<Server::ListenGroup, net::SocketError>
-Server::bindGroup(const net::Address& configured, unsigned workers) {
+Server::bindGroup(const net::Address& configured, unsigned workers, int backlog) {
   ListenGroup group{configured, configured, {}};
   for (unsigned i = 0; i < workers; ++i) {
-    auto fd = net::openListenSocket(group.bound);
+    auto fd = net::openListenSocket(group.bound, backlog);
     if (auto* err = std::get_if<net::SocketError>(&fd)) {
       closeAll(group.fds);
       return *err;
@@ -44,7 +44,7 @@ std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime ru
   const std::shared_ptr<const Settings> settings = runtime.settings;
   std::unique_ptr<Server> server(new Server(settings));
   for (const auto& address : settings->listen) {
-    auto group = bindGroup(address, settings->workers);
+    auto group = bindGroup(address, settings->workers, settings->limits.listen_backlog);
     if (auto* err = std::get_if<net::SocketError>(&group)) {
       for (auto& g : server->groups_)
         closeAll(g.fds);
@@ -84,7 +84,7 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
                                    [&](const ListenGroup& g) { return g.configured == address; });
     if (known)
       continue;
-    auto group = bindGroup(address, workers);
+    auto group = bindGroup(address, workers, settings->limits.listen_backlog);
     if (auto* err = std::get_if<net::SocketError>(&group)) {
       for (auto& g : added)
         closeAll(g.fds);
@@ -100,6 +100,9 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
                        settings->listen.end();
     (stays ? kept : removed).push_back(std::move(g));
   }
+  for (const auto& g : kept)
+    for (int fd : g.fds)
+      net::setBacklog(fd, settings->limits.listen_backlog);
 
   for (unsigned i = 0; i < workers; ++i) {
     std::vector<int> add_fds;

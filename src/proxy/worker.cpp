@@ -79,12 +79,10 @@ void Worker::addListener(int fd) {
     ::close(fd);
     return;
   }
-  evconnlistener* l = evconnlistener_new(base_.get(), &Worker::onAccept, this,
-                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-  FERRY_ASSERT(l != nullptr);
-  listeners_[fd].reset(l);
-  if (!accepting_)
-    evconnlistener_disable(l);
+  auto listener = std::make_unique<net::Listener>(
+      base_.get(), fd, [this](int client, const net::Address& peer) { accept(client, peer); });
+  listener->setAccepting(accepting_);
+  listeners_[fd] = std::move(listener);
 }
 
 void Worker::removeListener(int fd) {
@@ -96,15 +94,9 @@ void Worker::setRuntime(Runtime runtime) {
   updateAccepting();
 }
 
-void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                      void* arg) noexcept {
-  static_cast<Worker*>(arg)->accept(fd, sa, len);
-}
-
-void Worker::accept(int fd, const sockaddr* sa, int len) {
+void Worker::accept(int fd, const net::Address& peer) {
   net::setNoDelay(fd);
-  auto session = std::make_unique<ClientSession>(
-      *this, fd, net::Address(sa, static_cast<socklen_t>(len)), runtime_.settings);
+  auto session = std::make_unique<ClientSession>(*this, fd, peer, runtime_.settings);
   ClientSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
@@ -121,7 +113,7 @@ void Worker::updateAccepting() {
     return;
   accepting_ = want;
   for (auto& [fd, listener] : listeners_)
-    want ? evconnlistener_enable(listener.get()) : evconnlistener_disable(listener.get());
+    listener->setAccepting(want);
   if (!want)
     spdlog::warn("worker {}: {} client connections, not accepting until one closes", index_,
                  sessions_.size());

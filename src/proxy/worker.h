@@ -7,6 +7,7 @@
 
 #include "ferry/net/connector.h"
 #include "ferry/net/event_ptr.h"
+#include "ferry/net/listener.h"
 #include "ferry/net/resolver.h"
 #include "ferry/proxy/access_log.h"
 #include "ferry/proxy/server.h"
@@ -62,12 +63,10 @@ public:
 
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
-  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                       void* arg) noexcept;
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
 
-  void accept(int fd, const sockaddr* sa, int len);
+  void accept(int fd, const net::Address& peer);
   void updateAccepting();
   void maybeExit();
 
@@ -85,7 +84,7 @@ private:
   std::mutex inbox_mutex_;
   std::vector<std::function<void()>> inbox_;
 
-  std::map<int, net::ListenerPtr> listeners_;
+  std::map<int, std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<ClientSession*> finished_;
   std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;

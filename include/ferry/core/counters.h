@@ -19,6 +19,8 @@
   X(ClientConnectionsAccepted, "client_connections_accepted", "client connections accepted")       \
   X(ClientConnectionsRefused, "client_connections_refused",                                        \
     "client connections closed unserved at limits.client_connections")                             \
+  X(AcceptPauses, "accept_pauses",                                                                 \
+    "pauses in accepting after accept() failed (out of file descriptors or memory)")               \
   X(RequestsTotal, "requests_total", "requests received from clients, CONNECT included")           \
   X(Responses1xx, "responses_1xx", "interim 1xx responses sent to clients")                        \
   X(Responses2xx, "responses_2xx", "responses with a 2xx status sent to clients")                  \

@@ -15,9 +15,13 @@ struct SocketError {
 };
 
 // A non-blocking listening socket on `address` with SO_REUSEADDR and SO_REUSEPORT
-// (IPv6 sockets are IPV6_V6ONLY, so "[::]" and "0.0.0.0" can both be listed).
+// (IPv6 sockets are IPV6_V6ONLY, so "[::]" and "0.0.0.0" can both be listed), whose
+// accept queue holds `backlog` connections (the kernel caps it at net.core.somaxconn).
 // Returns the fd, which the caller owns.
-std::variant<int, SocketError> openListenSocket(const Address& address, int backlog = 4096);
+std::variant<int, SocketError> openListenSocket(const Address& address, int backlog);
+
+// Gives a listening socket a new accept queue length; nothing else about it changes.
+void setBacklog(int fd, int backlog);
 
 // The address a socket is bound to (to learn the port the kernel chose for port 0).
 Address localAddress(int fd);

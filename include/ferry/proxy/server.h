@@ -45,8 +45,9 @@ public:
 
   // Applies new settings to connections accepted from now on; established ones keep
   // theirs. Listen addresses that appeared are bound, ones that went away stop
-  // accepting. On a bind failure nothing changes and the error is returned. The
-  // worker count cannot change without a restart (a warning is logged).
+  // accepting, every listening socket takes the new listen backlog. On a bind failure
+  // nothing changes and the error is returned. The worker count cannot change without a
+  // restart (a warning is logged).
   std::optional<net::SocketError> reload(Runtime runtime);
 
   // Stops accepting, closes idle connections at once and busy ones after their
@@ -63,7 +64,7 @@ private:
 
   explicit Server(std::shared_ptr<const Settings> settings);
   static std::variant<ListenGroup, net::SocketError> bindGroup(const net::Address& configured,
-                                                               unsigned workers);
+                                                               unsigned workers, int backlog);
 
   std::shared_ptr<const Settings> settings_;
   std::vector<ListenGroup> groups_;

@@ -29,6 +29,7 @@ struct Timeouts {
 };
 
 struct Limits {
+  int listen_backlog = 4096; // accept queue of each listening socket, capped by net.core.somaxconn
   std::size_t client_connections = 10000;  // past it, stop accepting until one closes
   std::size_t origin_idle_per_origin = 64; // pooled idle connections to one origin
   std::size_t origin_idle_total = 1024;    // pooled idle connections per worker

@@ -149,6 +149,10 @@ TEST_CASE("bad limits, including origin_idle_per_origin above origin_idle_total"
        "t.yaml:2:17: limits.header_count: ", "must be from 1 to 10000, got 10001"},
       {"limits:\n  header_count: 1KiB\n",
        "t.yaml:2:17: limits.header_count: ", "\"1KiB\" is not a whole number"},
+      {"limits:\n  listen_backlog: 0\n",
+       "t.yaml:2:19: limits.listen_backlog: ", "must be from 1 to 65535, got 0"},
+      {"limits:\n  listen_backlog: 65536\n",
+       "t.yaml:2:19: limits.listen_backlog: ", "must be from 1 to 65535, got 65536"},
       {"limits:\n  client_connections: 0\n",
        "t.yaml:2:23: limits.client_connections: ", "must be from 1 to 1000000, got 0"},
       {"limits:\n  client_connections: 1000001\n",
@@ -235,7 +239,8 @@ TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
       {"cache:\n  refresh_rules:\n    - {min: 1d}\n",
        "t.yaml:3:7: cache.refresh_rules[0]: ", "needs a pattern"},
       {"cache:\n  refresh_rules:\n    - {pattern: '(deb'}\n",
-       "t.yaml:3:17: cache.refresh_rules[0].pattern: ", "\"(deb\" is not a regular expression"},
+       "t.yaml:3:17: cache.refresh_rules[0].pattern: ",
+       "\"(deb\" is not a regular expression in RE2 syntax: missing ): (deb"},
       {"cache:\n  refresh_rules:\n    - {pattern: x, min: 2d, max: 1d}\n",
        "t.yaml:3:34: cache.refresh_rules[0].max: ", "max (1d) must not be less than min (2d)"},
       {"cache:\n  refresh_rules:\n    - {pattern: x, min: 4d}\n", // max keeps its 3d
@@ -252,6 +257,23 @@ TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
        "unknown key (known here: pattern, ignore_case, min, percent, max)"},
       {"cache:\n  refresh_rules:\n    - {pattern: x}\n    - {pattern: x, max: 1d}\n",
        "t.yaml:4:7: cache.refresh_rules[1]: ", "pattern \"x\" is listed twice"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
+TEST_CASE("#9 refresh rule patterns std::regex took but RE2 refuses are errors at their position",
+          "[config][cache]") {
+  const Case cases[] = {
+      {"cache:\n  refresh_rules:\n    - {pattern: '(a)\\1'}\n",
+       "t.yaml:3:17: cache.refresh_rules[0].pattern: ",
+       "\"(a)\\1\" is not a regular expression in RE2 syntax: invalid escape sequence: \\1"},
+      {"cache:\n  refresh_rules:\n    - {min: 1d, pattern: 'deb(?=x)'}\n",
+       "t.yaml:3:26: cache.refresh_rules[0].pattern: ",
+       "\"deb(?=x)\" is not a regular expression in RE2 syntax: invalid perl operator: (?="},
+      {"cache:\n  refresh_rules:\n    - {pattern: x}\n    - pattern: '(?<!/)x'\n",
+       "t.yaml:4:16: cache.refresh_rules[1].pattern: ",
+       "\"(?<!/)x\" is not a regular expression in RE2 syntax"},
   };
   for (const auto& c : cases)
     checkOneProblem(c);

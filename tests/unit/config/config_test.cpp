@@ -3,11 +3,11 @@
 #include "ferry/config/config.h"
 
 #include <catch2/catch.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -42,16 +42,16 @@ std::string describe(const config::Config& c) {
       << joined(p.listen) << "\nworkers " << p.workers << "\ntimeouts " << t.client_header.count()
       << ' ' << t.client_idle.count() << ' ' << t.origin_connect.count() << ' '
       << t.origin_response.count() << ' ' << t.origin_idle.count() << ' ' << t.tunnel_idle.count()
-      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.client_connections << ' '
-      << p.limits.origin_idle_per_origin << ' ' << p.limits.origin_idle_total
-      << "\nallowed_clients " << joined(p.allowed_clients) << "\nconnect_ports "
-      << joined(p.connect_ports) << "\naccess_log " << p.access_log.path << ' '
-      << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
-      << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
-      << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
-      << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
-      << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
-      << c.cache.heuristic_max.count() << "\nrefresh_rules";
+      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.listen_backlog << ' '
+      << p.limits.client_connections << ' ' << p.limits.origin_idle_per_origin << ' '
+      << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
+      << "\nconnect_ports " << joined(p.connect_ports) << "\naccess_log " << p.access_log.path
+      << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
+      << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
+      << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
+      << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
+      << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
+      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -166,12 +166,14 @@ TEST_CASE("limits map onto the proxy and http settings, boundaries included", "[
                        "  request_line: 256B\n"
                        "  header_bytes: 1KiB\n"
                        "  header_count: 1\n"
+                       "  listen_backlog: 1\n"
                        "  client_connections: 1\n"
                        "  origin_idle_per_origin: 0\n"
                        "  origin_idle_total: 0\n");
   CHECK(low.proxy.http.limits.request_line_bytes == 256);
   CHECK(low.proxy.http.limits.header_bytes == 1024);
   CHECK(low.proxy.http.limits.header_count == 1);
+  CHECK(low.proxy.limits.listen_backlog == 1);
   CHECK(low.proxy.limits.client_connections == 1);
   CHECK(low.proxy.limits.origin_idle_per_origin == 0);
   CHECK(low.proxy.limits.origin_idle_total == 0);
@@ -180,12 +182,14 @@ TEST_CASE("limits map onto the proxy and http settings, boundaries included", "[
                         "  request_line: 1MiB\n"
                         "  header_bytes: 1048576\n"
                         "  header_count: 10000\n"
+                        "  listen_backlog: 65535\n"
                         "  client_connections: 1000000\n"
                         "  origin_idle_per_origin: 100000\n"
                         "  origin_idle_total: 1000000\n");
   CHECK(high.proxy.http.limits.request_line_bytes == 1024 * 1024);
   CHECK(high.proxy.http.limits.header_bytes == 1024 * 1024);
   CHECK(high.proxy.http.limits.header_count == 10000);
+  CHECK(high.proxy.limits.listen_backlog == 65535);
   CHECK(high.proxy.limits.client_connections == 1000000);
   CHECK(high.proxy.limits.origin_idle_per_origin == 100000);
   CHECK(high.proxy.limits.origin_idle_total == 1000000);
@@ -232,15 +236,15 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(deb.min == 30 * 24h);
   CHECK(deb.percent == 100);
   CHECK(deb.max == 365 * 24h);
-  CHECK(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.DEB", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb.sig", deb.regex));
+  CHECK(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.DEB", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb.sig", *deb.regex));
   const auto& packages = c.cache.refresh_rules[1];
   CHECK(packages.ignore_case);
   CHECK(packages.min == 0s);     // default
   CHECK(packages.percent == 20); // default
   CHECK(packages.max == 0s);
-  CHECK(std::regex_search("http://x/debian/dists/main/PACKAGES.XZ", packages.regex));
+  CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
