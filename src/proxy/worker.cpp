@@ -23,7 +23,8 @@ Worker::Worker(unsigned index, Runtime runtime)
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   FERRY_ASSERT(wake_ && reap_ && grace_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
-  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_);
+  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_,
+                                                std::make_shared<net::DestinationPolicy>());
   pool_ = std::make_unique<OriginPool>(base_.get());
   // A persistent event with no fd and no timeout only fires through event_active; it
   // must be added so the loop does not exit for lack of events.
