@@ -20,6 +20,15 @@ void OriginPool::clear() {
   per_key_.clear();
 }
 
+void OriginPool::closeRefused(const net::DestinationPolicy& policy) {
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    const auto next = std::next(it);
+    if (!policy.allows(it->connection->peer()))
+      erase(it);
+    it = next;
+  }
+}
+
 std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
   auto count = per_key_.find(key);
   if (count == per_key_.end())
