@@ -44,6 +44,17 @@ std::vector<net::Cidr> loopbackNetworks() {
   return {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
 }
 
+// Destinations a client must not make ferry fetch (Squid's "deny to_localhost"): this host,
+// the unspecified address (which reaches this host) and link-local, where cloud metadata
+// services answer (169.254.169.254).
+std::vector<net::Cidr> deniedDestinations() {
+  std::vector<net::Cidr> out;
+  for (const char* network :
+       {"127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "::1/128", "::/128", "fe80::/10"})
+    out.push_back(*net::Cidr::parse(network));
+  return out;
+}
+
 unsigned coreCount() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
@@ -56,6 +67,7 @@ Config defaults(const std::string& name) {
   config.proxy.listen.push_back(*net::Address::parse(DefaultListen));
   config.proxy.workers = coreCount();
   config.proxy.allowed_clients = loopbackNetworks();
+  config.proxy.deny_destinations = deniedDestinations();
   config.admin.allowed = loopbackNetworks();
   return config;
 }
@@ -110,6 +122,32 @@ std::optional<net::Cidr> readCidr(const Value& value) {
                " is not a network like 10.0.0.0/8 or \"::1/128\" (bits past the prefix "
                "must be zero)");
   return cidr;
+}
+
+// A port, "443", or a range of them, "1025-65535".
+std::optional<proxy::PortRange> readPortRange(const Value& value) {
+  const std::string expected = "a port like 80 or a range like 1025-65535";
+  auto text = value.scalar(expected);
+  if (!text)
+    return std::nullopt;
+  const auto dash = text->find('-');
+  const std::string first = text->substr(0, dash);
+  const std::string last = dash == std::string::npos ? first : text->substr(dash + 1);
+  const auto low = units::parseCount(first);
+  const auto high = units::parseCount(last);
+  if (!low.ok() || !high.ok()) {
+    value.fail(quoted(*text) + " is not " + expected);
+    return std::nullopt;
+  }
+  if (low.value < 1 || high.value > 65535) {
+    value.fail("ports must be from 1 to 65535, got " + *text);
+    return std::nullopt;
+  }
+  if (low.value > high.value) {
+    value.fail("range " + *text + " ends before it starts");
+    return std::nullopt;
+  }
+  return proxy::PortRange{static_cast<uint16_t>(low.value), static_cast<uint16_t>(high.value)};
 }
 
 // A list read item by item with `read`; duplicates are errors so a typo in one of two
@@ -246,7 +284,8 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
 }
 
 void readAccess(const Value& section, proxy::Settings& proxy) {
-  auto map = section.map({"allow", "connect_ports"});
+  auto map = section.map(
+      {"allow", "connect_ports", "http_ports", "deny_destinations", "allow_destinations"});
   if (!map)
     return;
   setList(*map, "allow", "networks like 10.0.0.0/8", proxy.allowed_clients, readCidr, sameNetwork);
@@ -254,6 +293,14 @@ void readAccess(const Value& section, proxy::Settings& proxy) {
       *map, "connect_ports", "ports like 443", proxy.connect_ports,
       [](const Value& value) { return value.count(1, 65535); },
       [](uint16_t a, uint64_t b) { return a == b; });
+  setList(*map, "http_ports", "ports like 80 and ranges like 1025-65535", proxy.http_ports,
+          readPortRange, [](const proxy::PortRange& a, const proxy::PortRange& b) {
+            return a.first == b.first && a.last == b.last;
+          });
+  setList(*map, "deny_destinations", "networks like 10.0.0.0/8", proxy.deny_destinations, readCidr,
+          sameNetwork);
+  setList(*map, "allow_destinations", "networks like 10.0.0.0/8", proxy.allow_destinations,
+          readCidr, sameNetwork);
 }
 
 // A freshness lifetime: whole seconds from 0 to MaxFreshness.

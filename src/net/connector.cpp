@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace ferry::net {
 namespace {
@@ -32,6 +33,12 @@ ConnectResult failed(std::string error, bool timed_out = false) {
   return result;
 }
 
+ConnectResult denied(std::string refusal) {
+  ConnectResult result = failed(std::move(refusal));
+  result.denied = true;
+  return result;
+}
+
 } // namespace
 
 // One socket connecting to one address. A failed attempt is closed at once but its
@@ -46,10 +53,11 @@ struct Connector::Attempt {
 // One connect() call.
 //
 //   connect() ─▶ Resolving ──addresses──▶ Connecting ──a socket connects──▶ Done (fd)
-//                   │                      │   ▲    │
-//                   │ DNS error            │   └────┘ attempt failed or AttemptDelay
-//                   ▼                      ▼          passed: start the next address
-//                 Done (502)            Done (502: every address failed)
+//                   │   │                  │   ▲    │
+//                   │   │ DNS error        │   └────┘ attempt failed or AttemptDelay
+//                   │   ▼                  ▼          passed: start the next address
+//                   │ Done (502)        Done (502: every address failed)
+//                   └──the policy refuses every address──▶ Done (403: denied)
 //   from Resolving or Connecting: timeout ─▶ Done (504);  Handle cancelled ─▶ Done (silent)
 struct Connector::Operation {
   enum class State { Resolving, Connecting, Done };
@@ -77,11 +85,17 @@ struct Connector::Operation {
   }
 };
 
-Connector::Connector(event_base* base, Resolver& resolver)
-    : base_(base), resolver_(resolver),
+Connector::Connector(event_base* base, Resolver& resolver,
+                     std::shared_ptr<const DestinationPolicy> policy)
+    : base_(base), resolver_(resolver), policy_(std::move(policy)),
       canceller_(std::make_shared<Handle::CancelFn>([this](uint64_t id) { cancel(id); })) {
   reap_event_.reset(event_new(base_, -1, 0, &Connector::onReapEvent, this));
-  FERRY_ASSERT(reap_event_);
+  FERRY_ASSERT(reap_event_ && policy_);
+}
+
+void Connector::setPolicy(std::shared_ptr<const DestinationPolicy> policy) {
+  FERRY_ASSERT(policy);
+  policy_ = std::move(policy);
 }
 
 Connector::~Connector() {
@@ -127,9 +141,18 @@ void Connector::onResolved(Operation& op, std::vector<Address> addresses, std::s
     return;
   }
   FERRY_ASSERT(!addresses.empty());
-  for (auto& address : addresses)
+  std::optional<Address> refused; // the first one, named in the answer if none is left
+  for (auto& address : addresses) {
     address.setPort(op.port);
-  op.addresses = std::move(addresses);
+    if (policy_->allows(address))
+      op.addresses.push_back(address);
+    else if (!refused)
+      refused = address;
+  }
+  if (op.addresses.empty()) {
+    finish(op, denied(policy_->refusal(*refused)), true);
+    return;
+  }
   op.state = Operation::State::Connecting;
   startNextAttempt(op);
 }

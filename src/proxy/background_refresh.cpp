@@ -41,6 +41,8 @@ void BackgroundRefresh::start() {
       target_.host, target_.port, settings_->timeouts.origin_connect,
       [this](net::ConnectResult result) {
         if (result.fd < 0) {
+          if (result.denied)
+            core::count(core::Counter::DestinationsDenied);
           spdlog::info("background revalidation of {}: {}", key_, result.error);
           end(false);
           return;

@@ -21,6 +21,11 @@ void OriginPool::clear() {
   per_key_.clear();
 }
 
+void OriginPool::closeRefused(const net::DestinationPolicy& policy) {
+  for (auto it = lru_.begin(); it != lru_.end();)
+    it = policy.allows(it->connection->peer()) ? std::next(it) : erase(it, it->connection->key());
+}
+
 std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
   // Most recently used first: it is the likeliest still open at the origin.
   auto newer = lru_.end(); // the search goes on below this

@@ -6,6 +6,7 @@
 
 #include "origin_connection.h"
 
+#include "ferry/net/destination_policy.h"
 #include "ferry/proxy/settings.h"
 
 #include <list>
@@ -34,6 +35,8 @@ public:
 
   std::size_t idleCount() const { return lru_.size(); }
   void clear();
+  // Closes the idle connections whose peer `policy` refuses.
+  void closeRefused(const net::DestinationPolicy& policy);
 
 private:
   struct Idle {

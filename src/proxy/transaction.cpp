@@ -68,8 +68,7 @@ void Transaction::route() {
     cache_status_.outcome = cache::Outcome::Tunnel;
     const auto& ports = settings.connect_ports;
     if (std::find(ports.begin(), ports.end(), target_.port) == ports.end()) {
-      cache_status_.outcome = cache::Outcome::Denied;
-      answer(403, "CONNECT to port " + std::to_string(target_.port) + " is not allowed");
+      refuseDestination("CONNECT to port " + std::to_string(target_.port) + " is not allowed");
       return;
     }
     connectOrigin();
@@ -83,6 +82,13 @@ void Transaction::route() {
   if (target_.scheme != "http") {
     cache_status_.outcome = cache::Outcome::Error;
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
+    return;
+  }
+  const auto& http_ports = settings.http_ports;
+  if (std::none_of(http_ports.begin(), http_ports.end(),
+                   [&](const PortRange& range) { return range.contains(target_.port); })) {
+    refuseDestination("port " + std::to_string(target_.port) +
+                      " is not allowed (access.http_ports)");
     return;
   }
   if (head_.headers.has("Expect")) {
@@ -152,6 +158,10 @@ void Transaction::connectOrigin() {
 }
 
 void Transaction::onConnected(net::ConnectResult result) {
+  if (result.denied) {
+    refuseDestination(result.error);
+    return;
+  }
   if (result.fd < 0) {
     originFailed(result.timed_out, result.error);
     return;
@@ -531,6 +541,13 @@ void Transaction::answer(int status, std::string_view detail) {
   else if (status < 500)
     reason = core::CloseReason::ClientRequestError;
   finish(false, reason);
+}
+
+// Squid's "deny !Safe_ports" and "deny to_localhost": a 403 logged TCP_DENIED, and counted.
+void Transaction::refuseDestination(std::string_view why) {
+  core::count(core::Counter::DestinationsDenied);
+  cache_status_.outcome = cache::Outcome::Denied;
+  answer(403, why);
 }
 
 // RFC 9110 §7.6.2: OPTIONS or TRACE whose Max-Forwards reached 0 is answered by ferry.

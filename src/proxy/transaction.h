@@ -58,6 +58,7 @@ private:
   //                                  ▲                        │  └──304 or stale-if-error──▶
   //                                  Serving └──dead reused connection, idempotent (once)
   //   any failure: 502/504 before a head, truncated after ──▶ Finished
+  //   a destination the access rules refuse (route, or every address at connect): 403
   enum class State { Routing, Collapsed, Connecting, Waiting, Relaying, Serving, Finished };
 
   static void onOriginRead(bufferevent*, void* arg) noexcept;
@@ -82,6 +83,7 @@ private:
   void originFailed(bool timed_out, const std::string& why);
   bool retryable() const;
   void answer(int status, std::string_view detail);
+  void refuseDestination(std::string_view why);
   void answerHere();
   void finish(bool origin_reusable, core::CloseReason reason);
   void releaseOrigin(bool reusable);

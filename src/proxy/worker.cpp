@@ -15,7 +15,8 @@
 
 namespace ferry::proxy {
 
-Worker::Worker(unsigned index, Runtime runtime)
+Worker::Worker(unsigned index, Runtime runtime,
+               std::shared_ptr<const net::DestinationPolicy> destinations)
     : index_(index), runtime_(std::move(runtime)), base_(event_base_new()) {
   FERRY_ASSERT(base_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
@@ -23,7 +24,7 @@ Worker::Worker(unsigned index, Runtime runtime)
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   FERRY_ASSERT(wake_ && reap_ && grace_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
-  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_);
+  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_, std::move(destinations));
   pool_ = std::make_unique<OriginPool>(base_.get());
   // A persistent event with no fd and no timeout only fires through event_active; it
   // must be added so the loop does not exit for lack of events.
@@ -89,8 +90,12 @@ void Worker::removeListener(int fd) {
   listeners_.erase(fd);
 }
 
-void Worker::setRuntime(Runtime runtime) {
+void Worker::setRuntime(Runtime runtime,
+                        std::shared_ptr<const net::DestinationPolicy> destinations) {
   runtime_ = std::move(runtime);
+  // A pooled connection was judged when it was opened; a narrower policy judges it again.
+  pool_->closeRefused(*destinations);
+  connector_->setPolicy(std::move(destinations));
   updateAccepting();
 }
 

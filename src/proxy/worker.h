@@ -6,6 +6,7 @@
 #include "origin_pool.h"
 
 #include "ferry/net/connector.h"
+#include "ferry/net/destination_policy.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/listener.h"
 #include "ferry/net/resolver.h"
@@ -27,7 +28,9 @@ class ClientSession;
 
 class Worker {
 public:
-  Worker(unsigned index, Runtime runtime);
+  // `destinations`: where its Connector may connect (never null).
+  Worker(unsigned index, Runtime runtime,
+         std::shared_ptr<const net::DestinationPolicy> destinations);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -42,7 +45,8 @@ public:
   // The following run on the worker thread only (call them through post()).
   void addListener(int fd); // takes ownership of fd
   void removeListener(int fd);
-  void setRuntime(Runtime runtime);
+  // Also closes pooled connections to addresses `destinations` refuses.
+  void setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations);
   void beginDrain();
 
   // Called by a session (on this thread) once it has finished closing; the session

@@ -27,8 +27,10 @@ constexpr auto AcceptPause = 500ms;
 // strerror(EMFILE), in each warning ferry logs when accept() fails for it.
 constexpr std::string_view EmfileMessage = "Too many open files";
 
+// The fake origin listens on loopback, which access.deny_destinations refuses by default.
 std::string config(int workers, const std::string& extra) {
-  return "listen: [\"127.0.0.1:0\"]\nworkers: " + std::to_string(workers) + "\n" + extra;
+  return "listen: [\"127.0.0.1:0\"]\nworkers: " + std::to_string(workers) +
+         "\naccess:\n  allow_destinations: [127.0.0.0/8]\n" + extra;
 }
 
 std::string commandOutput(const std::string& command) {

@@ -15,9 +15,12 @@ using namespace ferry::test;
 
 namespace {
 
+// The fake origins listen on loopback, which access.deny_destinations refuses by default.
 struct Proxy {
   explicit Proxy(const std::string& extra = "")
-      : process("listen: [\"127.0.0.1:0\"]\nworkers: 2\n" + extra) {
+      : process("listen: [\"127.0.0.1:0\"]\nworkers: 2\n"
+                "access:\n  allow_destinations: [127.0.0.0/8, \"::1/128\"]\n" +
+                extra) {
     auto p = process.waitListening();
     REQUIRE(p);
     port = *p;

@@ -115,8 +115,8 @@ EOF
 }
 
 # start_ferry <ferry binary> <CONNECT ports, comma-separated> [extra YAML]: ferry on
-# 127.0.0.1:0 with two workers and its access log in $rc_tmp/ferry-access.log. Sets
-# ferry_port, ferry_pid.
+# 127.0.0.1:0 with two workers, loopback origins allowed and its access log in
+# $rc_tmp/ferry-access.log. Sets ferry_port, ferry_pid.
 start_ferry() {
   local binary=$1 ports=$2 extra=${3:-}
   [ -x "$binary" ] || fail "no ferry binary at $binary"
@@ -127,6 +127,7 @@ log:
   access_log: "$rc_tmp/ferry-access.log"
 access:
   connect_ports: [$ports]
+  allow_destinations: [127.0.0.0/8, "::1/128"]
 $extra
 EOF
   start_bg ferry "$binary" --config "$rc_tmp/ferry.yaml"

@@ -39,6 +39,9 @@
   X(ClientBytesIn, "client_bytes_in", "bytes received from clients")                               \
   X(ClientBytesOut, "client_bytes_out", "bytes sent to clients")                                   \
   X(TunnelsOpened, "tunnels_opened", "CONNECT tunnels established")                                \
+  X(DestinationsDenied, "destinations_denied",                                                     \
+    "requests refused for where they go: access.http_ports, connect_ports, deny_destinations, "    \
+    "or ferry itself")                                                                             \
   X(CacheHits, "cache_hits", "requests answered from the cache")                                   \
   X(CacheMisses, "cache_misses", "cacheable requests forwarded to the origin")                     \
   X(AccessLogDropped, "access_log_dropped",                                                        \

@@ -1,11 +1,12 @@
 // Socket set-up that libevent does not do for us: listening sockets shared by workers
-// through SO_REUSEPORT, and per-connection options.
+// through SO_REUSEPORT, per-connection options, and the host's own interface addresses.
 #pragma once
 
 #include "ferry/net/address.h"
 
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace ferry::net {
 
@@ -28,5 +29,9 @@ Address localAddress(int fd);
 
 // TCP_NODELAY: every message is written header+body at once, so Nagle only adds delay.
 void setNoDelay(int fd);
+
+// The IPv4 and IPv6 addresses of this host's interfaces (getifaddrs), port 0; empty when
+// they cannot be read. A system call: for start-up and reloads, not the data path.
+std::vector<Address> interfaceAddresses();
 
 } // namespace ferry::net

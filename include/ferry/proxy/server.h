@@ -27,12 +27,17 @@ struct Runtime {
   std::shared_ptr<const cache::Settings> cache_settings; // freshness rules
   std::shared_ptr<AccessLogWriter> access_log;
   std::shared_ptr<cache::Store> store;
+  // ferry's listeners outside this Server (the admin one), as bound: like the Server's
+  // own, never a destination.
+  std::vector<net::Address> other_listeners;
 };
 
 class Server {
 public:
   // Binds every listen address once per worker (port 0: the kernel picks one port,
-  // then every worker binds that port) and starts the worker threads.
+  // then every worker binds that port) and starts the worker threads. The workers'
+  // DestinationPolicy comes from the access settings and the bound addresses, here and
+  // on every reload.
   static std::variant<std::unique_ptr<Server>, net::SocketError> start(Runtime runtime);
 
   ~Server(); // drains if still running

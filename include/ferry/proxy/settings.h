@@ -41,6 +41,13 @@ enum class AccessLogFormat { Squid, Combined };
 // relay its 100, or answer 417 so the client sends its body without waiting.
 enum class ExpectContinue { Forward, Reject };
 
+// The ports from `first` to `last`, both included.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  bool contains(uint16_t port) const { return port >= first && port <= last; }
+};
+
 struct AccessLog {
   std::string path; // empty: off; "-": stderr
   AccessLogFormat format = AccessLogFormat::Squid;
@@ -53,6 +60,12 @@ struct Settings {
   Limits limits;
   std::vector<net::Cidr> allowed_clients; // others get 403
   std::vector<uint16_t> connect_ports{443};
+  // Ports plain and Upgrade requests may go to (Squid's Safe_ports); others get 403.
+  std::vector<PortRange> http_ports{{80, 80}, {443, 443}, {1025, 65535}};
+  // Origin addresses never connected to (403), every resolved one checked, unless also in
+  // allow_destinations. ferry's own listeners are refused whatever these say.
+  std::vector<net::Cidr> deny_destinations;
+  std::vector<net::Cidr> allow_destinations;
   std::vector<net::Cidr> purge_allowed; // may send PURGE (the admin networks)
   ExpectContinue expect_continue = ExpectContinue::Forward;
   AccessLog access_log;

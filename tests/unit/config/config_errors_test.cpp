@@ -204,6 +204,43 @@ TEST_CASE("bad access networks and CONNECT ports", "[config]") {
     checkOneProblem(c);
 }
 
+TEST_CASE("#9 bad http_ports and destination networks point at the item", "[config]") {
+  const std::string expected = "is not a port like 80 or a range like 1025-65535";
+  const Case cases[] = {
+      {"access:\n  http_ports: 80\n", "t.yaml:2:15: access.http_ports: ",
+       "expected a list of ports like 80 and ranges like 1025-65535, got \"80\""},
+      {"access:\n  http_ports: [80, http]\n",
+       "t.yaml:2:20: access.http_ports[1]: ", "\"http\" " + expected},
+      {"access:\n  http_ports: [\"1025-\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"1025-\" " + expected},
+      {"access:\n  http_ports: [\"-80\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"-80\" " + expected},
+      {"access:\n  http_ports: [\"1-2-3\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"1-2-3\" " + expected},
+      {"access:\n  http_ports: [0]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "ports must be from 1 to 65535, got 0"},
+      {"access:\n  http_ports: [\"1025-65536\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "ports must be from 1 to 65535, got 1025-65536"},
+      {"access:\n  http_ports: [\"9000-8000\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "range 9000-8000 ends before it starts"},
+      {"access:\n  http_ports:\n    - 80\n    - 1025-65535\n    - 80\n",
+       "t.yaml:5:7: access.http_ports[2]: ", "\"80\" is listed twice"},
+      {"access:\n  http_ports: [{from: 1}]\n", "t.yaml:2:16: access.http_ports[0]: ",
+       "expected a port like 80 or a range like 1025-65535, got a map"},
+      {"access:\n  deny_destinations: [127.0.0.1/8]\n",
+       "t.yaml:2:23: access.deny_destinations[0]: ",
+       "\"127.0.0.1/8\" is not a network like 10.0.0.0/8"},
+      {"access:\n  deny_destinations: 127.0.0.0/8\n", "t.yaml:2:22: access.deny_destinations: ",
+       "expected a list of networks like 10.0.0.0/8, got \"127.0.0.0/8\""},
+      {"access:\n  allow_destinations: [localhost]\n",
+       "t.yaml:2:24: access.allow_destinations[0]: ", "\"localhost\" is not a network"},
+      {"access:\n  allow_destinations: [127.0.0.0/8, 127.0.0.0/8]\n",
+       "t.yaml:2:37: access.allow_destinations[1]: ", "\"127.0.0.0/8\" is listed twice"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
 TEST_CASE("bad cache sizes, including an object larger than the cache", "[config]") {
   const Case cases[] = {
       {"cache: 256MiB\n", "t.yaml:1:8: cache: ", "expected a map, got \"256MiB\""},
@@ -309,8 +346,9 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "unknown key (known here: client_header, client_idle, origin_connect"},
       {"limits:\n  header_size: 1KiB\n",
        "t.yaml:2:3: limits.header_size: ", "unknown key (known here: request_line, header_bytes"},
-      {"access:\n  deny: []\n",
-       "t.yaml:2:3: access.deny: ", "unknown key (known here: allow, connect_ports)"},
+      {"access:\n  deny: []\n", "t.yaml:2:3: access.deny: ",
+       "unknown key (known here: allow, connect_ports, http_ports, deny_destinations, "
+       "allow_destinations)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
        "refresh_rules)"},

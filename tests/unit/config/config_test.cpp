@@ -33,6 +33,13 @@ template <class T> std::string joined(const std::vector<T>& items) {
   return out.str();
 }
 
+std::string ports(const std::vector<proxy::PortRange>& ranges) {
+  std::string out;
+  for (const auto& range : ranges)
+    out += std::to_string(range.first) + "-" + std::to_string(range.last) + ' ';
+  return out;
+}
+
 // Every field of a Config, one per line, so two configs compare with a readable diff.
 std::string describe(const config::Config& c) {
   std::ostringstream out;
@@ -45,13 +52,15 @@ std::string describe(const config::Config& c) {
       << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.listen_backlog << ' '
       << p.limits.client_connections << ' ' << p.limits.origin_idle_per_origin << ' '
       << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
-      << "\nconnect_ports " << joined(p.connect_ports) << "\naccess_log " << p.access_log.path
-      << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
-      << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
-      << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
-      << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
-      << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
-      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << "\nrefresh_rules";
+      << "\nconnect_ports " << joined(p.connect_ports) << "\nhttp_ports " << ports(p.http_ports)
+      << "\ndeny_destinations " << joined(p.deny_destinations) << "\nallow_destinations "
+      << joined(p.allow_destinations) << "\naccess_log " << p.access_log.path << ' '
+      << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
+      << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
+      << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
+      << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
+      << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
+      << c.cache.heuristic_max.count() << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -61,13 +70,17 @@ std::string describe(const config::Config& c) {
 }
 
 // The settings structs' own defaults, plus the few the config module sets because an empty
-// value would be useless or unsafe (no listener, zero workers, an open proxy).
+// value would be useless or unsafe (no listener, zero workers, an open proxy, a proxy that
+// fetches from this host).
 config::Config structDefaults(const std::string& source) {
   config::Config c;
   c.source = source;
   c.proxy.listen = {*net::Address::parse("127.0.0.1:3128")};
   c.proxy.workers = std::max(1u, std::thread::hardware_concurrency());
   c.proxy.allowed_clients = {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
+  for (const char* network :
+       {"127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "::1/128", "::/128", "fe80::/10"})
+    c.proxy.deny_destinations.push_back(*net::Cidr::parse(network));
   c.admin.allowed = c.proxy.allowed_clients;
   c.proxy.purge_allowed = c.admin.allowed;
   return c;
@@ -211,6 +224,30 @@ TEST_CASE("access lists client networks and CONNECT ports", "[config]") {
   CHECK(closed.proxy.connect_ports.empty());
   CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.connect_ports ==
         std::vector<uint16_t>{1, 65535});
+}
+
+TEST_CASE("#9 access.http_ports takes ports and ranges, Safe_ports by default", "[config]") {
+  CHECK(ports(parseText("").proxy.http_ports) == "80-80 443-443 1025-65535 ");
+  auto c = parseText("access:\n  http_ports: [80, \"8000-8999\", 1-1, 21, 65535]\n");
+  CHECK(ports(c.proxy.http_ports) == "80-80 8000-8999 1-1 21-21 65535-65535 ");
+  auto unquoted = parseText("access:\n  http_ports:\n    - 1025-65535\n    - \"443\"\n");
+  CHECK(ports(unquoted.proxy.http_ports) == "1025-65535 443-443 ");
+  CHECK(parseText("access:\n  http_ports: []\n").proxy.http_ports.empty());
+}
+
+TEST_CASE("#9 access destinations: loopback, link-local and unspecified denied by default",
+          "[config]") {
+  auto defaults = parseText("");
+  CHECK(joined(defaults.proxy.deny_destinations) ==
+        "127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 ::1/128 ::/128 fe80::/10 ");
+  CHECK(defaults.proxy.allow_destinations.empty());
+
+  auto c = parseText("access:\n"
+                     "  deny_destinations: [10.0.0.0/8, \"fd00::/8\"]\n"
+                     "  allow_destinations: [127.0.0.0/8, \"::1/128\", 10.1.2.3]\n");
+  CHECK(joined(c.proxy.deny_destinations) == "10.0.0.0/8 fd00::/8 ");
+  CHECK(joined(c.proxy.allow_destinations) == "127.0.0.0/8 ::1/128 10.1.2.3/32 ");
+  CHECK(parseText("access:\n  deny_destinations: []\n").proxy.deny_destinations.empty());
 }
 
 TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
