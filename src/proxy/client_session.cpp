@@ -4,6 +4,7 @@
 #include "client_session.h"
 
 #include "origin_connection.h"
+#include "parse_pump.h"
 #include "transaction.h"
 #include "tunnel.h"
 #include "water_marks.h"
@@ -97,66 +98,72 @@ void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
 // while the client has not taken earlier answers (its output above HighWater, resumed from
 // onWrite) — so a client that pipelines and never reads holds at most the two buffers.
 void ClientSession::parseRequests() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  while ((state_ == State::Idle || (state_ == State::Busy && !request_done_)) && !reading_paused_) {
-    if (state_ == State::Idle &&
-        evbuffer_get_length(bufferevent_get_output(bev_.get())) >= HighWater)
-      return;
-    std::string_view input;
-    if (evbuffer_get_length(in) > 0) {
-      if (state_ == State::Idle && !head_timer_armed_) {
-        // The first byte of a request starts an absolute deadline for its head.
-        head_timer_armed_ = true;
-        const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
-        evtimer_add(timer_.get(), &deadline);
-      }
-      evbuffer_iovec chunk;
-      evbuffer_peek(in, -1, nullptr, &chunk, 1);
-      input = {static_cast<const char*>(chunk.iov_base), chunk.iov_len};
+  if (!mayParse())
+    return;
+  armHeadTimer();
+  pumpParser(bufferevent_get_input(bev_.get()), parser_,
+             [this](const http::Step& step) { return onRequestStep(step); });
+}
+
+bool ClientSession::mayParse() const {
+  if (reading_paused_)
+    return false;
+  if (state_ == State::Busy)
+    return !request_done_;
+  return state_ == State::Idle && !isFull();
+}
+
+// The first byte of a request starts an absolute deadline for its head.
+void ClientSession::armHeadTimer() {
+  if (state_ != State::Idle || head_timer_armed_ ||
+      evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0)
+    return;
+  head_timer_armed_ = true;
+  const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
+  evtimer_add(timer_.get(), &deadline);
+}
+
+// One parser event; false when parsing stops (see parseRequests).
+bool ClientSession::onRequestStep(const http::Step& step) {
+  core::count(core::Counter::ClientBytesIn, step.consumed);
+  switch (step.event) {
+  case http::Event::NeedMore:
+    // Every complete request sent before the client's FIN has been answered.
+    if (client_eof_ && state_ == State::Idle &&
+        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
+      closeGracefully(core::CloseReason::ClientEof);
+      return false;
     }
-    // The parser wants another call after every event, even with no bytes left; only
-    // NeedMore on an empty buffer stops the loop.
-    const http::Step step = parser_.parse(input);
-    core::count(core::Counter::ClientBytesIn, step.consumed);
-    switch (step.event) {
-    case http::Event::NeedMore:
-      evbuffer_drain(in, step.consumed);
-      if (evbuffer_get_length(in) > 0)
-        break;
-      // Every complete request sent before the client's FIN has been answered.
-      if (client_eof_ && state_ == State::Idle)
-        closeGracefully(core::CloseReason::ClientEof);
-      return;
-    case http::Event::Head:
-      evbuffer_drain(in, step.consumed);
-      request_done_ = false;
-      if (!parser_.framing().hasBody()) {
-        // No body: take the request's end now, so that an answer given at once (a cache
-        // hit, an error) already knows the connection may carry the next request.
-        request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
-      }
-      startTransaction();
-      if (state_ == State::Tunnelling)
-        return; // what follows the CONNECT head belongs to the tunnel
-      break;
-    case http::Event::Body:
-      if (transaction_)
-        transaction_->onRequestBody(step.body);
-      evbuffer_drain(in, step.consumed);
-      break;
-    case http::Event::MessageEnd:
-      evbuffer_drain(in, step.consumed);
-      request_done_ = true;
-      setUploadTimeout(false);
-      if (transaction_)
-        transaction_->onRequestEnd();
-      break;
-    case http::Event::Error:
-      evbuffer_drain(in, step.consumed);
-      refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
-      return;
+    break;
+  case http::Event::Head:
+    request_done_ = false;
+    if (!parser_.framing().hasBody()) {
+      // No body: take the request's end now, so that an answer given at once (a cache
+      // hit, an error) already knows the connection may carry the next request.
+      request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
     }
+    startTransaction();
+    if (state_ == State::Tunnelling)
+      return false; // what follows the CONNECT head belongs to the tunnel
+    break;
+  case http::Event::Body:
+    if (transaction_)
+      transaction_->onRequestBody(step.body);
+    break;
+  case http::Event::MessageEnd:
+    request_done_ = true;
+    setUploadTimeout(false);
+    if (transaction_)
+      transaction_->onRequestEnd();
+    break;
+  case http::Event::Error:
+    refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
+    return false;
   }
+  if (!mayParse())
+    return false;
+  armHeadTimer();
+  return true;
 }
 
 void ClientSession::startTransaction() {
@@ -181,7 +188,8 @@ void ClientSession::startTransaction() {
   std::vector<std::string> upgrade;
   if (options.upgrade)
     upgrade = options.upgrade_protocols;
-  transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing(),
+  transaction_ = std::make_unique<Transaction>(static_cast<ClientSink&>(*this), worker_, *settings_,
+                                               std::move(head), target, parser_.framing(),
                                                request_done_, std::move(upgrade));
   transaction_->start();
 }
@@ -210,6 +218,18 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
 void ClientSession::setUploadTimeout(bool on) {
   const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
+}
+
+void ClientSession::write(std::string_view bytes) {
+  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+}
+
+evbuffer* ClientSession::output() {
+  return bufferevent_get_output(bev_.get());
+}
+
+bool ClientSession::isFull() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= HighWater;
 }
 
 void ClientSession::pauseReading() {

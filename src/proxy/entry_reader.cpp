@@ -20,7 +20,7 @@ void releaseChunk(const void*, size_t, void* extra) {
 
 } // namespace
 
-EntryReader::EntryReader(event_base* base, bufferevent* client,
+EntryReader::EntryReader(event_base* base, evbuffer* client,
                          std::shared_ptr<const cache::Entry> entry, std::uint64_t offset,
                          std::optional<std::uint64_t> length, bool chunked, Done done)
     : client_(client), entry_(std::move(entry)), skip_(offset), remaining_(length),
@@ -56,7 +56,7 @@ void EntryReader::onClientDrained() {
 void EntryReader::pump() {
   if (finished_)
     return;
-  evbuffer* out = bufferevent_get_output(client_);
+  evbuffer* out = client_;
   while (evbuffer_get_length(out) < HighWater) {
     cache::BodyRead read = entry_->read(next_chunk_, 16);
     for (const cache::Chunk& chunk : read.chunks) {

@@ -129,17 +129,17 @@ void Worker::release(ClientSession* session) {
   event_active(reap_.get(), EV_TIMEOUT, 0);
 }
 
-void Worker::refreshInBackground(http::RequestHead request, http::Target target, std::string key,
-                                 std::shared_ptr<const cache::Entry> stale) {
+void Worker::refreshInBackground(const http::RequestHead& request, http::Target target,
+                                 std::string key, std::shared_ptr<const cache::Entry> stale) {
   if (draining_)
     return;
   const std::uint64_t id = next_refresh_++;
-  auto refresh = std::make_unique<BackgroundRefresh>(*this, runtime_.settings, std::move(request),
-                                                     std::move(target), std::move(key),
-                                                     std::move(stale), [this, id] {
-                                                       refreshes_done_.push_back(id);
-                                                       event_active(reap_.get(), EV_TIMEOUT, 0);
-                                                     });
+  auto refresh =
+      std::make_unique<BackgroundRefresh>(*this, runtime_.settings, request, std::move(target),
+                                          std::move(key), std::move(stale), [this, id] {
+                                            refreshes_done_.push_back(id);
+                                            event_active(reap_.get(), EV_TIMEOUT, 0);
+                                          });
   BackgroundRefresh* raw = refresh.get();
   refreshes_.emplace(id, std::move(refresh));
   raw->start();

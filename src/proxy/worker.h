@@ -54,7 +54,7 @@ public:
   void release(ClientSession* session);
 
   // Starts a BackgroundRefresh of `stale` (stale-while-revalidate); the worker owns it.
-  void refreshInBackground(http::RequestHead request, http::Target target, std::string key,
+  void refreshInBackground(const http::RequestHead& request, http::Target target, std::string key,
                            std::shared_ptr<const cache::Entry> stale);
 
   event_base* base() const { return base_.get(); }
