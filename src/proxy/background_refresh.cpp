@@ -33,8 +33,13 @@ void BackgroundRefresh::start() {
   }
   OriginExchange::Request request;
   request.target = target_;
-  request.method = request_.method;
-  request.head = http::serializeRequestHead(request_, target_);
+  request.head = request_;
+  request.hops = nextHops(settings_->upstream, target_.host, worker_.parentHealth(),
+                          std::chrono::steady_clock::now());
+  if (request.hops.empty()) {
+    end();
+    return;
+  }
   request.connect_timeout = settings_->timeouts.origin_connect;
   exchange_ = std::make_unique<OriginExchange>(worker_, *settings_, static_cast<Owner&>(*this),
                                                std::move(request));

@@ -23,14 +23,15 @@ constexpr std::size_t ReplayLimit = 64 * 1024;
 
 } // namespace
 
-std::string poolKey(const http::Target& target) {
-  return "http://" + target.authority();
+std::string poolKey(const http::Target& target, const Hop& hop) {
+  return hop.isDirect() ? "http://" + target.authority() : "parent://" + hop.parent->name();
 }
 
 OriginExchange::OriginExchange(Worker& worker, const Settings& settings, Owner& owner,
                                Request request)
-    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)),
-      pool_key_(poolKey(request_.target)) {}
+    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)) {
+  FERRY_ASSERT(!request_.hops.empty());
+}
 
 OriginExchange::~OriginExchange() {
   release(false);
@@ -45,9 +46,8 @@ void OriginExchange::transition(State next) {
 
 void OriginExchange::start() {
   FERRY_ASSERT(state_ == State::Idle);
-  replay_ = request_.head;
-  pending_ = request_.head;
-  if (http::isIdempotent(request_.method)) {
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
+  if (http::isIdempotent(request_.head.method) && !request_.head.isMethod("CONNECT")) {
     if (auto pooled = worker_.pool().take(pool_key_)) {
       core::count(core::Counter::OriginConnectionsReused);
       attach(std::move(pooled));
@@ -59,12 +59,29 @@ void OriginExchange::start() {
 
 void OriginExchange::connect() {
   transition(State::Connecting);
+  const Parent* parent = request_.hops[hop_].parent;
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
   connect_ = worker_.connector().connect(
-      request_.target.host, request_.target.port, request_.connect_timeout,
-      [this](net::ConnectResult result) { onConnected(std::move(result)); });
+      parent ? std::string_view(parent->host) : std::string_view(request_.target.host),
+      parent ? parent->port : request_.target.port, request_.connect_timeout,
+      [this](net::ConnectResult result) { onConnected(std::move(result)); },
+      parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
 }
 
 void OriginExchange::onConnected(net::ConnectResult result) {
+  if (const Parent* parent = request_.hops[hop_].parent; parent && result.fd < 0) {
+    // A parent that cannot be reached is skipped for a while; the next hop is tried.
+    spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
+                 settings_.upstream.parent_down.count(), result.error);
+    worker_.parentHealth().markDown(*parent, std::chrono::steady_clock::now() +
+                                                 settings_.upstream.parent_down);
+    if (hop_ + 1 < request_.hops.size()) {
+      ++hop_;
+      connect();
+      return;
+    }
+    result.error = "parent proxy " + parent->name() + ": " + result.error;
+  }
   if (result.denied) {
     core::count(core::Counter::DestinationsDenied);
     fail(403, core::CloseReason::ConnectNotAllowed, result.error);
@@ -86,15 +103,15 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   peer_host_ = origin_->peer().host();
   request_time_ = std::chrono::system_clock::now();
   response_bytes_ = false;
-  if (request_.method == "CONNECT") {
-    core::count(core::Counter::TunnelsOpened);
+  const Hop& hop = request_.hops[hop_];
+  if (request_.head.isMethod("CONNECT") && hop.isDirect()) {
     transition(State::Tunnel);
     owner_.onTunnel();
     return;
   }
   transition(State::Waiting);
   parser_ = std::make_unique<http::ResponseParser>(settings_.http.limits);
-  parser_->expect(request_.method, request_.upgrade);
+  parser_->expect(request_.head.method, request_.upgrade);
 
   bufferevent* bev = origin_->bev();
   bufferevent_setcb(bev, &OriginExchange::onRead, &OriginExchange::onWrite,
@@ -105,7 +122,19 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
   armTimeouts();
   bufferevent_enable(bev, EV_READ | EV_WRITE);
+  write(headFor(hop));
   write(std::exchange(pending_, {}));
+}
+
+// The request head as `hop` gets it: origin-form for the origin; absolute-form (or the
+// CONNECT authority) and the parent's credentials for a parent (RFC 9112 §3.2.2).
+std::string OriginExchange::headFor(const Hop& hop) const {
+  if (hop.isDirect())
+    return http::serializeRequestHead(request_.head, request_.target);
+  http::RequestHead head = request_.head;
+  if (!hop.parent->authorization.empty())
+    head.headers.set("Proxy-Authorization", hop.parent->authorization);
+  return http::serializeRequestHead(head, request_.target, http::Recipient::Proxy);
 }
 
 // timeouts.origin_response bounds the wait for the response once the request is sent
@@ -246,7 +275,7 @@ bool OriginExchange::handle(const http::Step& step) {
     owner_.onBody(step.body);
     return state_ == State::Receiving;
   case http::Event::MessageEnd:
-    if (parser_->head().status == 101) {
+    if (isTunnelAnswer(parser_->head())) {
       transition(State::Tunnel);
       owner_.onTunnel();
       return false;
@@ -266,8 +295,17 @@ bool OriginExchange::handle(const http::Step& step) {
 void OriginExchange::onHeadParsed() {
   transition(State::Receiving);
   http::ResponseHead& head = parser_->head();
+  if (request_.head.isMethod("CONNECT")) {
+    // A parent's answer to the chained CONNECT: 2xx opens the tunnel at its end; anything
+    // else is the parent refusing, which the client cannot fix.
+    if (!isTunnelAnswer(head))
+      fail(502, core::CloseReason::OriginError,
+           "parent proxy " + parent()->name() + " answered CONNECT with " +
+               std::to_string(head.status));
+    return;
+  }
   const http::Framing framing = parser_->framing();
-  const bool stray_body = http::announcesForbiddenBody(request_.method, head);
+  const bool stray_body = http::announcesForbiddenBody(request_.head.method, head);
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
   keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
           framing.kind != http::Framing::UntilClose && !stray_body;
@@ -275,9 +313,14 @@ void OriginExchange::onHeadParsed() {
   owner_.onHead(head, framing, options);
 }
 
+bool OriginExchange::isTunnelAnswer(const http::ResponseHead& head) const {
+  return head.status == 101 ||
+         (request_.head.isMethod("CONNECT") && head.status >= 200 && head.status < 300);
+}
+
 bool OriginExchange::retryable() const {
   return origin_ && origin_->isReused() && !response_bytes_ && !retried_ && replayable_ &&
-         http::isIdempotent(request_.method);
+         http::isIdempotent(request_.head.method);
 }
 
 void OriginExchange::fail(int status, core::CloseReason reason, std::string why) {

@@ -172,17 +172,20 @@ void Transaction::fetch(Step step) {
   transition(step);
   OriginExchange::Request request;
   request.target = target_;
-  request.method = request_.method;
-  request.connect_timeout = settings_.timeouts.origin_connect;
-  if (step != Step::Connect) {
-    const OriginRequestPlan plan{request_framing_, upgrade_,
-                                 step == Step::Revalidate ? &stale_->head() : nullptr,
-                                 settings_.http.via_pseudonym};
-    request.head = http::serializeRequestHead(originRequest(request_, plan), target_);
-    request.body_framing = request_framing_;
-    request.body_done = request_done_;
-    request.upgrade = !upgrade_.empty();
+  request.hops = nextHops(settings_.upstream, target_.host, worker_.parentHealth(),
+                          std::chrono::steady_clock::now());
+  if (request.hops.empty()) {
+    answer(502, "no parent proxy is up for " + target_.host + " (upstream.never_direct)");
+    return;
   }
+  request.connect_timeout = settings_.timeouts.origin_connect;
+  const OriginRequestPlan plan{request_framing_, upgrade_,
+                               step == Step::Revalidate ? &stale_->head() : nullptr,
+                               settings_.http.via_pseudonym};
+  request.head = originRequest(request_, plan);
+  request.body_framing = request_framing_;
+  request.body_done = request_done_;
+  request.upgrade = !upgrade_.empty();
   exchange_ = std::make_unique<OriginExchange>(worker_, settings_, static_cast<Owner&>(*this),
                                                std::move(request));
   exchange_->start();
@@ -328,6 +331,7 @@ void Transaction::onEnd() {
 
 void Transaction::onTunnel() {
   if (step_ == Step::Connect) {
+    core::count(core::Counter::TunnelsOpened);
     static constexpr std::string_view Established = "HTTP/1.1 200 Connection established\r\n\r\n";
     status_ = 200;
     countStatus(200);
@@ -434,6 +438,8 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
     return;
   const std::string client = client_.peer().host();
   const std::string peer = exchange_ ? exchange_->peerHost() : std::string();
+  // Squid's hierarchy codes: the parent is always the first one up that serves the host.
+  const bool parent = exchange_ && exchange_->parent();
   AccessRecord record;
   record.started = started_;
   record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -447,7 +453,7 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
   record.bytes_sent = bytes_sent_;
   record.body_bytes_sent = body_bytes_sent_;
   record.cache_result = cache::squidCode(cache_status_.outcome);
-  record.hierarchy = peer.empty() ? "HIER_NONE" : "HIER_DIRECT";
+  record.hierarchy = peer.empty() ? "HIER_NONE" : parent ? "FIRSTUP_PARENT" : "HIER_DIRECT";
   record.peer = peer;
   record.content_type = content_type_;
   record.referer = request_.headers.get("Referer").value_or("");
