@@ -203,7 +203,7 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
   if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
     const std::string client = peer_.host();
     AccessRecord record;
-    record.started = std::chrono::system_clock::now();
+    record.started = worker_.clock().wall();
     record.client = client;
     record.status = status;
     record.bytes_sent = bytes.size();

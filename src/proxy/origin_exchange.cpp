@@ -73,8 +73,8 @@ void OriginExchange::onConnected(net::ConnectResult result) {
     // A parent that cannot be reached is skipped for a while; the next hop is tried.
     spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
                  settings_.upstream.parent_down.count(), result.error);
-    worker_.parentHealth().markDown(*parent, std::chrono::steady_clock::now() +
-                                                 settings_.upstream.parent_down);
+    worker_.parentHealth().markDown(*parent,
+                                    worker_.clock().steady() + settings_.upstream.parent_down);
     if (hop_ + 1 < request_.hops.size()) {
       ++hop_;
       connect();
@@ -101,7 +101,7 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   origin_ = std::move(origin);
   origin_->beginUse();
   peer_host_ = origin_->peer().host();
-  request_time_ = std::chrono::system_clock::now();
+  request_time_ = worker_.clock().wall();
   response_bytes_ = false;
   const Hop& hop = request_.hops[hop_];
   if (request_.head.isMethod("CONNECT") && hop.isDirect()) {

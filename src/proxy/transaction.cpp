@@ -38,7 +38,7 @@ Transaction::Transaction(ClientSink& client, Worker& worker, const Settings& set
                          std::vector<std::string> upgrade)
     : client_(client), worker_(worker), settings_(settings), request_(std::move(request)),
       target_(std::move(target)), request_framing_(request_framing), upgrade_(std::move(upgrade)),
-      request_done_(request_complete) {}
+      request_done_(request_complete), started_(worker_.clock().wall()) {}
 
 Transaction::~Transaction() = default;
 
@@ -172,8 +172,8 @@ void Transaction::fetch(Step step) {
   transition(step);
   OriginExchange::Request request;
   request.target = target_;
-  request.hops = nextHops(settings_.upstream, target_.host, worker_.parentHealth(),
-                          std::chrono::steady_clock::now());
+  request.hops =
+      nextHops(settings_.upstream, target_.host, worker_.parentHealth(), worker_.clock().steady());
   if (request.hops.empty()) {
     answer(502, "no parent proxy is up for " + target_.host + " (upstream.never_direct)");
     return;
@@ -442,8 +442,8 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
   const bool parent = exchange_ && exchange_->parent();
   AccessRecord record;
   record.started = started_;
-  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now() - started_);
+  record.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(worker_.clock().wall() - started_);
   record.client = client;
   record.method = request_.method;
   record.url = request_.target;

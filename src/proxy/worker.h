@@ -59,6 +59,7 @@ public:
                            std::shared_ptr<const cache::Entry> stale);
 
   event_base* base() const { return base_.get(); }
+  const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
   ParentHealth& parentHealth() { return parent_health_; }
   net::Connector& connector() { return *connector_; }
