@@ -202,12 +202,11 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
   if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
     const std::string client = peer_.host();
-    AccessRecord record;
+    AccessRecord record = accessRecord(
+        client, nullptr, status == 403 ? cache::Outcome::Denied : cache::Outcome::Error);
     record.started = worker_.clock().wall();
-    record.client = client;
     record.status = status;
     record.bytes_sent = bytes.size();
-    record.cache_result = status == 403 ? "TCP_DENIED" : "NONE";
     log.write(record);
   }
   closeGracefully(reason);

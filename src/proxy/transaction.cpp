@@ -440,24 +440,16 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
   const std::string peer = exchange_ ? exchange_->peerHost() : std::string();
   // Squid's hierarchy codes: the parent is always the first one up that serves the host.
   const bool parent = exchange_ && exchange_->parent();
-  AccessRecord record;
+  AccessRecord record = accessRecord(client, &request_, cache_status_.outcome);
   record.started = started_;
   record.duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(worker_.clock().wall() - started_);
-  record.client = client;
-  record.method = request_.method;
-  record.url = request_.target;
-  record.version_major = request_.version_major;
-  record.version_minor = request_.version_minor;
   record.status = status_;
   record.bytes_sent = bytes_sent_;
   record.body_bytes_sent = body_bytes_sent_;
-  record.cache_result = cache::squidCode(cache_status_.outcome);
   record.hierarchy = peer.empty() ? "HIER_NONE" : parent ? "FIRSTUP_PARENT" : "HIER_DIRECT";
   record.peer = peer;
   record.content_type = content_type_;
-  record.referer = request_.headers.get("Referer").value_or("");
-  record.user_agent = request_.headers.get("User-Agent").value_or("");
   record.cut_short = cut_short;
   log.write(record);
 }
