@@ -205,7 +205,7 @@ void OriginExchange::resumeResponse() {
 }
 
 void OriginExchange::abandon() {
-  if (state_ == State::Done)
+  if (state_ == State::Done || state_ == State::Tunnel)
     return;
   transition(State::Done);
   release(false);

@@ -95,7 +95,8 @@ public:
   void pauseResponse();
   void resumeResponse();
   // Ends the exchange early (the owner answers from elsewhere): the connection is closed,
-  // never pooled, and no callback follows.
+  // never pooled, and no callback follows. Nothing once the response ended or a tunnel
+  // took the connection.
   void abandon();
 
   // After onTunnel: the connection, for a Tunnel to relay.
