@@ -175,8 +175,23 @@ void Transaction::fetch(Step step) {
   request.hops =
       nextHops(settings_.upstream, target_.host, worker_.parentHealth(), worker_.clock().steady());
   if (request.hops.empty()) {
-    answer(502, "no parent proxy is up for " + target_.host + " (upstream.never_direct)");
+    const auto& parents = settings_.upstream.parents;
+    const bool served = std::any_of(parents.begin(), parents.end(),
+                                    [&](const Parent& p) { return serves(p, target_.host); });
+    answer(502, (served ? "every parent proxy for " + target_.host + " is down"
+                        : "no parent proxy serves " + target_.host) +
+                    " (upstream.never_direct)");
     return;
+  }
+  if (!request.hops.front().isDirect()) {
+    // Through a parent ferry resolves nothing, but an address literal is judged as ever.
+    const bool ipv6 = target_.host.find(':') != std::string::npos;
+    const auto literal = net::Address::parse((ipv6 ? "[" + target_.host + "]" : target_.host) +
+                                             ":" + std::to_string(target_.port));
+    if (literal && !worker_.connector().policy().allows(*literal)) {
+      refuse(worker_.connector().policy().refusal(*literal));
+      return;
+    }
   }
   request.connect_timeout = settings_.timeouts.origin_connect;
   const OriginRequestPlan plan{request_framing_, upgrade_,
@@ -284,6 +299,8 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
   close_delimited_ = client_framing.kind == http::Framing::UntilClose;
   client_chunked_ = client_framing.kind == http::Framing::Chunked;
   http::setFraming(head.headers, client_framing);
+  if (head.status == 204)
+    head.headers.remove("Content-Length"); // RFC 9110 §8.6: a 204 never has one
   if (client_close_)
     head.headers.set("Connection", "close");
   else if (!http11_client)
