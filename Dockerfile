@@ -29,6 +29,7 @@ RUN apt-get update \
       libevent-2.1-7 \
       libevent-pthreads-2.1-7 \
       libfmt9 \
+      libre2-9 \
       libspdlog1.10 \
       libsystemd0 \
       libyaml-cpp0.7 \

@@ -71,36 +71,28 @@ std::shared_ptr<proxy::AccessLogWriter> openAccessLog(const proxy::AccessLog& se
   }
 }
 
-// What the workers run with. Aliasing pointers: each module sees only its settings but
-// keeps the whole config snapshot alive.
-proxy::Runtime runtime(const std::shared_ptr<const config::Config>& c,
-                       std::shared_ptr<proxy::AccessLogWriter> access_log,
-                       std::shared_ptr<cache::Store> store) {
-  return proxy::Runtime{std::shared_ptr<const proxy::Settings>(c, &c->proxy),
-                        std::shared_ptr<const cache::Settings>(c, &c->cache), std::move(access_log),
-                        std::move(store)};
-}
-
 class Daemon {
 public:
   Daemon(std::string config_path, std::shared_ptr<const config::Config> config,
          std::shared_ptr<proxy::AccessLogWriter> access_log,
-         std::shared_ptr<cache::MemoryStore> store, std::unique_ptr<proxy::Server> server)
+         std::shared_ptr<cache::MemoryStore> store)
       : config_path_(std::move(config_path)), config_(std::move(config)),
-        access_log_(std::move(access_log)), store_(std::move(store)), server_(std::move(server)),
-        base_(event_base_new()) {}
+        access_log_(std::move(access_log)), store_(std::move(store)), base_(event_base_new()) {}
 
-  // The admin listener, when configured, runs on this (the main) thread's loop.
-  bool startAdmin() {
-    if (!config_->admin.listen)
-      return true;
-    auto started = admin::AdminServer::start(base_.get(), config_->admin);
+  // The admin listener first: the workers must know its address to never connect to it.
+  bool start() {
+    if (!startAdmin())
+      return false;
+    auto started = proxy::Server::start(runtime(config_, access_log_));
     if (auto* err = std::get_if<net::SocketError>(&started)) {
-      spdlog::critical("cannot listen for admin: {}", err->message);
+      spdlog::critical("cannot listen: {}", err->message);
       return false;
     }
-    admin_ = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
-    spdlog::info("admin interface on {} (/healthz, /metrics)", admin_->address().toString());
+    server_ = std::move(std::get<std::unique_ptr<proxy::Server>>(started));
+    for (const auto& address : server_->listening())
+      spdlog::info("listening on {}", address.toString());
+    spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config_->proxy.workers,
+                 config_path_);
     return true;
   }
 
@@ -125,6 +117,34 @@ public:
   }
 
 private:
+  // The admin listener, when configured, runs on this (the main) thread's loop.
+  bool startAdmin() {
+    if (!config_->admin.listen)
+      return true;
+    auto started = admin::AdminServer::start(base_.get(), config_->admin);
+    if (auto* err = std::get_if<net::SocketError>(&started)) {
+      spdlog::critical("cannot listen for admin: {}", err->message);
+      return false;
+    }
+    admin_ = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
+    spdlog::info("admin interface on {} (/healthz, /metrics)", admin_->address().toString());
+    return true;
+  }
+
+  // What the workers run with. Aliasing pointers: each module sees only its settings but
+  // keeps the whole config snapshot alive.
+  proxy::Runtime runtime(const std::shared_ptr<const config::Config>& c,
+                         std::shared_ptr<proxy::AccessLogWriter> access_log) const {
+    proxy::Runtime out;
+    out.settings = std::shared_ptr<const proxy::Settings>(c, &c->proxy);
+    out.cache_settings = std::shared_ptr<const cache::Settings>(c, &c->cache);
+    out.access_log = std::move(access_log);
+    out.store = store_;
+    if (admin_)
+      out.other_listeners.push_back(admin_->address());
+    return out;
+  }
+
   static void onStop(evutil_socket_t sig, short, void* arg) noexcept {
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     event_base_loopbreak(static_cast<Daemon*>(arg)->base_.get());
@@ -149,7 +169,7 @@ private:
         access_log = openAccessLog(log);
       if (!access_log) {
         spdlog::error("reload failed; keeping the running configuration");
-      } else if (auto err = server_->reload(runtime(snapshot, access_log, store_))) {
+      } else if (auto err = server_->reload(runtime(snapshot, access_log))) {
         spdlog::error("reload failed: {}; keeping the running configuration", err->message);
       } else {
         if (snapshot->admin.listen != config_->admin.listen)
@@ -229,19 +249,8 @@ int main(int argc, char** argv) {
   if (!access_log)
     return ExitFailure;
   auto store = std::make_shared<cache::MemoryStore>(config->cache);
-  auto started = proxy::Server::start(runtime(config, access_log, store));
-  if (auto* err = std::get_if<net::SocketError>(&started)) {
-    spdlog::critical("cannot listen: {}", err->message);
-    return ExitFailure;
-  }
-  auto server = std::move(std::get<std::unique_ptr<proxy::Server>>(started));
-  for (const auto& address : server->listening())
-    spdlog::info("listening on {}", address.toString());
-  spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config->proxy.workers,
-               opts.config);
-
-  Daemon daemon(opts.config, config, std::move(access_log), std::move(store), std::move(server));
-  if (!daemon.startAdmin())
+  Daemon daemon(opts.config, config, std::move(access_log), std::move(store));
+  if (!daemon.start())
     return ExitFailure;
   return daemon.run();
 }

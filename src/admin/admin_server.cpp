@@ -122,28 +122,20 @@ std::variant<std::unique_ptr<AdminServer>, net::SocketError> AdminServer::start(
 
 AdminServer::AdminServer(event_base* base, Settings settings, int fd)
     : base_(base), settings_(std::move(settings)),
-      listener_(evconnlistener_new(base, &AdminServer::onAccept, this,
-                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)),
+      listener_(base, fd, [this](int client, const net::Address& peer) { accept(client, peer); }),
       reap_(event_new(base, -1, 0, &AdminServer::onReap, this)) {
-  FERRY_ASSERT(listener_ && reap_);
+  FERRY_ASSERT(reap_);
 }
 
 AdminServer::~AdminServer() = default;
 
-net::Address AdminServer::address() const {
-  return net::localAddress(evconnlistener_get_fd(listener_.get()));
-}
-
-void AdminServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                           void* arg) noexcept {
-  auto* self = static_cast<AdminServer*>(arg);
-  const net::Address peer(sa, static_cast<socklen_t>(len));
-  const bool allowed = net::anyContains(self->settings_.allowed, peer);
+void AdminServer::accept(int fd, const net::Address& peer) {
+  const bool allowed = net::anyContains(settings_.allowed, peer);
   if (!allowed)
     spdlog::info("admin: {} refused: not in admin.allow", peer.toString());
-  auto connection = std::make_unique<Connection>(*self, fd, allowed);
+  auto connection = std::make_unique<Connection>(*this, fd, allowed);
   Connection* raw = connection.get();
-  self->connections_.emplace(raw, std::move(connection));
+  connections_.emplace(raw, std::move(connection));
 }
 
 // Called from the connection's own callback: it is destroyed later, from the loop.

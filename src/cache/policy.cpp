@@ -5,6 +5,8 @@
 
 #include "field_values.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <array>
 
@@ -43,7 +45,7 @@ std::int64_t heuristicLifetime(const http::ResponseHead& response, TimePoint res
       lastModified ? std::max<std::int64_t>(0, dateValue(response, response_time) - *lastModified)
                    : 0;
   for (const RefreshRule& rule : settings.refresh_rules) {
-    if (!std::regex_search(uri.begin(), uri.end(), rule.regex))
+    if (!RE2::PartialMatch(uri, *rule.regex))
       continue;
     if (!lastModified)
       return rule.min.count();

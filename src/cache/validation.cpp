@@ -74,6 +74,21 @@ bool prepareRevalidation(http::Headers& origin_request, const http::ResponseHead
   return conditional;
 }
 
+http::RequestHead backgroundRevalidation(const http::RequestHead& client,
+                                         const http::ResponseHead& stored) {
+  http::RequestHead request = client;
+  request.method = "GET";
+  request.headers.removeIf([](const http::Field& field) {
+    const std::string_view name = field.name;
+    return http::equalsIgnoreCase(name.substr(0, 8), "Content-") ||
+           http::equalsIgnoreCase(name, "Transfer-Encoding") ||
+           http::equalsIgnoreCase(name, "Expect") || http::equalsIgnoreCase(name, "If-Match") ||
+           http::equalsIgnoreCase(name, "If-Unmodified-Since");
+  });
+  prepareRevalidation(request.headers, stored);
+  return request;
+}
+
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified) {
   if (const auto etag = not_modified.headers.get("ETag")) {
     const auto storedEtag = stored.headers.get("ETag");

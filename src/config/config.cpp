@@ -6,13 +6,16 @@
 #include "reader.h"
 #include "units.h"
 
+#include "ferry/http/target.h"
+
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
-#include <regex>
 #include <system_error>
 #include <thread>
 
@@ -44,6 +47,17 @@ std::vector<net::Cidr> loopbackNetworks() {
   return {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
 }
 
+// Destinations a client must not make ferry fetch (Squid's "deny to_localhost"): this host,
+// the unspecified address (which reaches this host) and link-local, where cloud metadata
+// services answer (169.254.169.254).
+std::vector<net::Cidr> deniedDestinations() {
+  std::vector<net::Cidr> out;
+  for (const char* network :
+       {"127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "::1/128", "::/128", "fe80::/10"})
+    out.push_back(*net::Cidr::parse(network));
+  return out;
+}
+
 unsigned coreCount() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
@@ -56,6 +70,7 @@ Config defaults(const std::string& name) {
   config.proxy.listen.push_back(*net::Address::parse(DefaultListen));
   config.proxy.workers = coreCount();
   config.proxy.allowed_clients = loopbackNetworks();
+  config.proxy.deny_destinations = deniedDestinations();
   config.admin.allowed = loopbackNetworks();
   return config;
 }
@@ -110,6 +125,32 @@ std::optional<net::Cidr> readCidr(const Value& value) {
                " is not a network like 10.0.0.0/8 or \"::1/128\" (bits past the prefix "
                "must be zero)");
   return cidr;
+}
+
+// A port, "443", or a range of them, "1025-65535".
+std::optional<proxy::PortRange> readPortRange(const Value& value) {
+  const std::string expected = "a port like 80 or a range like 1025-65535";
+  auto text = value.scalar(expected);
+  if (!text)
+    return std::nullopt;
+  const auto dash = text->find('-');
+  const std::string first = text->substr(0, dash);
+  const std::string last = dash == std::string::npos ? first : text->substr(dash + 1);
+  const auto low = units::parseCount(first);
+  const auto high = units::parseCount(last);
+  if (!low.ok() || !high.ok()) {
+    value.fail(quoted(*text) + " is not " + expected);
+    return std::nullopt;
+  }
+  if (low.value < 1 || high.value > 65535) {
+    value.fail("ports must be from 1 to 65535, got " + *text);
+    return std::nullopt;
+  }
+  if (low.value > high.value) {
+    value.fail("range " + *text + " ends before it starts");
+    return std::nullopt;
+  }
+  return proxy::PortRange{static_cast<uint16_t>(low.value), static_cast<uint16_t>(high.value)};
 }
 
 // A list read item by item with `read`; duplicates are errors so a typo in one of two
@@ -215,8 +256,8 @@ void readTimeouts(const Value& section, proxy::Timeouts& timeouts) {
 }
 
 void readLimits(const Value& section, proxy::Settings& proxy) {
-  auto map = section.map({"request_line", "header_bytes", "header_count", "client_connections",
-                          "origin_idle_per_origin", "origin_idle_total"});
+  auto map = section.map({"request_line", "header_bytes", "header_count", "listen_backlog",
+                          "client_connections", "origin_idle_per_origin", "origin_idle_total"});
   if (!map)
     return;
   auto& http = proxy.http.limits;
@@ -227,6 +268,8 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
   set(*map, "header_count", http.header_count,
       [](const Value& value) { return value.count(1, 10000); });
   auto& limits = proxy.limits;
+  set(*map, "listen_backlog", limits.listen_backlog,
+      [](const Value& value) { return value.count(1, 65535); });
   set(*map, "client_connections", limits.client_connections,
       [](const Value& value) { return value.count(1, 1000000); });
   const bool perOriginGood = set(*map, "origin_idle_per_origin", limits.origin_idle_per_origin,
@@ -244,7 +287,8 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
 }
 
 void readAccess(const Value& section, proxy::Settings& proxy) {
-  auto map = section.map({"allow", "connect_ports"});
+  auto map = section.map(
+      {"allow", "connect_ports", "http_ports", "deny_destinations", "allow_destinations"});
   if (!map)
     return;
   setList(*map, "allow", "networks like 10.0.0.0/8", proxy.allowed_clients, readCidr, sameNetwork);
@@ -252,6 +296,14 @@ void readAccess(const Value& section, proxy::Settings& proxy) {
       *map, "connect_ports", "ports like 443", proxy.connect_ports,
       [](const Value& value) { return value.count(1, 65535); },
       [](uint16_t a, uint64_t b) { return a == b; });
+  setList(*map, "http_ports", "ports like 80 and ranges like 1025-65535", proxy.http_ports,
+          readPortRange, [](const proxy::PortRange& a, const proxy::PortRange& b) {
+            return a.first == b.first && a.last == b.last;
+          });
+  setList(*map, "deny_destinations", "networks like 10.0.0.0/8", proxy.deny_destinations, readCidr,
+          sameNetwork);
+  setList(*map, "allow_destinations", "networks like 10.0.0.0/8", proxy.allow_destinations,
+          readCidr, sameNetwork);
 }
 
 // A freshness lifetime: whole seconds from 0 to MaxFreshness.
@@ -299,15 +351,19 @@ std::optional<cache::RefreshRule> readRefreshRule(const Value& value) {
   if (!text)
     return std::nullopt;
   rule.pattern = *text;
-  auto flags = std::regex::ECMAScript | std::regex::nosubs | std::regex::optimize;
-  if (rule.ignore_case)
-    flags |= std::regex::icase;
-  try {
-    rule.regex = std::regex(rule.pattern, flags);
-  } catch (const std::regex_error& e) {
-    pattern->fail(quoted(rule.pattern) + " is not a regular expression: " + e.what());
+  // RE2, not std::regex: URLs are the client's to choose, and a backtracking matcher can
+  // take exponential time or overflow the stack on some patterns.
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_never_capture(true);
+  options.set_case_sensitive(!rule.ignore_case);
+  auto regex = std::make_shared<const RE2>(rule.pattern, options);
+  if (!regex->ok()) {
+    pattern->fail(quoted(rule.pattern) +
+                  " is not a regular expression in RE2 syntax: " + regex->error());
     return std::nullopt;
   }
+  rule.regex = std::move(regex);
   if (!good)
     return std::nullopt;
   return rule;
@@ -381,9 +437,122 @@ void readAdmin(const Value& section, Config& config) {
   setList(*map, "allow", "networks like 10.0.0.0/8", config.admin.allowed, readCidr, sameNetwork);
 }
 
+// A host pattern for http::hostMatches: "example.com", ".example.com" or "*".
+std::optional<std::string> readHostPattern(const Value& value) {
+  const std::string expected = "a host like example.com, a domain like .example.com, or *";
+  auto text = value.scalar(expected);
+  if (!text)
+    return std::nullopt;
+  const std::string_view name = text->front() == '.' ? std::string_view(*text).substr(1) : *text;
+  const bool good =
+      *text == "*" || (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.';
+      }));
+  if (!good) {
+    value.fail("expected " + expected + ", got " + quoted(*text));
+    return std::nullopt;
+  }
+  std::string lower = *text;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+bool sameText(const std::string& a, const std::string& b) {
+  return a == b;
+}
+
+// RFC 4648 §4, for the Basic credentials of RFC 7617.
+std::string base64(std::string_view bytes) {
+  static constexpr char Alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t group = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      group = (group << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k)
+      out += k <= n ? Alphabet[(group >> (18 - 6 * k)) & 0x3f] : '=';
+  }
+  return out;
+}
+
+// The Proxy-Authorization a parent gets: "user:password", the first line of `path`.
+std::optional<std::string> readCredentialsFile(const Value& value) {
+  auto path = value.scalar("a file holding user:password");
+  if (!path)
+    return std::nullopt;
+  std::FILE* file = std::fopen(path->c_str(), "r");
+  if (!file) {
+    value.fail("cannot read " + quoted(*path) + ": " + std::generic_category().message(errno));
+    return std::nullopt;
+  }
+  char line[1024];
+  const bool read = std::fgets(line, sizeof line, file) != nullptr;
+  std::fclose(file);
+  std::string credentials = read ? line : "";
+  while (!credentials.empty() && (credentials.back() == '\n' || credentials.back() == '\r'))
+    credentials.pop_back();
+  if (credentials.find(':') == std::string::npos) {
+    value.fail(quoted(*path) + " must hold user:password on its first line");
+    return std::nullopt;
+  }
+  return "Basic " + base64(credentials);
+}
+
+// One parent: {address: host:port, credentials_file: path, domains: [patterns]}.
+std::optional<proxy::Parent> readParent(const Value& value) {
+  auto map = value.map({"address", "credentials_file", "domains"});
+  if (!map)
+    return std::nullopt;
+  proxy::Parent parent;
+  bool good = true;
+  if (auto address = map->find("address")) {
+    const std::string expected = "a host:port like proxy.example.com:3128";
+    auto text = address->scalar(expected);
+    auto parsed = text ? http::parseHostPort(*text) : std::nullopt;
+    if (parsed && parsed->port != 0) {
+      parent.host = parsed->host;
+      parent.port = parsed->port;
+    } else {
+      if (text)
+        address->fail("expected " + expected + ", got " + quoted(*text));
+      good = false;
+    }
+  } else {
+    value.fail("a parent needs an address (host:port)");
+    good = false;
+  }
+  good = set(*map, "credentials_file", parent.authorization, readCredentialsFile) && good;
+  good = setList(*map, "domains", "host patterns like .example.com", parent.domains,
+                 readHostPattern, sameText) &&
+         good;
+  if (!good)
+    return std::nullopt;
+  return parent;
+}
+
+void readUpstream(const Value& section, proxy::Upstream& upstream) {
+  auto map = section.map({"parents", "always_direct", "never_direct", "parent_down"});
+  if (!map)
+    return;
+  setList(*map, "parents", "parents like {address: proxy.example.com:3128}", upstream.parents,
+          readParent, [](const proxy::Parent& a, const proxy::Parent& b) {
+            return a.host == b.host && a.port == b.port;
+          });
+  setList(*map, "always_direct", "host patterns like .example.com", upstream.always_direct,
+          readHostPattern, sameText);
+  setList(*map, "never_direct", "host patterns like .example.com or *", upstream.never_direct,
+          readHostPattern, sameText);
+  set(*map, "parent_down", upstream.parent_down,
+      [](const Value& value) { return value.duration(MinTimeout, MaxTimeout); });
+}
+
 void readRoot(const Value& root, Config& config) {
   auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin",
-                       "via", "expect_continue"});
+                       "upstream", "via", "expect_continue"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -404,6 +573,8 @@ void readRoot(const Value& root, Config& config) {
     readAccess(*access, proxy);
   if (auto cache = map->find("cache"))
     readCache(*cache, config.cache);
+  if (auto upstream = map->find("upstream"))
+    readUpstream(*upstream, proxy.upstream);
   // After listen, which it is checked against.
   if (auto admin = map->find("admin"))
     readAdmin(*admin, config);

@@ -28,4 +28,13 @@ void setFraming(Headers& headers, Framing framing) {
   }
 }
 
+bool announcesForbiddenBody(std::string_view request_method, const ResponseHead& response) {
+  const bool bodiless =
+      request_method == "HEAD" || response.status == 204 || response.status == 304;
+  if (!bodiless)
+    return false;
+  return response.headers.has("Transfer-Encoding") ||
+         (response.status == 204 && response.headers.has("Content-Length"));
+}
+
 } // namespace ferry::http

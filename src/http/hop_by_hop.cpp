@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 
 #include "chars.h"
 
@@ -36,6 +37,20 @@ bool isHopByHopField(std::string_view name) noexcept {
 // A Connection option may not take away what routes or frames the message.
 bool isProtectedField(std::string_view name) noexcept {
   return equalsIgnoreCase(name, "host") || equalsIgnoreCase(name, "content-length");
+}
+
+// The Max-Forwards that applies to `method`, if any (RFC 9110 §7.6.2: only OPTIONS and
+// TRACE; a recipient MAY ignore it for other methods).
+std::optional<std::uint64_t> maxForwards(std::string_view method, const Headers& headers) {
+  if (method != "OPTIONS" && method != "TRACE") {
+    return std::nullopt;
+  }
+  const std::optional<std::string_view> value = headers.get("Max-Forwards");
+  std::uint64_t hops = 0;
+  if (!value || !chars::parseDecimal(*value, UINT64_MAX, hops)) {
+    return std::nullopt;
+  }
+  return hops;
 }
 
 } // namespace
@@ -120,21 +135,29 @@ void appendVia(Headers& headers, int received_major, int received_minor,
   headers.set("Via", list);
 }
 
+MaxForwards checkMaxForwards(std::string_view method, const Headers& headers) {
+  return maxForwards(method, headers) == 0u ? MaxForwards::AnswerHere : MaxForwards::Forward;
+}
+
+void setUpgrade(Headers& headers, const std::vector<std::string>& protocols) {
+  std::string list;
+  for (const std::string& p : protocols) {
+    list += (list.empty() ? "" : ", ") + p;
+  }
+  headers.set("Connection", "upgrade");
+  headers.set("Upgrade", list);
+}
+
 MaxForwards applyMaxForwards(std::string_view method, Headers& headers) {
-  // RFC 9110 §7.6.2: only OPTIONS and TRACE; a recipient MAY ignore it for other methods.
-  if (method != "OPTIONS" && method != "TRACE") {
+  const std::optional<std::uint64_t> hops = maxForwards(method, headers);
+  if (!hops) {
     return MaxForwards::Forward;
   }
-  const std::optional<std::string_view> value = headers.get("Max-Forwards");
-  std::uint64_t hops = 0;
-  if (!value || !chars::parseDecimal(*value, UINT64_MAX, hops)) {
-    return MaxForwards::Forward;
-  }
-  if (hops == 0) {
+  if (*hops == 0) {
     return MaxForwards::AnswerHere;
   }
   char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, hops - 1).ptr;
+  const auto end = std::to_chars(digits, digits + sizeof digits, *hops - 1).ptr;
   headers.set("Max-Forwards", std::string_view(digits, static_cast<std::size_t>(end - digits)));
   return MaxForwards::Forward;
 }

@@ -3,6 +3,8 @@
 // pct-encoded or sub-delim host names, IPvFuture, zone ids) is refused, not interpreted.
 #include "ferry/http/target.h"
 
+#include "ferry/http/headers.h"
+
 #include <arpa/inet.h>
 
 #include "chars.h"
@@ -227,6 +229,19 @@ std::string cacheKey(const Target& target) {
   }
   key += target.path.empty() ? std::string_view("/") : std::string_view(target.path);
   return key;
+}
+
+bool hostMatches(std::string_view host, std::string_view pattern) noexcept {
+  if (pattern == "*")
+    return true;
+  if (!pattern.empty() && pattern.front() == '.') {
+    const std::string_view domain = pattern.substr(1);
+    if (equalsIgnoreCase(host, domain))
+      return true;
+    return host.size() > pattern.size() &&
+           equalsIgnoreCase(host.substr(host.size() - pattern.size()), pattern);
+  }
+  return equalsIgnoreCase(host, pattern);
 }
 
 } // namespace ferry::http

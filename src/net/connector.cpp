@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace ferry::net {
 namespace {
@@ -32,6 +33,12 @@ ConnectResult failed(std::string error, bool timed_out = false) {
   return result;
 }
 
+ConnectResult denied(std::string refusal) {
+  ConnectResult result = failed(std::move(refusal));
+  result.denied = true;
+  return result;
+}
+
 } // namespace
 
 // One socket connecting to one address. A failed attempt is closed at once but its
@@ -46,10 +53,11 @@ struct Connector::Attempt {
 // One connect() call.
 //
 //   connect() ─▶ Resolving ──addresses──▶ Connecting ──a socket connects──▶ Done (fd)
-//                   │                      │   ▲    │
-//                   │ DNS error            │   └────┘ attempt failed or AttemptDelay
-//                   ▼                      ▼          passed: start the next address
-//                 Done (502)            Done (502: every address failed)
+//                   │   │                  │   ▲    │
+//                   │   │ DNS error        │   └────┘ attempt failed or AttemptDelay
+//                   │   ▼                  ▼          passed: start the next address
+//                   │ Done (502)        Done (502: every address failed)
+//                   └──the policy refuses every address──▶ Done (403: denied)
 //   from Resolving or Connecting: timeout ─▶ Done (504);  Handle cancelled ─▶ Done (silent)
 struct Connector::Operation {
   enum class State { Resolving, Connecting, Done };
@@ -61,6 +69,7 @@ struct Connector::Operation {
   uint16_t port = 0;
   std::chrono::milliseconds timeout{0};
   Done done;
+  bool judged = true; // the policy decides which addresses may be tried
   Handle lookup;
   std::vector<Address> addresses;
   std::size_t next = 0; // index of the next address to try
@@ -77,11 +86,17 @@ struct Connector::Operation {
   }
 };
 
-Connector::Connector(event_base* base, Resolver& resolver)
-    : base_(base), resolver_(resolver),
+Connector::Connector(event_base* base, Resolver& resolver,
+                     std::shared_ptr<const DestinationPolicy> policy)
+    : base_(base), resolver_(resolver), policy_(std::move(policy)),
       canceller_(std::make_shared<Handle::CancelFn>([this](uint64_t id) { cancel(id); })) {
   reap_event_.reset(event_new(base_, -1, 0, &Connector::onReapEvent, this));
-  FERRY_ASSERT(reap_event_);
+  FERRY_ASSERT(reap_event_ && policy_);
+}
+
+void Connector::setPolicy(std::shared_ptr<const DestinationPolicy> policy) {
+  FERRY_ASSERT(policy);
+  policy_ = std::move(policy);
 }
 
 Connector::~Connector() {
@@ -92,7 +107,7 @@ Connector::~Connector() {
 }
 
 Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::milliseconds timeout,
-                          Done done) {
+                          Done done, Judge judge) {
   auto owned = std::make_unique<Operation>();
   Operation& op = *owned;
   op.owner = this;
@@ -101,6 +116,7 @@ Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::mil
   op.port = port;
   op.timeout = timeout;
   op.done = std::move(done);
+  op.judged = judge == Judge::Destination;
   op.deadline.reset(evtimer_new(base_, &Connector::onDeadlineEvent, &op));
   op.stagger.reset(evtimer_new(base_, &Connector::onStaggerEvent, &op));
   FERRY_ASSERT(op.deadline && op.stagger);
@@ -127,9 +143,18 @@ void Connector::onResolved(Operation& op, std::vector<Address> addresses, std::s
     return;
   }
   FERRY_ASSERT(!addresses.empty());
-  for (auto& address : addresses)
+  std::optional<Address> refused; // the first one, named in the answer if none is left
+  for (auto& address : addresses) {
     address.setPort(op.port);
-  op.addresses = std::move(addresses);
+    if (!op.judged || policy_->allows(address))
+      op.addresses.push_back(address);
+    else if (!refused)
+      refused = address;
+  }
+  if (op.addresses.empty()) {
+    finish(op, denied(policy_->refusal(*refused)), true);
+    return;
+  }
   op.state = Operation::State::Connecting;
   startNextAttempt(op);
 }

@@ -1,7 +1,8 @@
-// Listening socket creation and per-socket options.
+// Listening socket creation, per-socket options and interface addresses.
 #include "ferry/net/socket.h"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -45,9 +46,31 @@ Address localAddress(int fd) {
   return Address(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+// Linux: listen() on a socket that is listening already only changes its backlog.
+void setBacklog(int fd, int backlog) {
+  ::listen(fd, backlog);
+}
+
 void setNoDelay(int fd) {
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+std::vector<Address> interfaceAddresses() {
+  std::vector<Address> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0)
+    return out;
+  for (const ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr)
+      continue;
+    if (ifa->ifa_addr->sa_family == AF_INET)
+      out.emplace_back(ifa->ifa_addr, sizeof(sockaddr_in));
+    else if (ifa->ifa_addr->sa_family == AF_INET6)
+      out.emplace_back(ifa->ifa_addr, sizeof(sockaddr_in6));
+  }
+  ::freeifaddrs(list);
+  return out;
 }
 
 } // namespace ferry::net

@@ -4,8 +4,10 @@
 #include "client_session.h"
 
 #include "origin_connection.h"
+#include "parse_pump.h"
 #include "transaction.h"
 #include "tunnel.h"
+#include "water_marks.h"
 #include "worker.h"
 
 #include "ferry/core/assert.h"
@@ -17,16 +19,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <utility>
+
 namespace ferry::proxy {
 namespace {
 
 // How long a closing connection keeps reading after shutdown(SHUT_WR), so that a
 // client's unread pipelined bytes do not turn our close into a reset.
 constexpr long long LingerMs = 2000;
-// Client bytes buffered ahead of the request in progress (pipelined requests, body).
-constexpr std::size_t ReadHighWater = 256 * 1024;
-// The response relay resumes reading from the origin once the client took this much.
-constexpr std::size_t WriteLowWater = 64 * 1024;
 
 } // namespace
 
@@ -47,7 +47,7 @@ void ClientSession::start() {
   bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
                     &ClientSession::onEvent, this);
   bufferevent_setwatermark(bev_.get(), EV_READ, 0, ReadHighWater);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, WriteLowWater, 0);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, LowWater, 0);
   // A client that stops reading a response for this long is gone.
   const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev_.get(), nullptr, &stalled);
@@ -94,61 +94,76 @@ void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
 }
 
 // Feeds buffered client bytes to the parser. In Busy only the current request's body is
-// consumed; the next request stays buffered until this one's response is complete.
+// consumed; the next request stays buffered until this one's response is complete, and
+// while the client has not taken earlier answers (its output above HighWater, resumed from
+// onWrite) — so a client that pipelines and never reads holds at most the two buffers.
 void ClientSession::parseRequests() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  while ((state_ == State::Idle || (state_ == State::Busy && !request_done_)) && !reading_paused_) {
-    std::string_view input;
-    if (evbuffer_get_length(in) > 0) {
-      if (state_ == State::Idle && !head_timer_armed_) {
-        // The first byte of a request starts an absolute deadline for its head.
-        head_timer_armed_ = true;
-        const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
-        evtimer_add(timer_.get(), &deadline);
-      }
-      evbuffer_iovec chunk;
-      evbuffer_peek(in, -1, nullptr, &chunk, 1);
-      input = {static_cast<const char*>(chunk.iov_base), chunk.iov_len};
+  if (!mayParse())
+    return;
+  armHeadTimer();
+  pumpParser(bufferevent_get_input(bev_.get()), parser_,
+             [this](const http::Step& step) { return onRequestStep(step); });
+}
+
+bool ClientSession::mayParse() const {
+  if (reading_paused_)
+    return false;
+  if (state_ == State::Busy)
+    return !request_done_;
+  return state_ == State::Idle && !isFull();
+}
+
+// The first byte of a request starts an absolute deadline for its head.
+void ClientSession::armHeadTimer() {
+  if (state_ != State::Idle || head_timer_armed_ ||
+      evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0)
+    return;
+  head_timer_armed_ = true;
+  const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
+  evtimer_add(timer_.get(), &deadline);
+}
+
+// One parser event; false when parsing stops (see parseRequests).
+bool ClientSession::onRequestStep(const http::Step& step) {
+  core::count(core::Counter::ClientBytesIn, step.consumed);
+  switch (step.event) {
+  case http::Event::NeedMore:
+    // Every complete request sent before the client's FIN has been answered.
+    if (client_eof_ && state_ == State::Idle &&
+        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
+      closeGracefully(core::CloseReason::ClientEof);
+      return false;
     }
-    // The parser wants another call after every event, even with no bytes left; only
-    // NeedMore on an empty buffer stops the loop.
-    const http::Step step = parser_.parse(input);
-    core::count(core::Counter::ClientBytesIn, step.consumed);
-    switch (step.event) {
-    case http::Event::NeedMore:
-      evbuffer_drain(in, step.consumed);
-      if (evbuffer_get_length(in) == 0)
-        return;
-      break;
-    case http::Event::Head:
-      evbuffer_drain(in, step.consumed);
-      request_done_ = false;
-      if (!parser_.framing().hasBody()) {
-        // No body: take the request's end now, so that an answer given at once (a cache
-        // hit, an error) already knows the connection may carry the next request.
-        request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
-      }
-      startTransaction();
-      if (state_ == State::Tunnelling)
-        return; // what follows the CONNECT head belongs to the tunnel
-      break;
-    case http::Event::Body:
-      if (transaction_)
-        transaction_->onRequestBody(step.body);
-      evbuffer_drain(in, step.consumed);
-      break;
-    case http::Event::MessageEnd:
-      evbuffer_drain(in, step.consumed);
-      request_done_ = true;
-      if (transaction_)
-        transaction_->onRequestEnd();
-      break;
-    case http::Event::Error:
-      evbuffer_drain(in, step.consumed);
-      refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
-      return;
+    break;
+  case http::Event::Head:
+    request_done_ = false;
+    if (!parser_.framing().hasBody()) {
+      // No body: take the request's end now, so that an answer given at once (a cache
+      // hit, an error) already knows the connection may carry the next request.
+      request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
     }
+    startTransaction();
+    if (state_ == State::Tunnelling)
+      return false; // what follows the CONNECT head belongs to the tunnel
+    break;
+  case http::Event::Body:
+    if (transaction_)
+      transaction_->onRequestBody(step.body);
+    break;
+  case http::Event::MessageEnd:
+    request_done_ = true;
+    setUploadTimeout(false);
+    if (transaction_)
+      transaction_->onRequestEnd();
+    break;
+  case http::Event::Error:
+    refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
+    return false;
   }
+  if (!mayParse())
+    return false;
+  armHeadTimer();
+  return true;
 }
 
 void ClientSession::startTransaction() {
@@ -161,15 +176,20 @@ void ClientSession::startTransaction() {
     return;
   }
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
+  // After a half-close, the last request buffered gets the last response.
+  const bool last =
+      client_eof_ && request_done_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
   keep_alive_ =
-      !draining_ && http::wantsPersistent(options, head.version_major, head.version_minor);
+      !draining_ && !last && http::wantsPersistent(options, head.version_major, head.version_minor);
   state_ = State::Busy;
+  setUploadTimeout(!request_done_);
   // RFC 9110 §7.8: a protocol switch the client asks for (WebSocket) is forwarded, and the
   // connection becomes a Tunnel if the origin answers 101.
   std::vector<std::string> upgrade;
   if (options.upgrade)
     upgrade = options.upgrade_protocols;
-  transaction_ = std::make_unique<Transaction>(*this, std::move(head), target, parser_.framing(),
+  transaction_ = std::make_unique<Transaction>(static_cast<ClientSink&>(*this), worker_, *settings_,
+                                               std::move(head), target, parser_.framing(),
                                                request_done_, std::move(upgrade));
   transaction_->start();
 }
@@ -182,15 +202,33 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
   if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
     const std::string client = peer_.host();
-    AccessRecord record;
-    record.started = std::chrono::system_clock::now();
-    record.client = client;
+    AccessRecord record = accessRecord(
+        client, nullptr, status == 403 ? cache::Outcome::Denied : cache::Outcome::Error);
+    record.started = worker_.clock().wall();
     record.status = status;
     record.bytes_sent = bytes.size();
-    record.cache_result = status == 403 ? "TCP_DENIED" : "NONE";
     log.write(record);
   }
   closeGracefully(reason);
+}
+
+// While a request body is being read, the client must keep sending it: a read timeout of
+// timeouts.client_idle. Otherwise only the write timeout is set (armed in start()).
+void ClientSession::setUploadTimeout(bool on) {
+  const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
+  bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
+}
+
+void ClientSession::write(std::string_view bytes) {
+  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+}
+
+evbuffer* ClientSession::output() {
+  return bufferevent_get_output(bev_.get());
+}
+
+bool ClientSession::isFull() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= HighWater;
 }
 
 void ClientSession::pauseReading() {
@@ -220,6 +258,8 @@ void ClientSession::transactionDone(bool client_reusable, core::CloseReason reas
   }
   state_ = State::Idle;
   armIdleTimer();
+  if (std::exchange(reading_paused_, false) && !client_eof_)
+    bufferevent_enable(bev_.get(), EV_READ); // held back for an upload that has ended since
   // Continue with any pipelined request from the loop, not inside this callback chain.
   event_active(resume_.get(), EV_TIMEOUT, 0);
 }
@@ -310,6 +350,8 @@ void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   if (self->state_ == State::Busy && self->transaction_)
     self->transaction_->onClientDrained();
+  if (self->state_ == State::Idle)
+    self->parseRequests(); // requests held back while the client's output was full
   if (self->state_ == State::Flushing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
     self->transition(State::Lingering);
 }
@@ -317,8 +359,10 @@ void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
 void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   if (what & BEV_EVENT_TIMEOUT) {
-    // Only the write timeout is set: the client stopped reading a response.
-    self->forceClose(core::CloseReason::ClientIdleTimeout);
+    // The read timeout runs only during an upload (setUploadTimeout); the write timeout
+    // means the client stopped reading a response.
+    self->forceClose((what & BEV_EVENT_READING) ? core::CloseReason::ClientBodyTimeout
+                                                : core::CloseReason::ClientIdleTimeout);
     return;
   }
   if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_ERROR)) {
@@ -330,16 +374,19 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
   self->client_eof_ = true;
   bufferevent_disable(self->bev_.get(), EV_READ);
   const bool unsent = evbuffer_get_length(bufferevent_get_output(self->bev_.get())) > 0;
+  const bool buffered = evbuffer_get_length(bufferevent_get_input(self->bev_.get())) > 0;
   switch (self->state_) {
   case State::Busy:
     if (self->request_done_) {
-      self->keep_alive_ = false; // finish the response, then close
+      // Finish the response, then answer the requests buffered behind it, then close.
+      if (!buffered)
+        self->keep_alive_ = false;
       return;
     }
     break;
   case State::Idle:
-    if (unsent) {
-      self->closeGracefully(core::CloseReason::ClientEof);
+    if (buffered || unsent) {
+      self->parseRequests(); // closes once every buffered request is answered
       return;
     }
     break;

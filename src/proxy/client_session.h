@@ -4,6 +4,8 @@
 // order — and turns into a Tunnel after CONNECT.
 #pragma once
 
+#include "client_sink.h"
+
 #include "ferry/core/close_reason.h"
 #include "ferry/http/parser.h"
 #include "ferry/net/address.h"
@@ -20,7 +22,7 @@ class Transaction;
 class Tunnel;
 class Worker;
 
-class ClientSession {
+class ClientSession final : private ClientSink {
 public:
   ClientSession(Worker& worker, int fd, net::Address peer,
                 std::shared_ptr<const Settings> settings);
@@ -33,25 +35,21 @@ public:
   // Shutdown: close now if idle, otherwise after the response in progress.
   void drain();
 
-  // --- for the Transaction in progress (same thread) ---
-  Worker& worker() const { return worker_; }
-  const Settings& settings() const { return *settings_; }
-  const net::Address& peer() const { return peer_; }
-  bufferevent* clientBev() const { return bev_.get(); }
-  // Whether the client wants the connection kept after this response (decided at the
-  // request head; false once ferry decided to close it).
-  bool keepAlive() const { return keep_alive_; }
+  // Closes at once, without flushing (shutdown grace over).
   void forceClose(core::CloseReason reason);
-  // Back-pressure on the request body: stop/start reading from the client.
-  void pauseReading();
-  void resumeReading();
-  // The exchange is over. `client_reusable`: the response was complete and
-  // self-delimited and the request was read whole, so the next request may follow.
-  void transactionDone(bool client_reusable, core::CloseReason reason);
-  // CONNECT succeeded (or an upgrade): relay bytes between client and origin from now on.
-  void beginTunnel(std::unique_ptr<OriginConnection> origin);
 
 private:
+  // ClientSink, for the Transaction in progress (same thread).
+  const net::Address& peer() const override { return peer_; }
+  bool keepAlive() const override { return keep_alive_; }
+  void write(std::string_view bytes) override;
+  evbuffer* output() override;
+  bool isFull() const override;
+  void pauseReading() override;
+  void resumeReading() override;
+  void transactionDone(bool client_reusable, core::CloseReason reason) override;
+  void beginTunnel(std::unique_ptr<OriginConnection> origin) override;
+
   //   Idle ──head──▶ Busy ──done, reusable──▶ Idle
   //    │              │ └──done, close──▶ Flushing ──output empty──▶ Lingering ──EOF/2 s──▶ Done
   //    │              └──CONNECT 200──▶ Tunnelling ──both sides closed──────────────────▶ Done
@@ -66,10 +64,14 @@ private:
 
   void transition(State next);
   void parseRequests();
+  bool mayParse() const;
+  bool onRequestStep(const http::Step& step);
+  void armHeadTimer();
   void startTransaction();
   void refuse(int status, std::string_view detail, core::CloseReason reason);
   void closeGracefully(core::CloseReason reason);
   void armIdleTimer();
+  void setUploadTimeout(bool on);
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;

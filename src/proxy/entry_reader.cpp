@@ -1,6 +1,8 @@
 // EntryReader: zero-copy streaming of cache chunks with back-pressure.
 #include "entry_reader.h"
 
+#include "water_marks.h"
+
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
 #include "ferry/http/serializer.h"
@@ -12,16 +14,13 @@
 namespace ferry::proxy {
 namespace {
 
-// Bytes queued towards the client before the reader waits for it to drain.
-constexpr std::size_t HighWater = 256 * 1024;
-
 void releaseChunk(const void*, size_t, void* extra) {
   delete static_cast<cache::Chunk*>(extra);
 }
 
 } // namespace
 
-EntryReader::EntryReader(event_base* base, bufferevent* client,
+EntryReader::EntryReader(event_base* base, evbuffer* client,
                          std::shared_ptr<const cache::Entry> entry, std::uint64_t offset,
                          std::optional<std::uint64_t> length, bool chunked, Done done)
     : client_(client), entry_(std::move(entry)), skip_(offset), remaining_(length),
@@ -57,7 +56,7 @@ void EntryReader::onClientDrained() {
 void EntryReader::pump() {
   if (finished_)
     return;
-  evbuffer* out = bufferevent_get_output(client_);
+  evbuffer* out = client_;
   while (evbuffer_get_length(out) < HighWater) {
     cache::BodyRead read = entry_->read(next_chunk_, 16);
     for (const cache::Chunk& chunk : read.chunks) {

@@ -20,7 +20,7 @@ public:
 
   // Sends bytes [offset, offset + length) of the body (length: all that comes when null),
   // chunk-encoded when `chunked`. `done` runs once, from the loop, never inside start().
-  EntryReader(event_base* base, bufferevent* client, std::shared_ptr<const cache::Entry> entry,
+  EntryReader(event_base* base, evbuffer* client, std::shared_ptr<const cache::Entry> entry,
               std::uint64_t offset, std::optional<std::uint64_t> length, bool chunked, Done done);
   ~EntryReader();
 
@@ -37,7 +37,7 @@ private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
   void pump();
 
-  bufferevent* client_;
+  evbuffer* client_; // the client's output buffer
   std::shared_ptr<const cache::Entry> entry_;
   std::uint64_t skip_;                     // body bytes before the range still to pass over
   std::optional<std::uint64_t> remaining_; // range bytes still to send

@@ -3,12 +3,26 @@
 
 #include "ferry/core/assert.h"
 
+#include <event2/buffer.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace ferry::proxy {
 
 OriginConnection::OriginConnection(event_base* base, int fd, std::string key, net::Address peer)
     : bev_(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)), key_(std::move(key)),
       peer_(std::move(peer)) {
   FERRY_ASSERT(bev_);
+}
+
+bool OriginConnection::isQuiet() const {
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0)
+    return false;
+  // The loop may not have read what the kernel holds yet: ask the socket itself.
+  char byte;
+  const ssize_t n = ::recv(bufferevent_getfd(bev_.get()), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 } // namespace ferry::proxy

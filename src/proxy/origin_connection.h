@@ -25,6 +25,11 @@ public:
   bool isReused() const { return uses_ > 1; }
   void beginUse() { ++uses_; }
 
+  // True when nothing has arrived since the last response ended: no byte in the input
+  // buffer or queued in the socket, no EOF, no error. Only such a connection may carry
+  // another request, or any byte it holds would be taken for that request's response.
+  bool isQuiet() const;
+
   // Hands the bufferevent over (to a Tunnel); the connection is empty afterwards.
   net::BuffereventPtr release() { return std::move(bev_); }
 

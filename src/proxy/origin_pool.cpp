@@ -2,6 +2,7 @@
 #include "origin_pool.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
 
 #include <spdlog/spdlog.h>
 
@@ -20,23 +21,27 @@ void OriginPool::clear() {
   per_key_.clear();
 }
 
+void OriginPool::closeRefused(const net::DestinationPolicy& policy) {
+  for (auto it = lru_.begin(); it != lru_.end();)
+    it = policy.allows(it->connection->peer()) ? std::next(it) : erase(it, it->connection->key());
+}
+
 std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
-  auto count = per_key_.find(key);
-  if (count == per_key_.end())
-    return nullptr;
   // Most recently used first: it is the likeliest still open at the origin.
-  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-    if (it->connection->key() != key)
-      continue;
-    auto connection = std::move(it->connection);
-    --count->second;
-    if (count->second == 0)
-      per_key_.erase(count);
-    lru_.erase(std::next(it).base());
+  auto newer = lru_.end(); // the search goes on below this
+  while (per_key_.count(key) > 0) {
+    const auto found = std::find_if(std::make_reverse_iterator(newer), lru_.rend(),
+                                    [&](const Idle& i) { return i.connection->key() == key; });
+    FERRY_ASSERT(found != lru_.rend() && "per_key_ count without a connection");
+    const auto at = std::next(found).base();
+    auto connection = std::move(at->connection);
+    newer = erase(at, key);
     bufferevent_setcb(connection->bev(), nullptr, nullptr, nullptr, nullptr);
-    return connection;
+    if (connection->isQuiet())
+      return connection;
+    spdlog::debug("origin {}: pooled connection had data or EOF; closing", key);
+    core::count(core::Counter::OriginConnectionsUnclean);
   }
-  FERRY_ASSERT(false && "per_key_ count without a connection");
   return nullptr;
 }
 
@@ -45,12 +50,20 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   if (limits.origin_idle_per_origin == 0 || limits.origin_idle_total == 0)
     return;
   const std::string& key = connection->key();
+  if (!connection->isQuiet()) {
+    // Bytes past the end of the response (a second response in the same read, a body
+    // after a 204): the next request on this connection would be answered with them.
+    spdlog::debug("origin {}: bytes after a complete response; closing", key);
+    core::count(core::Counter::OriginConnectionsUnclean);
+    return;
+  }
   auto count = per_key_.find(key);
   if (count != per_key_.end() && count->second >= limits.origin_idle_per_origin)
     erase(std::find_if(lru_.begin(), lru_.end(),
-                       [&](const Idle& i) { return i.connection->key() == key; }));
+                       [&](const Idle& i) { return i.connection->key() == key; }),
+          key);
   if (lru_.size() >= limits.origin_idle_total)
-    erase(lru_.begin());
+    erase(lru_.begin(), lru_.front().connection->key());
   ++per_key_[key];
 
   lru_.push_back(Idle{this, std::move(connection), nullptr});
@@ -64,18 +77,18 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   evtimer_add(idle.timer.get(), &timeout);
 }
 
-void OriginPool::erase(IdleList::iterator it) {
-  auto count = per_key_.find(it->connection->key());
+OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const std::string& key) {
+  auto count = per_key_.find(key);
   FERRY_ASSERT(count != per_key_.end() && count->second > 0);
   if (--count->second == 0)
     per_key_.erase(count);
-  lru_.erase(it);
+  return lru_.erase(it);
 }
 
 void OriginPool::drop(Idle* idle) {
   auto it = std::find_if(lru_.begin(), lru_.end(), [&](const Idle& i) { return &i == idle; });
   FERRY_ASSERT(it != lru_.end());
-  erase(it);
+  erase(it, it->connection->key());
 }
 
 // An idle connection must not send anything: bytes now are either a late part of a

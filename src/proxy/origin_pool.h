@@ -6,6 +6,7 @@
 
 #include "origin_connection.h"
 
+#include "ferry/net/destination_policy.h"
 #include "ferry/proxy/settings.h"
 
 #include <list>
@@ -23,16 +24,19 @@ public:
   OriginPool(const OriginPool&) = delete;
   OriginPool& operator=(const OriginPool&) = delete;
 
-  // The most recently used idle connection to `key`, or null.
+  // The most recently used idle connection to `key` that is still quiet (see
+  // OriginConnection::isQuiet), or null. Those found with data or EOF are closed.
   std::unique_ptr<OriginConnection> take(const std::string& key);
 
   // Keeps `connection` idle for reuse, within the limits of `settings`. The caller
   // guarantees the last response on it was complete and self-delimited and nobody said
-  // close.
+  // close; a connection that is not quiet (bytes after that response) is closed instead.
   void put(std::unique_ptr<OriginConnection> connection, const Settings& settings);
 
   std::size_t idleCount() const { return lru_.size(); }
   void clear();
+  // Closes the idle connections whose peer `policy` refuses.
+  void closeRefused(const net::DestinationPolicy& policy);
 
 private:
   struct Idle {
@@ -47,7 +51,8 @@ private:
   static void onIdleTimeout(evutil_socket_t, short, void* arg) noexcept;
 
   void drop(Idle* idle);
-  void erase(IdleList::iterator it);
+  // Removes `it`, an idle connection to `key`; returns the next (newer) one.
+  IdleList::iterator erase(IdleList::iterator it, const std::string& key);
 
   event_base* base_;
   IdleList lru_; // oldest first

@@ -3,6 +3,8 @@
 
 #include "worker.h"
 
+#include "ferry/net/destination_policy.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -16,6 +18,18 @@ void closeAll(const std::vector<int>& fds) {
     ::close(fd);
 }
 
+// Where the workers may connect: the access settings, never ferry itself (`listening` and
+// the other listeners), and for a wildcard listener none of this host's addresses on its
+// port. The interfaces are read here, once per start or reload, not on the data path.
+std::shared_ptr<const net::DestinationPolicy>
+destinationPolicy(const Runtime& runtime, std::vector<net::Address> listening) {
+  const Settings& settings = *runtime.settings;
+  listening.insert(listening.end(), runtime.other_listeners.begin(), runtime.other_listeners.end());
+  return std::make_shared<const net::DestinationPolicy>(
+      settings.deny_destinations, settings.allow_destinations, std::move(listening),
+      net::interfaceAddresses());
+}
+
 } // namespace
 
 Server::Server(std::shared_ptr<const Settings> settings) : settings_(std::move(settings)) {}
@@ -25,10 +39,10 @@ Server::~Server() {
 }
 
 std::variant<Server::ListenGroup, net::SocketError>
-Server::bindGroup(const net::Address& configured, unsigned workers) {
+Server::bindGroup(const net::Address& configured, unsigned workers, int backlog) {
   ListenGroup group{configured, configured, {}};
   for (unsigned i = 0; i < workers; ++i) {
-    auto fd = net::openListenSocket(group.bound);
+    auto fd = net::openListenSocket(group.bound, backlog);
     if (auto* err = std::get_if<net::SocketError>(&fd)) {
       closeAll(group.fds);
       return *err;
@@ -44,7 +58,7 @@ std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime ru
   const std::shared_ptr<const Settings> settings = runtime.settings;
   std::unique_ptr<Server> server(new Server(settings));
   for (const auto& address : settings->listen) {
-    auto group = bindGroup(address, settings->workers);
+    auto group = bindGroup(address, settings->workers, settings->limits.listen_backlog);
     if (auto* err = std::get_if<net::SocketError>(&group)) {
       for (auto& g : server->groups_)
         closeAll(g.fds);
@@ -54,8 +68,9 @@ std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime ru
     }
     server->groups_.push_back(std::move(std::get<ListenGroup>(group)));
   }
+  const auto destinations = destinationPolicy(runtime, server->listening());
   for (unsigned i = 0; i < settings->workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, runtime);
+    auto worker = std::make_unique<Worker>(i, runtime, destinations);
     for (auto& g : server->groups_)
       worker->addListener(g.fds[i]);
     worker->start();
@@ -84,7 +99,7 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
                                    [&](const ListenGroup& g) { return g.configured == address; });
     if (known)
       continue;
-    auto group = bindGroup(address, workers);
+    auto group = bindGroup(address, workers, settings->limits.listen_backlog);
     if (auto* err = std::get_if<net::SocketError>(&group)) {
       for (auto& g : added)
         closeAll(g.fds);
@@ -100,7 +115,16 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
                        settings->listen.end();
     (stays ? kept : removed).push_back(std::move(g));
   }
+  for (const auto& g : kept)
+    for (int fd : g.fds)
+      net::setBacklog(fd, settings->limits.listen_backlog);
 
+  std::vector<net::Address> listening;
+  for (const auto& g : kept)
+    listening.push_back(g.bound);
+  for (const auto& g : added)
+    listening.push_back(g.bound);
+  const auto destinations = destinationPolicy(runtime, std::move(listening));
   for (unsigned i = 0; i < workers; ++i) {
     std::vector<int> add_fds;
     std::vector<int> remove_fds;
@@ -109,8 +133,8 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
     for (auto& g : removed)
       remove_fds.push_back(g.fds[i]);
     Worker* w = workers_[i].get();
-    w->post([w, runtime, add_fds, remove_fds] {
-      w->setRuntime(runtime);
+    w->post([w, runtime, destinations, add_fds, remove_fds] {
+      w->setRuntime(runtime, destinations);
       for (int fd : remove_fds)
         w->removeListener(fd);
       for (int fd : add_fds)

@@ -1,21 +1,21 @@
-// Transaction: one request/response exchange between a ClientSession and an origin or the
-// cache. It routes the request, answers from the cache when RFC 9111 allows (streaming a
-// stored body without copies), collapses concurrent misses onto one origin fetch, takes a
-// pooled OriginConnection or opens one, streams the request body up and the response body
-// down with back-pressure, re-frames the response for the client, stores what may be
-// stored while relaying it, retries an idempotent request once when a reused connection
-// turns out dead, and never stores or passes off a truncated body as whole.
+// Transaction: one request/response exchange of a client, as named steps. It routes the
+// request, answers from the cache when RFC 9111 allows (streaming a stored body without
+// copies), collapses concurrent misses onto one origin fetch, fetches through an
+// OriginExchange, re-frames the response for the client, stores what may be stored while
+// relaying it, and never stores or passes off a truncated body as whole. It reaches its
+// client only through a ClientSink and never edits the client's request: what goes
+// upstream is built from it (origin_request.h).
 #pragma once
 
+#include "client_sink.h"
 #include "entry_reader.h"
-#include "origin_connection.h"
+#include "origin_exchange.h"
 
 #include "ferry/cache/cache_status.h"
 #include "ferry/cache/store.h"
 #include "ferry/core/close_reason.h"
-#include "ferry/http/hop_by_hop.h"
-#include "ferry/http/parser.h"
-#include "ferry/net/connector.h"
+#include "ferry/http/message.h"
+#include "ferry/http/target.h"
 
 #include <chrono>
 #include <memory>
@@ -25,16 +25,16 @@
 
 namespace ferry::proxy {
 
-class ClientSession;
+class Worker;
 
-class Transaction {
+class Transaction : private OriginExchange::Owner {
 public:
-  // `request_complete`: the request has no body, so it has been read whole already.
-  // `upgrade`: the protocols the client asked to switch to (Upgrade with Connection:
-  // upgrade), forwarded to the origin; empty when none.
-  Transaction(ClientSession& session, http::RequestHead head, http::Target target,
-              http::Framing request_framing, bool request_complete,
-              std::vector<std::string> upgrade);
+  // `request`: the client's head, hop-by-hop fields removed. `request_complete`: it has no
+  // body, so it has been read whole already. `upgrade`: the protocols the client asked to
+  // switch to (Upgrade with Connection: upgrade), forwarded to the origin; empty when none.
+  Transaction(ClientSink& client, Worker& worker, const Settings& settings,
+              http::RequestHead request, http::Target target, http::Framing request_framing,
+              bool request_complete, std::vector<std::string> upgrade);
   ~Transaction();
 
   Transaction(const Transaction&) = delete;
@@ -47,101 +47,106 @@ public:
   // The client's output buffer drained below the low water mark.
   void onClientDrained();
 
-  // A CONNECT tunnel that came out of this transaction ended: one access-log line for it.
+  // The Tunnel that came out of this transaction ended: one access-log line for it.
   void logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason);
 
 private:
-  //   Routing ──hit──▶ Serving ─────────────────────────────────────────────▶ Finished
-  //      │  └──miss, another client fetching──▶ Collapsed ──entry──▶ Serving
-  //      │                                          └──no entry──▶ Connecting
-  //      └──miss / revalidate──▶ Connecting ──connected──▶ Waiting ──head──▶ Relaying ──end──▶
-  //                                  ▲                        │  └──304 or stale-if-error──▶
-  //                                  Serving └──dead reused connection, idempotent (once)
-  //   any failure: 502/504 before a head, truncated after ──▶ Finished
-  enum class State { Routing, Collapsed, Connecting, Waiting, Relaying, Serving, Finished };
+  //   Route ──hit──────────────────────────────────────────────────▶ Serve ──end──▶ Finish
+  //     │ │ └──miss, another client fetching──▶ Collapse ──stored──▶ Serve
+  //     │ │                                         └──nothing──▶ Fetch
+  //     │ ├──miss, bypass────────────────────▶ Fetch ──head──▶ Relay ──end──────────▶ Finish
+  //     │ │                                     └──101──▶ Switch ──────────────────▶ Tunnel
+  //     │ ├──stale──▶ Revalidate ──200──▶ Relay
+  //     │ │              ├──304──▶ Refreshed ──end──▶ Serve
+  //     │ │              └──5xx or failure, stale-if-error──▶ Serve
+  //     │ └──CONNECT──▶ Connect ──established──────────────────────────────────▶ Tunnel
+  //     └──refused, answered here (403, 4xx, TRACE, PURGE, only-if-cached)─────▶ Finish
+  //   Connect, Fetch, Revalidate: failure before a head ──▶ 403/502/504 ──▶ Finish
+  //   Relay, Serve: cut short ──▶ Finish (truncated: the client connection closes)
+  enum class Step {
+    Route,
+    Collapse,
+    Connect,
+    Fetch,
+    Revalidate,
+    Refreshed,
+    Relay,
+    Serve,
+    Switch,
+    Tunnel,
+    Finish
+  };
+  static const char* name(Step step);
 
-  static void onOriginRead(bufferevent*, void* arg) noexcept;
-  static void onOriginWrite(bufferevent*, void* arg) noexcept;
-  static void onOriginEvent(bufferevent*, short what, void* arg) noexcept;
-  static void onFetchDecided(evutil_socket_t, short, void* arg) noexcept;
+  void transition(Step next);
 
+  // Routing (transaction.cpp).
   void route();
-  void forward();
-  void connectOrigin();
-  void onConnected(net::ConnectResult result);
-  void attach(std::unique_ptr<OriginConnection> origin);
-  void sendToOrigin(std::string_view bytes);
-  void parseResponse();
-  void handleStep(const http::Step& step);
-  void startResponse();
-  void relayBody(std::string_view data);
-  void endResponse();
-  void originFailed(bool timed_out, const std::string& why);
-  bool retryable() const;
+  void fetch(Step step);
   void answer(int status, std::string_view detail);
+  void refuse(std::string_view why);
   void answerHere();
-  void finish(bool origin_reusable, core::CloseReason reason);
-  void releaseOrigin(bool reusable);
+  void finish(core::CloseReason reason);
+
+  // The origin's answer (OriginExchange::Owner).
+  void onInterim(http::ResponseHead& head) override;
+  void onHead(http::ResponseHead& head, http::Framing framing,
+              const http::ConnectionOptions& options) override;
+  void onBody(std::string_view data) override;
+  void onEnd() override;
+  void onFailed(const OriginExchange::Failure& failure) override;
+  void onTunnel() override;
+  void onRequestDrained() override;
+
+  void relayHead(http::ResponseHead& head, http::Framing framing);
+  void switchProtocols(http::ResponseHead& head, const http::ConnectionOptions& options);
   void sendToClient(std::string_view bytes);
+  void holdOriginWhileClientFull();
   void logAccess(std::optional<core::CloseReason> cut_short);
 
   // Cache (transaction_cache.cpp).
+  static void onFetchDecided(evutil_socket_t, short, void* arg) noexcept;
   void lookupCache();
   void waitForFetch();
-  bool revalidated(http::ResponseHead& response);
-  void startStoring(const http::ResponseHead& response);
+  bool answeredByRevalidation(http::ResponseHead& response);
+  bool serveStaleOnError();
+  void startStoring(const http::ResponseHead& response, http::Framing framing);
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   void purge();
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;
   std::chrono::seconds lifetime(const cache::Entry& entry) const;
-  const http::RequestHead& clientHead() const { return client_head_ ? *client_head_ : head_; }
 
-  ClientSession& session_;
-  http::RequestHead head_;
-  http::Target target_;
-  http::Framing request_framing_;
-  std::vector<std::string> upgrade_; // protocols the client asked for
-  bool switching_ = false;           // the origin answered 101: a Tunnel follows
-  std::string pool_key_;
-  State state_ = State::Routing;
-
-  net::Handle connect_;
-  std::unique_ptr<OriginConnection> origin_;
-  std::unique_ptr<http::ResponseParser> response_;
-
-  std::string pending_; // bytes for the origin while no connection is attached
-  std::string replay_;  // head + body so far, while small enough to send again
-  bool replayable_ = true;
-  bool retried_ = false;
-  bool request_done_ = false;
-  bool response_started_ = false; // a final head went to the client
-  bool origin_bytes_ = false;     // any response byte arrived on this connection
-  bool client_chunked_ = false;   // re-framing the body as chunked for the client
-  bool client_close_ = false;     // the client connection ends with this response
-  bool origin_keep_ = false;      // the origin allows reuse after this response
-  http::Framing response_framing_;
+  ClientSink& client_;
+  Worker& worker_;
+  const Settings& settings_;
+  const http::RequestHead request_; // as the client sent it, hop-by-hop fields removed
+  const http::Target target_;
+  const http::Framing request_framing_;
+  const std::vector<std::string> upgrade_; // protocols the client asked for
+  Step step_ = Step::Route;
+  bool request_done_;            // the request body has been read whole
+  bool client_close_ = false;    // the client connection ends with this response
+  bool client_chunked_ = false;  // the body is re-framed as chunked for the client
+  bool close_delimited_ = false; // the client's body ends with the connection
+  std::unique_ptr<OriginExchange> exchange_;
 
   // Cache.
-  std::string key_;                              // the cache Key of the target
-  std::shared_ptr<const cache::Entry> stale_;    // the stored response being revalidated
-  std::optional<http::RequestHead> client_head_; // the request as the client sent it, when
-                                                 // revalidation rewrote its conditionals
-  std::shared_ptr<const cache::Entry> refresh_;  // freshened by a 304: served at its end
-  std::unique_ptr<cache::EntryWriter> writer_;   // storing the response being relayed
-  cache::FetchTicket ticket_;                    // collapsed forwarding
-  net::EventPtr fetch_wake_;                     // declared before the subscription using it
+  std::string key_;                             // the cache Key of the target
+  std::shared_ptr<const cache::Entry> stale_;   // the stored response being revalidated
+  std::shared_ptr<const cache::Entry> refresh_; // freshened by a 304: served at its end
+  std::unique_ptr<cache::EntryWriter> writer_;  // storing the response being relayed
+  cache::FetchTicket ticket_;                   // collapsed forwarding
+  net::EventPtr fetch_wake_;                    // declared before the subscription using it
   cache::Subscription fetch_subscription_;
   std::unique_ptr<EntryReader> reader_;
   cache::CacheStatus cache_status_;
-  std::chrono::system_clock::time_point request_time_; // sent to the origin (RFC 9111 §4.2.3)
 
   // For the access log.
-  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point started_;
   int status_ = 0;
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t body_bytes_sent_ = 0;
   std::string content_type_;
-  std::string origin_ip_;
 };
 
 } // namespace ferry::proxy

@@ -4,7 +4,6 @@
 #include "transaction.h"
 
 #include "cache_fill.h"
-#include "client_session.h"
 #include "worker.h"
 
 #include "ferry/cache/policy.h"
@@ -20,33 +19,34 @@ namespace ferry::proxy {
 namespace policy = cache::policy;
 
 std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) const {
-  return policy::varyKey(entry.head().headers, clientHead().headers);
+  return policy::varyKey(entry.head().headers, request_.headers);
 }
 
 std::chrono::seconds Transaction::lifetime(const cache::Entry& entry) const {
   return policy::freshnessLifetime(entry.head(), entry.responseTime(), key_,
-                                   session_.worker().cacheSettings());
+                                   worker_.cacheSettings());
 }
 
 void Transaction::lookupCache() {
-  cache::Store& store = session_.worker().store();
+  cache::Store& store = worker_.store();
   auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
   if (!entry) {
-    if (policy::isOnlyIfCached(head_)) {
+    if (policy::isOnlyIfCached(request_)) {
       cache_status_.outcome = cache::Outcome::OnlyIfCached;
       answer(504, "only-if-cached: nothing stored for this URI"); // RFC 9111 §5.2.1.7
       return;
     }
     cache_status_.outcome = cache::Outcome::UriMiss;
-    // Collapsed forwarding, for requests whose response may become an Entry others can use.
-    if (head_.isMethod("GET") && !head_.headers.has("Range")) {
+    // Collapsed forwarding, for requests whose response may become an Entry others can use
+    // (and that have no body, which would have to wait somewhere meanwhile).
+    if (request_.isMethod("GET") && !request_.headers.has("Range") && !request_framing_.hasBody()) {
       ticket_ = store.joinFetch(key_);
       if (!ticket_.isLeader()) {
         waitForFetch();
         return;
       }
     }
-    forward();
+    fetch(Step::Fetch);
     return;
   }
   if (entry->state() == cache::EntryState::Filling) {
@@ -55,7 +55,7 @@ void Transaction::lookupCache() {
   }
   const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
                               lifetime(*entry)};
-  const policy::Decision decision = policy::decide(head_, stored, std::chrono::system_clock::now());
+  const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
     serveEntry(std::move(entry), cache::Outcome::MemoryHit);
@@ -65,7 +65,7 @@ void Transaction::lookupCache() {
     return;
   case policy::Verdict::StaleWhileRevalidate:
     // RFC 5861 §3: serve it now, and let one background request bring it up to date.
-    session_.worker().refreshInBackground(head_, target_, key_, entry);
+    worker_.refreshInBackground(request_, target_, key_, entry);
     serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate);
     return;
   case policy::Verdict::Unavailable:
@@ -79,17 +79,15 @@ void Transaction::lookupCache() {
   // client's own conditionals are kept aside and answered from what comes back.
   cache_status_.outcome =
       decision.requested ? cache::Outcome::ClientRefresh : cache::Outcome::RefreshModified;
-  client_head_ = head_;
-  policy::prepareRevalidation(head_.headers, entry->head());
   stale_ = std::move(entry);
-  forward();
+  fetch(Step::Revalidate);
 }
 
 // Another client is fetching this Key: wait for its response head, then stream from the
 // Entry it fills, or fetch on our own if it stored nothing usable.
 void Transaction::waitForFetch() {
-  state_ = State::Collapsed;
-  fetch_wake_.reset(event_new(session_.worker().base(), -1, 0, &Transaction::onFetchDecided, this));
+  transition(Step::Collapse);
+  fetch_wake_.reset(event_new(worker_.base(), -1, 0, &Transaction::onFetchDecided, this));
   FERRY_ASSERT(fetch_wake_);
   event* wake = fetch_wake_.get();
   // Runs on the leader's thread: only wake this loop.
@@ -100,65 +98,72 @@ void Transaction::waitForFetch() {
 
 void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Transaction*>(arg);
-  if (self->state_ != State::Collapsed)
+  if (self->step_ != Step::Collapse)
     return;
   self->fetch_subscription_.reset();
   self->ticket_ = {};
-  auto entry = self->session_.worker().store().lookup(
+  auto entry = self->worker_.store().lookup(
       self->key_, [self](const cache::Entry& e) { return self->secondaryKey(e); });
   if (entry) {
     self->serveEntry(std::move(entry), cache::Outcome::MemoryHit);
     return;
   }
   self->cache_status_.outcome = cache::Outcome::Miss;
-  self->forward();
+  self->fetch(Step::Fetch);
 }
 
 // The origin answered a revalidation: a 304 freshens the stored response (served once the
 // 304 has ended), an error may let the stale one be served (RFC 5861 §4). Returns true
 // when the client is answered from the cache.
-bool Transaction::revalidated(http::ResponseHead& response) {
-  if (!stale_)
-    return false;
-  refresh_ = freshenStored(session_.worker().store(), stale_, response, request_time_);
-  if (refresh_)
+bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
+  refresh_ = freshenStored(worker_.store(), stale_, response, exchange_->requestTime(),
+                           worker_.clock().wall());
+  if (refresh_) {
+    transition(Step::Refreshed);
     return true;
+  }
   if (policy::isOriginError(response.status)) {
-    const auto now = std::chrono::system_clock::now();
-    const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
-                                lifetime(*stale_)};
-    if (policy::mayServeStaleOnError(clientHead(), stored, now)) {
-      releaseOrigin(false);
-      serveEntry(stale_, cache::Outcome::StaleIfError);
+    if (serveStaleOnError())
       return true;
-    }
     cache_status_.outcome = cache::Outcome::RefreshFailed;
   }
   return false;
 }
 
+// RFC 5861 §4: the origin failed or answered with an error; the stored response may stand
+// in for it. Returns true when it does.
+bool Transaction::serveStaleOnError() {
+  const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
+                              lifetime(*stale_)};
+  if (!policy::mayServeStaleOnError(request_, stored, worker_.clock().wall()))
+    return false;
+  exchange_->abandon();
+  serveEntry(stale_, cache::Outcome::StaleIfError);
+  return true;
+}
+
 // At the response head: store the response while relaying it when RFC 9111 §3 allows, and
 // tell collapsed followers what became of the fetch.
-void Transaction::startStoring(const http::ResponseHead& response) {
+void Transaction::startStoring(const http::ResponseHead& response, http::Framing framing) {
   policy::StoreDecision decision = policy::StoreDecision::Store;
-  writer_ = beginStoring(session_.worker().store(), key_, clientHead(), response, response_framing_,
-                         request_time_, decision);
+  writer_ = beginStoring(worker_.store(), key_, request_, response, framing,
+                         exchange_->requestTime(), worker_.clock().wall(), decision);
   if (decision != policy::StoreDecision::Store)
     cache_status_.detail = policy::describe(decision);
   cache_status_.stored = writer_ != nullptr;
   if (ticket_.isLeader())
     writer_ ? ticket_.publish() : ticket_.giveUp();
   ticket_ = {};
-  if (policy::isCacheableMethod(head_.method))
+  if (policy::isCacheableMethod(request_.method))
     core::count(core::Counter::CacheMisses);
 }
 
 // Answers from a stored response: 304 for a matching client conditional, 206/416 for a
 // single range of a complete body, else the whole response, streamed without copies.
 void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome) {
-  state_ = State::Serving;
-  const http::RequestHead& request = clientHead();
-  const auto now = std::chrono::system_clock::now();
+  transition(Step::Serve);
+  const http::RequestHead& request = request_;
+  const auto now = worker_.clock().wall();
   const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
                               lifetime(*entry)};
   const policy::Decision decision = policy::decide(request, stored, now);
@@ -207,48 +212,47 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   cache_status_.outcome = outcome;
   cache_status_.ttl = decision.ttl;
   core::count(core::Counter::CacheHits);
-  const std::string& via = session_.settings().http.via_pseudonym;
+  const std::string& via = settings_.http.via_pseudonym;
   head.headers.set("Age", policy::ageValue(decision.age)); // RFC 9111 §5.1
   http::setFraming(head.headers, framing);
   http::appendVia(head.headers, head.version_major, head.version_minor, via);
   head.headers.set("Cache-Status", cache::cacheStatusValue(via, cache_status_));
-  client_close_ = client_close_ || !session_.keepAlive();
+  client_close_ = client_close_ || !client_.keepAlive() || !request_done_;
   if (client_close_)
     head.headers.set("Connection", "close");
   else if (!request.isHttp11())
     head.headers.set("Connection", "keep-alive");
 
-  response_started_ = true;
   status_ = head.status;
   content_type_ = head.headers.get("Content-Type").value_or("");
   sendToClient(http::serializeResponseHead(head));
   if (!send_body || framing.kind == http::Framing::None ||
       (framing.kind == http::Framing::Length && framing.length == 0)) {
-    finish(false, core::CloseReason::ClientConnectionClose);
+    finish(core::CloseReason::ClientConnectionClose);
     return;
   }
   client_chunked_ = framing.kind == http::Framing::Chunked;
-  reader_ = std::make_unique<EntryReader>(
-      session_.worker().base(), session_.clientBev(), std::move(entry), offset, length,
-      client_chunked_, [this](bool body_whole) {
-        body_bytes_sent_ += reader_->bytesSent();
-        bytes_sent_ += reader_->bytesSent();
-        finish(false, body_whole ? core::CloseReason::ClientConnectionClose
-                                 : core::CloseReason::OriginTruncated);
-      });
+  reader_ =
+      std::make_unique<EntryReader>(worker_.base(), client_.output(), std::move(entry), offset,
+                                    length, client_chunked_, [this](bool body_whole) {
+                                      body_bytes_sent_ += reader_->bytesSent();
+                                      bytes_sent_ += reader_->bytesSent();
+                                      finish(body_whole ? core::CloseReason::ClientConnectionClose
+                                                        : core::CloseReason::OriginTruncated);
+                                    });
   reader_->start();
 }
 
 // PURGE removes every stored variant of the URI; only admin networks may send it.
 void Transaction::purge() {
-  if (!net::anyContains(session_.settings().purge_allowed, session_.peer())) {
+  if (!net::anyContains(settings_.purge_allowed, client_.peer())) {
     cache_status_.outcome = cache::Outcome::Denied;
     answer(403, "PURGE is allowed from admin.allow networks only");
     return;
   }
-  const std::size_t removed = session_.worker().store().remove(http::cacheKey(target_));
+  const std::size_t removed = worker_.store().remove(http::cacheKey(target_));
   const int status = removed > 0 ? 200 : 404;
-  const bool close = !session_.keepAlive() || !request_done_;
+  const bool close = !client_.keepAlive() || !request_done_;
   status_ = status;
   cache_status_.outcome = cache::Outcome::Error;
   sendToClient(http::errorResponse(status,
@@ -257,7 +261,7 @@ void Transaction::purge() {
                                        : std::string("nothing stored for this URI"),
                                    close));
   client_close_ = close;
-  finish(false, core::CloseReason::ClientConnectionClose);
+  finish(core::CloseReason::ClientConnectionClose);
 }
 
 } // namespace ferry::proxy

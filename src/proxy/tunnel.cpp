@@ -2,18 +2,14 @@
 // water mark, so a fast sender cannot make ferry buffer more than a window per direction.
 #include "tunnel.h"
 
+#include "water_marks.h"
+
 #include "ferry/core/assert.h"
 
 #include <event2/buffer.h>
 #include <sys/socket.h>
 
 namespace ferry::proxy {
-namespace {
-
-constexpr std::size_t HighWater = 256 * 1024; // bytes queued towards one side
-constexpr std::size_t LowWater = 64 * 1024;
-
-} // namespace
 
 Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
                std::function<void(bool)> done)

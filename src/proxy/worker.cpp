@@ -15,7 +15,8 @@
 
 namespace ferry::proxy {
 
-Worker::Worker(unsigned index, Runtime runtime)
+Worker::Worker(unsigned index, Runtime runtime,
+               std::shared_ptr<const net::DestinationPolicy> destinations)
     : index_(index), runtime_(std::move(runtime)), base_(event_base_new()) {
   FERRY_ASSERT(base_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
@@ -23,7 +24,7 @@ Worker::Worker(unsigned index, Runtime runtime)
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   FERRY_ASSERT(wake_ && reap_ && grace_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
-  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_);
+  connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_, std::move(destinations));
   pool_ = std::make_unique<OriginPool>(base_.get());
   // A persistent event with no fd and no timeout only fires through event_active; it
   // must be added so the loop does not exit for lack of events.
@@ -79,32 +80,28 @@ void Worker::addListener(int fd) {
     ::close(fd);
     return;
   }
-  evconnlistener* l = evconnlistener_new(base_.get(), &Worker::onAccept, this,
-                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-  FERRY_ASSERT(l != nullptr);
-  listeners_[fd].reset(l);
-  if (!accepting_)
-    evconnlistener_disable(l);
+  auto listener = std::make_unique<net::Listener>(
+      base_.get(), fd, [this](int client, const net::Address& peer) { accept(client, peer); });
+  listener->setAccepting(accepting_);
+  listeners_[fd] = std::move(listener);
 }
 
 void Worker::removeListener(int fd) {
   listeners_.erase(fd);
 }
 
-void Worker::setRuntime(Runtime runtime) {
+void Worker::setRuntime(Runtime runtime,
+                        std::shared_ptr<const net::DestinationPolicy> destinations) {
   runtime_ = std::move(runtime);
+  // A pooled connection was judged when it was opened; a narrower policy judges it again.
+  pool_->closeRefused(*destinations);
+  connector_->setPolicy(std::move(destinations));
   updateAccepting();
 }
 
-void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                      void* arg) noexcept {
-  static_cast<Worker*>(arg)->accept(fd, sa, len);
-}
-
-void Worker::accept(int fd, const sockaddr* sa, int len) {
+void Worker::accept(int fd, const net::Address& peer) {
   net::setNoDelay(fd);
-  auto session = std::make_unique<ClientSession>(
-      *this, fd, net::Address(sa, static_cast<socklen_t>(len)), runtime_.settings);
+  auto session = std::make_unique<ClientSession>(*this, fd, peer, runtime_.settings);
   ClientSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
@@ -121,7 +118,7 @@ void Worker::updateAccepting() {
     return;
   accepting_ = want;
   for (auto& [fd, listener] : listeners_)
-    want ? evconnlistener_enable(listener.get()) : evconnlistener_disable(listener.get());
+    listener->setAccepting(want);
   if (!want)
     spdlog::warn("worker {}: {} client connections, not accepting until one closes", index_,
                  sessions_.size());
@@ -132,17 +129,17 @@ void Worker::release(ClientSession* session) {
   event_active(reap_.get(), EV_TIMEOUT, 0);
 }
 
-void Worker::refreshInBackground(http::RequestHead request, http::Target target, std::string key,
-                                 std::shared_ptr<const cache::Entry> stale) {
+void Worker::refreshInBackground(const http::RequestHead& request, http::Target target,
+                                 std::string key, std::shared_ptr<const cache::Entry> stale) {
   if (draining_)
     return;
   const std::uint64_t id = next_refresh_++;
-  auto refresh = std::make_unique<BackgroundRefresh>(*this, runtime_.settings, std::move(request),
-                                                     std::move(target), std::move(key),
-                                                     std::move(stale), [this, id] {
-                                                       refreshes_done_.push_back(id);
-                                                       event_active(reap_.get(), EV_TIMEOUT, 0);
-                                                     });
+  auto refresh =
+      std::make_unique<BackgroundRefresh>(*this, runtime_.settings, request, std::move(target),
+                                          std::move(key), std::move(stale), [this, id] {
+                                            refreshes_done_.push_back(id);
+                                            event_active(reap_.get(), EV_TIMEOUT, 0);
+                                          });
   BackgroundRefresh* raw = refresh.get();
   refreshes_.emplace(id, std::move(refresh));
   raw->start();

@@ -4,9 +4,12 @@
 
 #include "background_refresh.h"
 #include "origin_pool.h"
+#include "upstream.h"
 
 #include "ferry/net/connector.h"
+#include "ferry/net/destination_policy.h"
 #include "ferry/net/event_ptr.h"
+#include "ferry/net/listener.h"
 #include "ferry/net/resolver.h"
 #include "ferry/proxy/access_log.h"
 #include "ferry/proxy/server.h"
@@ -26,7 +29,9 @@ class ClientSession;
 
 class Worker {
 public:
-  Worker(unsigned index, Runtime runtime);
+  // `destinations`: where its Connector may connect (never null).
+  Worker(unsigned index, Runtime runtime,
+         std::shared_ptr<const net::DestinationPolicy> destinations);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -41,7 +46,8 @@ public:
   // The following run on the worker thread only (call them through post()).
   void addListener(int fd); // takes ownership of fd
   void removeListener(int fd);
-  void setRuntime(Runtime runtime);
+  // Also closes pooled connections to addresses `destinations` refuses.
+  void setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations);
   void beginDrain();
 
   // Called by a session (on this thread) once it has finished closing; the session
@@ -49,11 +55,13 @@ public:
   void release(ClientSession* session);
 
   // Starts a BackgroundRefresh of `stale` (stale-while-revalidate); the worker owns it.
-  void refreshInBackground(http::RequestHead request, http::Target target, std::string key,
+  void refreshInBackground(const http::RequestHead& request, http::Target target, std::string key,
                            std::shared_ptr<const cache::Entry> stale);
 
   event_base* base() const { return base_.get(); }
+  const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
+  ParentHealth& parentHealth() { return parent_health_; }
   net::Connector& connector() { return *connector_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
@@ -62,12 +70,10 @@ public:
 
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
-  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                       void* arg) noexcept;
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
 
-  void accept(int fd, const sockaddr* sa, int len);
+  void accept(int fd, const net::Address& peer);
   void updateAccepting();
   void maybeExit();
 
@@ -80,12 +86,13 @@ private:
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
+  ParentHealth parent_health_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;
   std::vector<std::function<void()>> inbox_;
 
-  std::map<int, net::ListenerPtr> listeners_;
+  std::map<int, std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<ClientSession*> finished_;
   std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;

@@ -15,9 +15,12 @@ using namespace ferry::test;
 
 namespace {
 
+// The fake origins listen on loopback, which access.deny_destinations refuses by default.
 struct Proxy {
   explicit Proxy(const std::string& extra = "")
-      : process("listen: [\"127.0.0.1:0\"]\nworkers: 2\n" + extra) {
+      : process("listen: [\"127.0.0.1:0\"]\nworkers: 2\n"
+                "access:\n  allow_destinations: [127.0.0.0/8, \"::1/128\"]\n" +
+                extra) {
     auto p = process.waitListening();
     REQUIRE(p);
     port = *p;
@@ -396,4 +399,104 @@ TEST_CASE("cache: the access log records hits and misses", "[integration][cache]
   REQUIRE(std::getline(in, second));
   CHECK(first.find(" TCP_MISS/200 ") != std::string::npos);
   CHECK(second.find(" TCP_MEM_HIT/200 ") != std::string::npos);
+}
+
+// ---- #9: hostile peers ----------------------------------------------------------------------
+
+namespace {
+
+// Resident memory of process `pid`, in KiB (VmRSS), or -1.
+long residentKiB(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+} // namespace
+
+TEST_CASE("#9 pipelined HEADs answered from the cache wait for a client that reads nothing",
+          "[integration][cache]") {
+  // 60 KiB of header fields per answer: 3,000 of them would be 180 MiB if queued.
+  std::vector<std::pair<std::string, std::string>> fields{{"Cache-Control", "max-age=600"}};
+  for (int i = 0; i < 60; ++i)
+    fields.emplace_back("X-Pad-" + std::to_string(i), std::string(1000, 'p'));
+  FakeOrigin origin(answering("body", fields));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/fat-head")));
+  const long before = residentKiB(proxy.process.pid());
+  REQUIRE(before > 0);
+
+  constexpr int Heads = 3000;
+  RawClient client("127.0.0.1", proxy.port);
+  std::string burst;
+  for (int i = 0; i < Heads; ++i)
+    burst += "HEAD http://" + origin.authority() +
+             "/fat-head HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n";
+  client.send(burst);
+  // Long enough for ferry to answer every one of them if nothing held it back.
+  std::this_thread::sleep_for(2s);
+  const long grown = residentKiB(proxy.process.pid()) - before;
+  CHECK(grown < 48 * 1024);
+  for (int i = 0; i < Heads; ++i) {
+    auto r = client.readResponse(true);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  CHECK(requestsFor(origin, "/fat-head") == 1);
+}
+
+TEST_CASE("#9 background revalidation sends a bodiless conditional GET", "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match"))
+      c.respond(304, "", {{"ETag", "\"v1\""}});
+    else
+      c.respond(200, "v1",
+                {{"Cache-Control", "max-age=0, stale-while-revalidate=600"}, {"ETag", "\"v1\""}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/swr-body")));
+  // A stale hit whose request carries a body, an expectation and its own conditionals.
+  auto stale = proxy.fetch("GET http://" + origin.authority() +
+                           "/swr-body HTTP/1.1\r\nHost: " + origin.authority() +
+                           "\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n"
+                           "If-Match: \"v1\"\r\n\r\nabc");
+  REQUIRE(stale);
+  CHECK(stale->body == "v1");
+  REQUIRE(origin.waitRequests(2));
+  const ReceivedRequest refresh = origin.requests()[1];
+  CHECK(refresh.method == "GET");
+  CHECK(refresh.header("if-none-match") == "\"v1\"");
+  CHECK_FALSE(refresh.header("content-length"));
+  CHECK_FALSE(refresh.header("transfer-encoding"));
+  CHECK_FALSE(refresh.header("content-type"));
+  CHECK_FALSE(refresh.header("if-match"));
+  CHECK(refresh.body.empty());
+}
+
+TEST_CASE("#9 a refresh rule pattern costs linear time on a long attacker-chosen URL",
+          "[integration][cache]") {
+  FakeOrigin origin(answering("fine", {{"Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"}}));
+  // Catastrophic for a backtracking engine: nested quantifiers that fail at the last byte.
+  Proxy proxy("cache:\n  refresh_rules:\n    - {pattern: '(a+)+$', min: 1h}\n");
+  const std::string path = "/" + std::string(8000, 'a') + "b";
+  REQUIRE(proxy.fetch(get(origin, path)));
+  auto hit = proxy.fetch(get(origin, path)); // the stored response's freshness runs the rules
+  REQUIRE(hit);
+  CHECK(hit->status == 200);
+  CHECK(hit->body == "fine");
+  CHECK(cacheStatus(*hit).find("hit") != std::string::npos);
+}
+
+TEST_CASE("#9 --check refuses a refresh rule pattern RE2 cannot run in linear time",
+          "[integration][cache]") {
+  TempDir dir;
+  const std::string path =
+      dir.write("ferry.yaml", "cache:\n  refresh_rules:\n    - {pattern: '(a)\\1'}\n");
+  const RunResult result = runFerry({"--check", "--config", path});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find(path + ":3:") != std::string::npos);
+  CHECK(result.err.find("RE2") != std::string::npos);
 }

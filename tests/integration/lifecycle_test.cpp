@@ -169,13 +169,11 @@ TEST_CASE("systemd notifications: READY, RELOADING, STOPPING", "[integration][li
 TEST_CASE("admin interface: /healthz, /metrics, allow-list", "[integration][lifecycle]") {
   FerryProcess ferry(BaseConfig + "admin:\n  listen: 127.0.0.1:0\n");
   REQUIRE(ferry.waitListening());
-  REQUIRE(ferry.waitLog("admin interface on 127.0.0.1:"));
-  const std::string log = ferry.log();
-  const auto at = log.find("admin interface on 127.0.0.1:") + 29;
-  const int admin_port = std::stoi(log.substr(at));
+  const auto admin_port = ferry.waitAdminPort();
+  REQUIRE(admin_port);
 
   auto get = [&](const std::string& path) {
-    RawClient client("127.0.0.1", admin_port);
+    RawClient client("127.0.0.1", *admin_port);
     client.send("GET " + path + " HTTP/1.1\r\nHost: ferry\r\n\r\n");
     return client.readResponse();
   };
@@ -197,10 +195,9 @@ TEST_CASE("admin interface: /healthz, /metrics, allow-list", "[integration][life
 
 TEST_CASE("admin interface refuses clients outside admin.allow", "[integration][lifecycle]") {
   FerryProcess ferry(BaseConfig + "admin:\n  listen: 127.0.0.1:0\n  allow: [\"10.0.0.0/8\"]\n");
-  REQUIRE(ferry.waitLog("admin interface on 127.0.0.1:"));
-  const std::string log = ferry.log();
-  const int admin_port = std::stoi(log.substr(log.find("admin interface on 127.0.0.1:") + 29));
-  RawClient client("127.0.0.1", admin_port);
+  const auto admin_port = ferry.waitAdminPort();
+  REQUIRE(admin_port);
+  RawClient client("127.0.0.1", *admin_port);
   client.send("GET /metrics HTTP/1.1\r\nHost: ferry\r\n\r\n");
   auto r = client.readResponse();
   REQUIRE(r);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -16,13 +17,20 @@ using namespace ferry::test;
 
 namespace {
 
-std::string config(const std::string& extra, int workers) {
-  return "listen: [\"127.0.0.1:0\"]\nworkers: " + std::to_string(workers) + "\n" + extra;
+// The fake origins listen on loopback, which access.deny_destinations refuses by default.
+const std::string LoopbackOrigins = "  allow_destinations: [127.0.0.0/8, \"::1/128\"]\n";
+
+// `access`: the keys of the access section, indented.
+std::string config(const std::string& extra, int workers, const std::string& access) {
+  return "listen: [\"127.0.0.1:0\"]\nworkers: " + std::to_string(workers) + "\naccess:\n" + access +
+         extra;
 }
 
 // A running ferry and the port it listens on.
 struct Proxy {
-  explicit Proxy(const std::string& extra = "", int workers = 2) : process(config(extra, workers)) {
+  explicit Proxy(const std::string& extra = "", int workers = 2,
+                 const std::string& access = LoopbackOrigins)
+      : process(config(extra, workers, access)) {
     auto p = process.waitListening();
     REQUIRE(p);
     port = *p;
@@ -388,7 +396,8 @@ TEST_CASE("past limits.client_connections ferry stops accepting until a slot fre
 }
 
 TEST_CASE("requests ferry refuses get a clear status", "[integration][proxy]") {
-  Proxy proxy("access:\n  connect_ports: [443]\n");
+  // Every port, so that port 1 stands for one nobody listens on.
+  Proxy proxy("", 2, LoopbackOrigins + "  connect_ports: [443]\n  http_ports: [\"1-65535\"]\n");
   RawClient client = proxy.client();
   SECTION("origin-form") {
     client.send("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n");
@@ -424,7 +433,7 @@ TEST_CASE("requests ferry refuses get a clear status", "[integration][proxy]") {
 }
 
 TEST_CASE("clients outside access.allow get 403", "[integration][proxy]") {
-  Proxy proxy("access:\n  allow: [\"10.0.0.0/8\"]\n");
+  Proxy proxy("", 2, LoopbackOrigins + "  allow: [\"10.0.0.0/8\"]\n");
   RawClient client = proxy.client();
   client.send("GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
   auto r = client.readResponse();
@@ -492,7 +501,8 @@ TEST_CASE("CONNECT relays bytes both ways and passes a half-close on", "[integra
     up.set_value(received);
     c.send("bye\n"); // and this direction still works
   });
-  Proxy proxy("access:\n  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+  Proxy proxy("", 2,
+              LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
   RawClient client = proxy.client();
   client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
               "\r\n\r\n");
@@ -570,4 +580,402 @@ TEST_CASE("access log: one line per exchange, Squid and combined formats", "[int
     }
     CHECK_FALSE(std::getline(in, line)); // exactly one line
   }
+}
+
+// ---- #9: hostile peers ----------------------------------------------------------------------
+
+namespace {
+
+// A response an origin must never get to answer a request with: whatever reads it as the
+// response to the next request on the connection has been fooled.
+const std::string Forged =
+    "HTTP/1.1 200 OK\r\nCache-Control: max-age=999\r\nContent-Length: 4\r\n\r\nEVIL";
+
+// After a request on a fresh connection and any later one, the origin answers with the path.
+void serveRest(OriginConnection& c) {
+  while (auto r = c.readRequest())
+    c.respond(200, r->target);
+}
+
+} // namespace
+
+TEST_CASE("#9 bytes after a complete response never answer another request",
+          "[integration][proxy]") {
+  // Each first response is followed, in the same write, by a forged one.
+  FakeOrigin origin([](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    if (r->target == "/two-in-one-read")
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + Forged);
+    else if (r->target == "/no-content")
+      c.send("HTTP/1.1 204 No Content\r\n\r\n" + Forged);
+    else if (r->method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + Forged);
+    else
+      c.respond(200, r->target);
+    serveRest(c);
+  });
+  Proxy proxy("", 1); // one worker: one pool, so the next request would meet the connection
+  const std::pair<std::string, std::string> firsts[] = {
+      {"GET", "/two-in-one-read"}, {"GET", "/no-content"}, {"HEAD", "/head"}};
+  for (const auto& [method, first] : firsts) {
+    INFO(method << " " << first);
+    RawClient victim_before = proxy.client();
+    victim_before.send(method + " http://" + origin.authority() + first +
+                       " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+    auto r = victim_before.readResponse(method == "HEAD");
+    REQUIRE(r);
+    CHECK(r->body != "EVIL");
+    // Another client, another path: answered by the origin, not by the forged bytes, and
+    // nothing forged was stored under its URI.
+    for (int i = 0; i < 2; ++i) {
+      RawClient other = proxy.client();
+      other.send(get(origin, "/next" + first));
+      auto next = other.readResponse();
+      REQUIRE(next);
+      CHECK(next->status == 200);
+      CHECK(next->body == "/next" + first);
+    }
+  }
+}
+
+TEST_CASE("#9 a bodiless response that announces a body ends the origin connection",
+          "[integration][proxy]") {
+  // The stray body arrives only once the next request is on the connection: the only
+  // defence is not to reuse it.
+  FakeOrigin origin([](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    if (r->method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    else if (r->target == "/no-content")
+      c.send("HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n");
+    else {
+      c.respond(200, r->target);
+      serveRest(c);
+      return;
+    }
+    if (c.readRequest(3s))
+      c.send("4\r\nEVIL\r\n0\r\n\r\n" + Forged);
+  });
+  Proxy proxy("", 1);
+  for (const std::string method : {"HEAD", "GET"}) {
+    INFO(method);
+    RawClient client = proxy.client();
+    client.send(method + " http://" + origin.authority() +
+                "/no-content HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+    auto r = client.readResponse(method == "HEAD");
+    REQUIRE(r);
+    client.send(get(origin, "/after-" + method));
+    auto next = client.readResponse();
+    REQUIRE(next);
+    CHECK(next->status == 200);
+    CHECK(next->body == "/after-" + method);
+  }
+}
+
+TEST_CASE("#9 1xx responses are relayed with back-pressure, never to HTTP/1.0 clients",
+          "[integration][proxy]") {
+  constexpr int Hints = 8192; // 4 KiB each: 32 MiB, more than the socket buffers hold
+  const std::string hint =
+      "HTTP/1.1 103 Early Hints\r\nLink: </" + std::string(4000, 'h') + ">; rel=preload\r\n\r\n";
+  std::atomic<int> sent{0};
+  FakeOrigin origin([&](OriginConnection& c) {
+    auto r = c.readRequest();
+    if (!r)
+      return;
+    const int hints = r->version == "HTTP/1.1" ? Hints : 100;
+    for (int i = 0; i < hints; ++i) {
+      if (!c.send(hint, 30s))
+        return;
+      ++sent;
+    }
+    c.respond(200, "final " + r->target);
+  });
+  Proxy proxy;
+  SECTION("HTTP/1.1: every hint arrives, at the client's pace") {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/hinted"));
+    // The client reads nothing: ferry stops reading the origin instead of queueing hints.
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (sent.load() < Hints && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(50ms);
+    CHECK(sent.load() < Hints / 2);
+    for (int i = 0; i < Hints; ++i) {
+      auto r = client.readResponse();
+      REQUIRE(r);
+      REQUIRE(r->status == 103);
+      REQUIRE(r->header("link").value_or("").size() > 4000);
+    }
+    auto final = client.readResponse();
+    REQUIRE(final);
+    CHECK(final->status == 200);
+    CHECK(final->body == "final /hinted");
+  }
+  SECTION("HTTP/1.0: only the final response") {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/old", "", "HTTP/1.0"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "final /old");
+  }
+}
+
+TEST_CASE("#9 a CONNECT that is refused ends the client connection", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy;
+  RawClient client = proxy.client();
+  // A client that sends its TLS hello right behind the CONNECT, and another request.
+  client.send("CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n"
+              "\x16\x03\x01\x00\x05hello" +
+              get(origin, "/behind"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  CHECK(r->header("connection") == "close");
+  CHECK(client.readAll() == ""); // nothing answers the bytes behind it
+  CHECK(origin.requests().empty());
+}
+
+TEST_CASE("#9 half-close: every pipelined request sent before the FIN is answered, in order",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.stall(50ms); // the FIN reaches ferry while the first request is in progress
+    c.respond(200, r.target);
+  }));
+  Proxy proxy;
+  RawClient client = proxy.client();
+  std::string burst;
+  for (int i = 0; i < 5; ++i)
+    burst += get(origin, "/half/" + std::to_string(i));
+  client.send(burst);
+  client.shutdownWrite();
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/half/" + std::to_string(i));
+  }
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("#9 a response after which ferry closes says Connection: close", "[integration][proxy]") {
+  // An origin that refuses the upload before reading its body.
+  FakeOrigin origin([](OriginConnection& c) {
+    c.respond(413, "too large", {{"Connection", "close"}});
+    c.stall(1s);
+  });
+  Proxy proxy;
+  RawClient client = proxy.client();
+  client.send("POST http://" + origin.authority() + "/upload HTTP/1.1\r\nHost: " +
+              origin.authority() + "\r\nContent-Length: 1000000\r\n\r\n" + std::string(1000, 'u'));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(r->header("connection") == "close");
+  CHECK(client.waitClosed());
+}
+
+TEST_CASE("#9 timeouts.origin_response starts once the request is sent whole",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.respond(201, "got " + std::to_string(r.body.size()));
+  }));
+  const std::string head = "PUT http://" + origin.authority() +
+                           "/slow-upload HTTP/1.1\r\nHost: " + origin.authority() +
+                           "\r\nContent-Length: 20\r\n\r\n";
+  SECTION("an upload longer than origin_response succeeds") {
+    Proxy proxy("timeouts:\n  origin_response: 1s\n");
+    RawClient client = proxy.client();
+    client.send(head);
+    for (int i = 0; i < 20; ++i) { // 3 s in all
+      std::this_thread::sleep_for(150ms);
+      client.send("u");
+    }
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    CHECK(r->body == "got 20");
+  }
+  SECTION("an upload that stalls for client_idle ends the connection") {
+    Proxy proxy("timeouts:\n  origin_response: 30s\n  client_idle: 1s\n");
+    RawClient client = proxy.client();
+    client.send(head + "uuuuu");
+    CHECK(client.waitClosed(5s));
+  }
+}
+
+// ---- #9: destination policy ----------------------------------------------------------------
+
+namespace {
+
+// The admin listener's port, as ferry logged it.
+int adminPort(FerryProcess& process) {
+  const auto port = process.waitAdminPort();
+  REQUIRE(port);
+  return *port;
+}
+
+// The value of one counter on /metrics.
+std::string metric(int admin_port, const std::string& name) {
+  RawClient client("127.0.0.1", admin_port);
+  client.send("GET /metrics HTTP/1.1\r\nHost: ferry\r\n\r\n");
+  auto r = client.readResponse();
+  REQUIRE(r);
+  const std::string sample = "\nferry_" + name + " ";
+  const auto at = r->body.find(sample);
+  REQUIRE(at != std::string::npos);
+  return r->body.substr(at + sample.size(), r->body.find('\n', at + 1) - at - sample.size());
+}
+
+std::string requestTo(const std::string& authority, const std::string& path = "/") {
+  return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+}
+
+} // namespace
+
+TEST_CASE("#9 by default an origin on loopback or link-local gets 403 before any connection",
+          "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  const std::string port = std::to_string(origin.port());
+  TempDir dir;
+  const std::string path = dir.path() + "/access.log";
+  {
+    Proxy proxy("log:\n  access_log: " + path + "\n", 2, "");
+    RawClient client = proxy.client();
+    for (const std::string& authority :
+         {"127.0.0.1:" + port, "localhost:" + port, "[::ffff:127.0.0.1]:" + port,
+          "127.0.0.2:" + port, std::string("169.254.169.254:80"), "[::1]:" + port}) {
+      INFO(authority);
+      client.send(requestTo(authority));
+      auto r = client.readResponse();
+      REQUIRE(r);
+      CHECK(r->status == 403);
+      CHECK(r->body.find(" is not allowed (access.deny_destinations)") != std::string::npos);
+    }
+    client.send(requestTo("127.0.0.1:" + port));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->body.find("destination 127.0.0.1 is not allowed") != std::string::npos);
+    CHECK(origin.accepts() == 0);
+    proxy.process.signal(SIGTERM);
+    REQUIRE(proxy.process.waitExit() == 0); // flushes the log
+  }
+  std::ifstream in(path);
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  CHECK(line.find(" TCP_DENIED/403 ") != std::string::npos);
+  CHECK(line.find(" GET http://127.0.0.1:" + port + "/ ") != std::string::npos);
+  CHECK(line.find(" HIER_NONE/") != std::string::npos);
+}
+
+TEST_CASE("#9 with allow_destinations the loopback origin is served", "[integration][proxy]") {
+  FakeOrigin origin(echoPath());
+  Proxy proxy("", 2, "  allow_destinations: [127.0.0.0/8]\n");
+  RawClient client = proxy.client();
+  client.send(get(origin, "/allowed"));
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "/allowed");
+  CHECK(origin.accepts() == 1);
+}
+
+TEST_CASE("#9 ferry refuses its own listen and admin ports even when loopback is allowed",
+          "[integration][proxy]") {
+  Proxy proxy("admin:\n  listen: 127.0.0.1:0\n", 2, "  allow_destinations: [127.0.0.0/8]\n");
+  const int admin = adminPort(proxy.process);
+  RawClient client = proxy.client();
+  for (const std::string& authority :
+       {"127.0.0.1:" + std::to_string(admin), "localhost:" + std::to_string(admin),
+        "127.0.0.1:" + std::to_string(proxy.port)}) {
+    INFO(authority);
+    client.send(requestTo(authority, "/metrics"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    CHECK(r->body.find("is ferry itself") != std::string::npos);
+  }
+  CHECK(metric(admin, "destinations_denied") == "3");
+}
+
+TEST_CASE("#9 a plain or Upgrade request to a port outside access.http_ports gets 403",
+          "[integration][proxy]") {
+  SECTION("the default ports leave out 25") {
+    Proxy proxy;
+    RawClient client = proxy.client();
+    client.send(requestTo("127.0.0.1:25"));
+    auto r = client.readResponse();
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    CHECK(r->body.find("port 25 is not allowed (access.http_ports)") != std::string::npos);
+  }
+  SECTION("an origin on a port left out is never connected to") {
+    FakeOrigin origin(echoPath());
+    Proxy proxy("", 2, LoopbackOrigins + "  http_ports: [80, 443]\n");
+    RawClient client = proxy.client();
+    client.send(get(origin, "/plain"));
+    auto plain = client.readResponse();
+    REQUIRE(plain);
+    CHECK(plain->status == 403);
+    client.send(get(origin, "/ws", "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+    auto upgrade = client.readResponse();
+    REQUIRE(upgrade);
+    CHECK(upgrade->status == 403);
+    CHECK(origin.accepts() == 0);
+  }
+}
+
+TEST_CASE("#9 CONNECT to a denied destination gets 403", "[integration][proxy]") {
+  FakeOrigin origin([](OriginConnection& c) { c.send("never\n"); });
+  Proxy proxy("", 2, "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+  RawClient client = proxy.client();
+  client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\n\r\n");
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  CHECK(r->body.find("destination 127.0.0.1 is not allowed") != std::string::npos);
+  CHECK(origin.accepts() == 0);
+}
+
+TEST_CASE("#9 a reload that denies an origin applies to pooled connections and background "
+          "revalidation",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest&) {
+    c.respond(200, "v1", {{"Cache-Control", "max-age=0, stale-while-revalidate=600"}});
+  }));
+  const std::string admin = "admin:\n  listen: 127.0.0.1:0\n";
+  Proxy proxy(admin, 1);
+  const int admin_port = adminPort(proxy.process);
+  {
+    RawClient client = proxy.client();
+    client.send(get(origin, "/s"));
+    REQUIRE(client.readResponse()); // stored, and its connection pooled
+  }
+  proxy.process.rewriteConfig(config(admin, 1, ""));
+  proxy.process.signal(SIGHUP);
+  REQUIRE(proxy.process.waitLog("configuration reloaded"));
+
+  RawClient client = proxy.client();
+  client.send(get(origin, "/s"));
+  auto stale = client.readResponse();
+  REQUIRE(stale);
+  CHECK(stale->body == "v1");
+  CHECK(stale->header("cache-status").value_or("").find("stale-while-revalidate") !=
+        std::string::npos);
+  // The background revalidation finds no pooled connection and may not open one.
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (metric(admin_port, "destinations_denied") != "1" &&
+         std::chrono::steady_clock::now() < until) {
+  }
+  CHECK(metric(admin_port, "destinations_denied") == "1");
+
+  client.send(get(origin, "/s", "Cache-Control: no-cache\r\n"));
+  auto refused = client.readResponse();
+  REQUIRE(refused);
+  CHECK(refused->status == 403);
+  CHECK(origin.requests().size() == 1);
 }

@@ -1944,6 +1944,8 @@ std::string configYaml(std::uint16_t origin_port) {
          "  shutdown_grace: 3s\n"
          "access:\n"
          "  allow: [127.0.0.0/8]\n"
+         "  allow_destinations: [127.0.0.0/8]\n" // the origins are on loopback
+         "  http_ports: [1, \"1025-65535\"]\n"   // 1: actRefused's port nobody listens on
          "  connect_ports: [" +
          std::to_string(origin_port) +
          "]\n"

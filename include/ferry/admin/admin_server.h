@@ -5,6 +5,7 @@
 
 #include "ferry/admin/settings.h"
 #include "ferry/net/event_ptr.h"
+#include "ferry/net/listener.h"
 #include "ferry/net/socket.h"
 
 #include <memory>
@@ -25,7 +26,7 @@ public:
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  net::Address address() const;
+  const net::Address& address() const { return listener_.address(); }
   // New allow-list for connections accepted from now on (SIGHUP).
   void setAllowed(std::vector<net::Cidr> allowed) { settings_.allowed = std::move(allowed); }
   // /healthz answers 503 from now on.
@@ -35,14 +36,13 @@ private:
   class Connection;
 
   AdminServer(event_base* base, Settings settings, int fd);
-  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
-                       void* arg) noexcept;
+  void accept(int fd, const net::Address& peer);
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   void done(Connection* connection);
 
   event_base* base_;
   Settings settings_;
-  net::ListenerPtr listener_;
+  net::Listener listener_;
   net::EventPtr reap_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> finished_;

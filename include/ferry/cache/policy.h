@@ -157,6 +157,15 @@ bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored
 // answered afterwards with isNotModified against the validated response.
 bool prepareRevalidation(http::Headers& origin_request, const http::ResponseHead& stored);
 
+// The request a background revalidation sends (RFC 5861 §3) when `client` was served
+// `stored`: a bodiless conditional GET (prepareRevalidation) with the client's end-to-end
+// fields, but none of what belonged to the client's own exchange — Content-Length,
+// Transfer-Encoding and the other Content-* fields of a body it does not carry, Expect,
+// and the client's If-Match / If-Unmodified-Since. `client` has its hop-by-hop fields
+// removed already.
+http::RequestHead backgroundRevalidation(const http::RequestHead& client,
+                                         const http::ResponseHead& stored);
+
 // §4.3.4: whether a 304 identifies `stored` for update: a strong ETag in the 304 must equal the
 // stored one (strong comparison), a weak one must match it (weak comparison); else a
 // Last-Modified in the 304 must equal the stored one; a 304 with no validator updates the

@@ -3,9 +3,13 @@
 
 #include <chrono>
 #include <cstddef>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace re2 {
+class RE2;
+} // namespace re2
 
 namespace ferry::cache {
 
@@ -13,11 +17,14 @@ namespace ferry::cache {
 // considered fresh when the origin gave no explicit freshness (RFC 9111 §4.2.2 heuristics).
 // lifetime = clamp(percent × (Date − Last-Modified), min, max), or min without Last-Modified.
 struct RefreshRule {
-  std::string pattern;         // as written in the config, for messages
-  bool ignore_case = false;    // Squid's -i
-  std::regex regex;            // compiled `pattern` (ECMAScript), searched in the cache key
-  std::chrono::seconds min{0}; // lifetime floor
-  unsigned percent = 20;       // of the time since Last-Modified, 0..1000
+  std::string pattern;      // as written in the config, for messages
+  bool ignore_case = false; // Squid's -i
+  // Compiled `pattern` (RE2: time linear in the URI's length, whatever the pattern),
+  // searched anywhere in the cache key. Set by config; shared and immutable, so rules copy
+  // cheaply.
+  std::shared_ptr<const re2::RE2> regex;
+  std::chrono::seconds min{0};                          // lifetime floor
+  unsigned percent = 20;                                // of the time since Last-Modified, 0..1000
   std::chrono::seconds max{std::chrono::hours(24) * 3}; // lifetime ceiling, ≥ min
 };
 

@@ -15,10 +15,13 @@
   X(ClientHeaderTimeout, "client_header_timeout",                                                  \
     "request head not complete within timeouts.client_header")                                     \
   X(ClientIdleTimeout, "client_idle_timeout", "no new request within timeouts.client_idle")        \
+  X(ClientBodyTimeout, "client_body_timeout",                                                      \
+    "request body upload stalled for timeouts.client_idle")                                        \
   X(ClientRequestError, "client_request_error",                                                    \
     "malformed or oversized request answered with 4xx")                                            \
   X(ClientNotAllowed, "client_not_allowed", "client outside allowed_clients answered with 403")    \
-  X(ConnectNotAllowed, "connect_not_allowed", "CONNECT to a port outside connect_ports (403)")     \
+  X(ConnectNotAllowed, "connect_not_allowed",                                                      \
+    "CONNECT, destination or PURGE refused by the access rules (403)")                             \
   X(ClientConnectionClose, "client_connection_close", "request carried Connection: close")         \
   X(Http10NoKeepAlive, "http10_no_keep_alive", "HTTP/1.0 request without Connection: keep-alive")  \
   X(OriginTruncated, "origin_truncated", "response body cut short by the origin")                  \

@@ -19,6 +19,8 @@
   X(ClientConnectionsAccepted, "client_connections_accepted", "client connections accepted")       \
   X(ClientConnectionsRefused, "client_connections_refused",                                        \
     "client connections closed unserved at limits.client_connections")                             \
+  X(AcceptPauses, "accept_pauses",                                                                 \
+    "pauses in accepting after accept() failed (out of file descriptors or memory)")               \
   X(RequestsTotal, "requests_total", "requests received from clients, CONNECT included")           \
   X(Responses1xx, "responses_1xx", "interim 1xx responses sent to clients")                        \
   X(Responses2xx, "responses_2xx", "responses with a 2xx status sent to clients")                  \
@@ -28,6 +30,8 @@
   X(OriginConnectionsOpened, "origin_connections_opened", "TCP connections opened to origins")     \
   X(OriginConnectionsReused, "origin_connections_reused",                                          \
     "requests sent on a pooled origin connection")                                                 \
+  X(OriginConnectionsUnclean, "origin_connections_unclean",                                        \
+    "origin connections closed, not reused: bytes after a response, or data or EOF when taken")    \
   X(OriginRetries, "origin_retries",                                                               \
     "idempotent requests retried on a fresh origin connection after a dead pooled one")            \
   X(OriginBytesIn, "origin_bytes_in", "bytes received from origins")                               \
@@ -35,6 +39,9 @@
   X(ClientBytesIn, "client_bytes_in", "bytes received from clients")                               \
   X(ClientBytesOut, "client_bytes_out", "bytes sent to clients")                                   \
   X(TunnelsOpened, "tunnels_opened", "CONNECT tunnels established")                                \
+  X(DestinationsDenied, "destinations_denied",                                                     \
+    "requests refused for where they go: access.http_ports, connect_ports, deny_destinations, "    \
+    "or ferry itself")                                                                             \
   X(CacheHits, "cache_hits", "requests answered from the cache")                                   \
   X(CacheMisses, "cache_misses", "cacheable requests forwarded to the origin")                     \
   X(AccessLogDropped, "access_log_dropped",                                                        \

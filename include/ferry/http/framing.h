@@ -5,6 +5,9 @@
 #include <cstdint>
 
 #include "ferry/http/headers.h"
+#include "ferry/http/message.h"
+
+#include <string_view>
 
 namespace ferry::http {
 
@@ -28,5 +31,11 @@ struct Framing {
 //   None       → removes Transfer-Encoding only: the Content-Length of a HEAD or 304 response
 //                describes the selected representation and stays (RFC 9110 §8.6).
 void setFraming(Headers& headers, Framing framing);
+
+// A response to HEAD, a 204 or a 304 has no content (RFC 9110 §6.4.1). True when `response`
+// still carries Transfer-Encoding, or is a 204 with Content-Length (RFC 9110 §8.6): its
+// sender may well write a body after it, so its connection must not carry another exchange.
+// Call it before the hop-by-hop fields are stripped.
+bool announcesForbiddenBody(std::string_view request_method, const ResponseHead& response);
 
 } // namespace ferry::http

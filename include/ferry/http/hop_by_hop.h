@@ -47,5 +47,11 @@ enum class MaxForwards {
 // RFC 9110 §7.6.2: for OPTIONS and TRACE, decrements Max-Forwards or says to answer at 0.
 // Other methods, an absent or an invalid value: Forward, headers unchanged.
 MaxForwards applyMaxForwards(std::string_view method, Headers& headers);
+// What applyMaxForwards would say, without changing anything.
+MaxForwards checkMaxForwards(std::string_view method, const Headers& headers);
+
+// RFC 9110 §7.8: Connection: upgrade and Upgrade with `protocols`, which stripHopByHop
+// removed, for the next hop — a switch asked for (or granted) end to end is passed on.
+void setUpgrade(Headers& headers, const std::vector<std::string>& protocols);
 
 } // namespace ferry::http

@@ -1,10 +1,12 @@
 // Opens TCP connections to origins by name, for one worker's event loop: resolves through
-// the worker's Resolver, then races the addresses Happy Eyeballs style (RFC 8305) within
-// one overall timeout. It hands back a connected socket and nothing more: no pooling, no
-// reuse, no bufferevents (the OriginPool's business). Loop thread only, never blocks.
+// the worker's Resolver, drops every address its DestinationPolicy refuses, then races the
+// rest Happy Eyeballs style (RFC 8305) within one overall timeout. It hands back a
+// connected socket and nothing more: no pooling, no reuse, no bufferevents (the
+// OriginPool's business). Loop thread only, never blocks.
 #pragma once
 
 #include "ferry/net/address.h"
+#include "ferry/net/destination_policy.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/resolver.h"
 
@@ -24,6 +26,7 @@ struct ConnectResult {
   Address peer;           // the address fd is connected to (with port)
   std::string error;      // empty on success, else a short reason for the response body
   bool timed_out = false; // the overall timeout expired (answer 504); otherwise errors are 502
+  bool denied = false;    // the policy refused every address (answer 403), nothing was tried
 };
 
 class Connector {
@@ -33,21 +36,31 @@ public:
   // RFC 8305 §5: how long an attempt may stay unanswered before the next address starts.
   static constexpr std::chrono::milliseconds AttemptDelay{250};
 
-  // `base` and `resolver` must outlive the Connector.
-  Connector(event_base* base, Resolver& resolver);
+  // `base` and `resolver` must outlive the Connector. `policy` must not be null.
+  Connector(event_base* base, Resolver& resolver, std::shared_ptr<const DestinationPolicy> policy);
   // Cancels every pending connect (callbacks never run) and closes their sockets.
   ~Connector();
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
 
   // Resolves `host` ("example.com", "192.0.2.1", "::1") and connects to `port`. Addresses
-  // are tried in the Resolver's order (families interleaved, IPv6 first): the next one
-  // starts when the previous fails or after AttemptDelay, and the first to connect wins;
-  // the others are closed. `timeout` bounds resolution and connecting together. `done`
+  // the policy refuses are dropped, with the port, so a name that resolves to a denied
+  // address is refused too; when none is left the result is `denied`. The others are tried
+  // in the Resolver's order (families interleaved, IPv6 first): the next one starts when
+  // the previous fails or after AttemptDelay, and the first to connect wins; the others
+  // are closed. `timeout` bounds resolution and connecting together. `done`
   // runs exactly once on the loop thread, never inside this call, unless the Handle
   // cancels it first (which also closes any half-open sockets).
+  //
+  // `judge`: Destination for a place a client named (the policy applies); Trusted for one
+  // the configuration named (a parent proxy), which the policy does not judge.
+  enum class Judge { Destination, Trusted };
   [[nodiscard]] Handle connect(std::string_view host, uint16_t port,
-                               std::chrono::milliseconds timeout, Done done);
+                               std::chrono::milliseconds timeout, Done done,
+                               Judge judge = Judge::Destination);
+
+  // Judges the addresses of every name resolved from now on (a reload). Not null.
+  void setPolicy(std::shared_ptr<const DestinationPolicy> policy);
 
 private:
   struct Attempt;
@@ -66,6 +79,7 @@ private:
 
   event_base* base_;
   Resolver& resolver_;
+  std::shared_ptr<const DestinationPolicy> policy_;
   std::unordered_map<uint64_t, std::unique_ptr<Operation>> operations_;
   // Finished operations wait here for the next loop pass: one may finish inside one of
   // its own event callbacks, and nothing frees itself there.

@@ -6,6 +6,7 @@
 
 #include "ferry/cache/settings.h"
 #include "ferry/cache/store.h"
+#include "ferry/core/clock.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 #include "ferry/proxy/access_log.h"
@@ -27,12 +28,18 @@ struct Runtime {
   std::shared_ptr<const cache::Settings> cache_settings; // freshness rules
   std::shared_ptr<AccessLogWriter> access_log;
   std::shared_ptr<cache::Store> store;
+  const core::Clock* clock = &core::systemClock(); // every "now" of the workers
+  // ferry's listeners outside this Server (the admin one), as bound: like the Server's
+  // own, never a destination.
+  std::vector<net::Address> other_listeners;
 };
 
 class Server {
 public:
   // Binds every listen address once per worker (port 0: the kernel picks one port,
-  // then every worker binds that port) and starts the worker threads.
+  // then every worker binds that port) and starts the worker threads. The workers'
+  // DestinationPolicy comes from the access settings and the bound addresses, here and
+  // on every reload.
   static std::variant<std::unique_ptr<Server>, net::SocketError> start(Runtime runtime);
 
   ~Server(); // drains if still running
@@ -45,8 +52,9 @@ public:
 
   // Applies new settings to connections accepted from now on; established ones keep
   // theirs. Listen addresses that appeared are bound, ones that went away stop
-  // accepting. On a bind failure nothing changes and the error is returned. The
-  // worker count cannot change without a restart (a warning is logged).
+  // accepting, every listening socket takes the new listen backlog. On a bind failure
+  // nothing changes and the error is returned. The worker count cannot change without a
+  // restart (a warning is logged).
   std::optional<net::SocketError> reload(Runtime runtime);
 
   // Stops accepting, closes idle connections at once and busy ones after their
@@ -63,7 +71,7 @@ private:
 
   explicit Server(std::shared_ptr<const Settings> settings);
   static std::variant<ListenGroup, net::SocketError> bindGroup(const net::Address& configured,
-                                                               unsigned workers);
+                                                               unsigned workers, int backlog);
 
   std::shared_ptr<const Settings> settings_;
   std::vector<ListenGroup> groups_;

@@ -29,6 +29,7 @@ struct Timeouts {
 };
 
 struct Limits {
+  int listen_backlog = 4096; // accept queue of each listening socket, capped by net.core.somaxconn
   std::size_t client_connections = 10000;  // past it, stop accepting until one closes
   std::size_t origin_idle_per_origin = 64; // pooled idle connections to one origin
   std::size_t origin_idle_total = 1024;    // pooled idle connections per worker
@@ -40,9 +41,38 @@ enum class AccessLogFormat { Squid, Combined };
 // relay its 100, or answer 417 so the client sends its body without waiting.
 enum class ExpectContinue { Forward, Reject };
 
+// The ports from `first` to `last`, both included.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  bool contains(uint16_t port) const { return port >= first && port <= last; }
+};
+
 struct AccessLog {
   std::string path; // empty: off; "-": stderr
   AccessLogFormat format = AccessLogFormat::Squid;
+};
+
+// A parent proxy (Squid's cache_peer ... parent): requests are sent to it in absolute-form,
+// CONNECT is chained with a CONNECT to it.
+struct Parent {
+  std::string host; // name or IP literal (IPv6 without brackets)
+  uint16_t port = 0;
+  std::string authorization;        // Proxy-Authorization value ("Basic ..."), or empty;
+                                    // from a credentials file, never logged
+  std::vector<std::string> domains; // hosts it serves (http::hostMatches); empty: every host
+  std::string name() const;         // host:port, for logs and the access log
+};
+
+// Where requests go after ferry: through the first parent that serves the host and is up,
+// then the next, then direct — unless the host is in always_direct (never a parent) or
+// never_direct (never direct: with every parent down, the answer is 502/504).
+struct Upstream {
+  std::vector<Parent> parents;                    // tried in order
+  std::vector<std::string> always_direct;         // host patterns (http::hostMatches)
+  std::vector<std::string> never_direct;          // host patterns
+  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed to connect is
+                                                  // skipped this long
 };
 
 struct Settings {
@@ -52,10 +82,17 @@ struct Settings {
   Limits limits;
   std::vector<net::Cidr> allowed_clients; // others get 403
   std::vector<uint16_t> connect_ports{443};
+  // Ports plain and Upgrade requests may go to (Squid's Safe_ports); others get 403.
+  std::vector<PortRange> http_ports{{80, 80}, {443, 443}, {1025, 65535}};
+  // Origin addresses never connected to (403), every resolved one checked, unless also in
+  // allow_destinations. ferry's own listeners are refused whatever these say.
+  std::vector<net::Cidr> deny_destinations;
+  std::vector<net::Cidr> allow_destinations;
   std::vector<net::Cidr> purge_allowed; // may send PURGE (the admin networks)
   ExpectContinue expect_continue = ExpectContinue::Forward;
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
+  Upstream upstream;
 };
 
 } // namespace ferry::proxy

@@ -64,14 +64,13 @@ std::optional<int> waitPid(int pid, std::chrono::milliseconds deadline) {
   return std::nullopt;
 }
 
-// The port of the nth "listening on HOST:PORT" line in `text`, if there is one.
-std::optional<int> nthListeningPort(const std::string& text, std::size_t nth) {
-  static constexpr std::string_view Marker = "listening on ";
+// The port of the nth "<marker>HOST:PORT" in `text`, if there is one.
+std::optional<int> nthPort(const std::string& text, std::string_view marker, std::size_t nth) {
   std::size_t seen = 0;
-  for (std::size_t at = text.find(Marker); at != std::string::npos;
-       at = text.find(Marker, at + 1)) {
-    const std::size_t end = text.find_first_of(" \n", at + Marker.size());
-    const std::string address = text.substr(at + Marker.size(), end - at - Marker.size());
+  for (std::size_t at = text.find(marker); at != std::string::npos;
+       at = text.find(marker, at + 1)) {
+    const std::size_t end = text.find_first_of(" \n", at + marker.size());
+    const std::string address = text.substr(at + marker.size(), end - at - marker.size());
     const std::size_t colon = address.rfind(':');
     if (colon == std::string::npos || seen++ != nth)
       continue;
@@ -139,9 +138,18 @@ FerryProcess::~FerryProcess() {
 
 std::optional<int> FerryProcess::waitListening(std::size_t nth,
                                                std::chrono::milliseconds deadline) {
+  return waitPort("listening on ", nth, deadline);
+}
+
+std::optional<int> FerryProcess::waitAdminPort(std::chrono::milliseconds deadline) {
+  return waitPort("admin interface on ", 0, deadline);
+}
+
+std::optional<int> FerryProcess::waitPort(std::string_view marker, std::size_t nth,
+                                          std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
-    if (auto port = nthListeningPort(log(), nth))
+    if (auto port = nthPort(log(), marker, nth))
       return port;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {

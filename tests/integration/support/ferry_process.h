@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ferry::test {
@@ -46,6 +47,8 @@ public:
 
   // Waits for the n-th (0-based) "listening on HOST:PORT" line and returns the port.
   std::optional<int> waitListening(std::size_t nth = 0, std::chrono::milliseconds deadline = 10s);
+  // Waits for the "admin interface on HOST:PORT" line and returns the port.
+  std::optional<int> waitAdminPort(std::chrono::milliseconds deadline = 10s);
 
   // Waits until the captured stderr contains `text` (searching from the start).
   bool waitLog(const std::string& text, std::chrono::milliseconds deadline = 10s) const;
@@ -61,6 +64,10 @@ public:
   const TempDir& dir() const { return dir_; }
 
 private:
+  // The port of the nth line with `marker` followed by HOST:PORT, once one is logged.
+  std::optional<int> waitPort(std::string_view marker, std::size_t nth,
+                              std::chrono::milliseconds deadline);
+
   TempDir dir_;
   std::string config_path_;
   std::string log_path_;

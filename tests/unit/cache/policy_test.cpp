@@ -5,6 +5,7 @@
 #include "policy_fixtures.h"
 
 #include <catch2/catch.hpp>
+#include <re2/re2.h>
 
 using namespace ferry;
 using namespace ferry::cache;
@@ -345,20 +346,23 @@ struct LifetimeRow {
   long long lifetime; // seconds
 };
 
+RefreshRule rule(const std::string& pattern, bool icase, Seconds min, unsigned percent,
+                 Seconds max) {
+  RefreshRule r;
+  r.pattern = pattern;
+  r.ignore_case = icase;
+  RE2::Options options;
+  options.set_case_sensitive(!icase);
+  r.regex = std::make_shared<const RE2>(pattern, options);
+  REQUIRE(r.regex->ok());
+  r.min = min;
+  r.percent = percent;
+  r.max = max;
+  return r;
+}
+
 Settings withRules() {
   Settings settings;
-  const auto rule = [](std::string pattern, bool icase, Seconds min, unsigned percent,
-                       Seconds max) {
-    RefreshRule r;
-    r.pattern = pattern;
-    r.ignore_case = icase;
-    r.regex = std::regex(pattern, icase ? std::regex::ECMAScript | std::regex::icase
-                                        : std::regex::ECMAScript);
-    r.min = min;
-    r.percent = percent;
-    r.max = max;
-    return r;
-  };
   settings.refresh_rules.push_back(rule("\\.deb$", false, 30 * 24h, 100, 365 * 24h));
   settings.refresh_rules.push_back(rule("/Packages(\\.xz)?$", true, 0s, 20, 0s));
   settings.refresh_rules.push_back(rule("^http://static\\.", false, 60s, 50, 3600s));
@@ -410,6 +414,18 @@ TEST_CASE("freshness lifetime (§4.2.1, §4.2.2) with refresh rules", "[cache]")
             Seconds(row.lifetime));
     }
   }
+}
+
+TEST_CASE("#9 a refresh rule pattern like (a+)+$ is matched in linear time on an 8 KiB URL",
+          "[cache]") {
+  // A client chooses the URL: 8 KiB of 'a' then 'b', the worst case for (a+)+$.
+  const std::string uri = "http://x/" + std::string(8192, 'a') + "b";
+  const auto lastModified = response(200, "Date: @0\nLast-Modified: @-1000");
+  Settings settings;
+  settings.refresh_rules.push_back(rule("(a+)+$", false, 60s, 100, 3600s));
+  CHECK(freshnessLifetime(lastModified, T0, uri, settings) == 100s); // no match: 10% default
+  settings.refresh_rules.push_back(rule("(a+)+b$", false, 60s, 100, 3600s));
+  CHECK(freshnessLifetime(lastModified, T0, uri, settings) == 1000s); // the second rule
 }
 
 TEST_CASE("§4.2.2 heuristic percent and cap come from the settings", "[cache]") {

@@ -35,6 +35,30 @@ TEST_CASE("§4.3.1 the revalidation request carries the stored validators", "[ca
   CHECK(dump(none) == "Host: example.com\n");
 }
 
+TEST_CASE("#9 background revalidation is a bodiless conditional GET", "[cache]") {
+  http::RequestHead client;
+  client.method = "HEAD";
+  client.target = "http://example.com/a";
+  client.headers = fields("Host: example.com\n"
+                          "Accept: */*\n"
+                          "Content-Length: 3\n"
+                          "Content-Type: text/plain\n"
+                          "content-encoding: gzip\n"
+                          "Expect: 100-continue\n"
+                          "If-Match: \"client\"\n"
+                          "If-Unmodified-Since: @-5\n"
+                          "If-None-Match: \"client\"\n"
+                          "Range: bytes=0-1\n"
+                          "Accept-Language: fr");
+  const http::RequestHead sent = backgroundRevalidation(client, response(200, "ETag: \"v1\""));
+  CHECK(sent.method == "GET");
+  CHECK(sent.target == client.target);
+  CHECK(dump(sent.headers) == "Host: example.com\n"
+                              "Accept: */*\n"
+                              "Accept-Language: fr\n"
+                              "If-None-Match: \"v1\"\n");
+}
+
 namespace {
 
 struct FreshenRow {

@@ -149,6 +149,10 @@ TEST_CASE("bad limits, including origin_idle_per_origin above origin_idle_total"
        "t.yaml:2:17: limits.header_count: ", "must be from 1 to 10000, got 10001"},
       {"limits:\n  header_count: 1KiB\n",
        "t.yaml:2:17: limits.header_count: ", "\"1KiB\" is not a whole number"},
+      {"limits:\n  listen_backlog: 0\n",
+       "t.yaml:2:19: limits.listen_backlog: ", "must be from 1 to 65535, got 0"},
+      {"limits:\n  listen_backlog: 65536\n",
+       "t.yaml:2:19: limits.listen_backlog: ", "must be from 1 to 65535, got 65536"},
       {"limits:\n  client_connections: 0\n",
        "t.yaml:2:23: limits.client_connections: ", "must be from 1 to 1000000, got 0"},
       {"limits:\n  client_connections: 1000001\n",
@@ -200,6 +204,43 @@ TEST_CASE("bad access networks and CONNECT ports", "[config]") {
     checkOneProblem(c);
 }
 
+TEST_CASE("#9 bad http_ports and destination networks point at the item", "[config]") {
+  const std::string expected = "is not a port like 80 or a range like 1025-65535";
+  const Case cases[] = {
+      {"access:\n  http_ports: 80\n", "t.yaml:2:15: access.http_ports: ",
+       "expected a list of ports like 80 and ranges like 1025-65535, got \"80\""},
+      {"access:\n  http_ports: [80, http]\n",
+       "t.yaml:2:20: access.http_ports[1]: ", "\"http\" " + expected},
+      {"access:\n  http_ports: [\"1025-\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"1025-\" " + expected},
+      {"access:\n  http_ports: [\"-80\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"-80\" " + expected},
+      {"access:\n  http_ports: [\"1-2-3\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "\"1-2-3\" " + expected},
+      {"access:\n  http_ports: [0]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "ports must be from 1 to 65535, got 0"},
+      {"access:\n  http_ports: [\"1025-65536\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "ports must be from 1 to 65535, got 1025-65536"},
+      {"access:\n  http_ports: [\"9000-8000\"]\n",
+       "t.yaml:2:16: access.http_ports[0]: ", "range 9000-8000 ends before it starts"},
+      {"access:\n  http_ports:\n    - 80\n    - 1025-65535\n    - 80\n",
+       "t.yaml:5:7: access.http_ports[2]: ", "\"80\" is listed twice"},
+      {"access:\n  http_ports: [{from: 1}]\n", "t.yaml:2:16: access.http_ports[0]: ",
+       "expected a port like 80 or a range like 1025-65535, got a map"},
+      {"access:\n  deny_destinations: [127.0.0.1/8]\n",
+       "t.yaml:2:23: access.deny_destinations[0]: ",
+       "\"127.0.0.1/8\" is not a network like 10.0.0.0/8"},
+      {"access:\n  deny_destinations: 127.0.0.0/8\n", "t.yaml:2:22: access.deny_destinations: ",
+       "expected a list of networks like 10.0.0.0/8, got \"127.0.0.0/8\""},
+      {"access:\n  allow_destinations: [localhost]\n",
+       "t.yaml:2:24: access.allow_destinations[0]: ", "\"localhost\" is not a network"},
+      {"access:\n  allow_destinations: [127.0.0.0/8, 127.0.0.0/8]\n",
+       "t.yaml:2:37: access.allow_destinations[1]: ", "\"127.0.0.0/8\" is listed twice"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
 TEST_CASE("bad cache sizes, including an object larger than the cache", "[config]") {
   const Case cases[] = {
       {"cache: 256MiB\n", "t.yaml:1:8: cache: ", "expected a map, got \"256MiB\""},
@@ -235,7 +276,8 @@ TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
       {"cache:\n  refresh_rules:\n    - {min: 1d}\n",
        "t.yaml:3:7: cache.refresh_rules[0]: ", "needs a pattern"},
       {"cache:\n  refresh_rules:\n    - {pattern: '(deb'}\n",
-       "t.yaml:3:17: cache.refresh_rules[0].pattern: ", "\"(deb\" is not a regular expression"},
+       "t.yaml:3:17: cache.refresh_rules[0].pattern: ",
+       "\"(deb\" is not a regular expression in RE2 syntax: missing ): (deb"},
       {"cache:\n  refresh_rules:\n    - {pattern: x, min: 2d, max: 1d}\n",
        "t.yaml:3:34: cache.refresh_rules[0].max: ", "max (1d) must not be less than min (2d)"},
       {"cache:\n  refresh_rules:\n    - {pattern: x, min: 4d}\n", // max keeps its 3d
@@ -252,6 +294,23 @@ TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
        "unknown key (known here: pattern, ignore_case, min, percent, max)"},
       {"cache:\n  refresh_rules:\n    - {pattern: x}\n    - {pattern: x, max: 1d}\n",
        "t.yaml:4:7: cache.refresh_rules[1]: ", "pattern \"x\" is listed twice"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
+TEST_CASE("#9 refresh rule patterns std::regex took but RE2 refuses are errors at their position",
+          "[config][cache]") {
+  const Case cases[] = {
+      {"cache:\n  refresh_rules:\n    - {pattern: '(a)\\1'}\n",
+       "t.yaml:3:17: cache.refresh_rules[0].pattern: ",
+       "\"(a)\\1\" is not a regular expression in RE2 syntax: invalid escape sequence: \\1"},
+      {"cache:\n  refresh_rules:\n    - {min: 1d, pattern: 'deb(?=x)'}\n",
+       "t.yaml:3:26: cache.refresh_rules[0].pattern: ",
+       "\"deb(?=x)\" is not a regular expression in RE2 syntax: invalid perl operator: (?="},
+      {"cache:\n  refresh_rules:\n    - {pattern: x}\n    - pattern: '(?<!/)x'\n",
+       "t.yaml:4:16: cache.refresh_rules[1].pattern: ",
+       "\"(?<!/)x\" is not a regular expression in RE2 syntax"},
   };
   for (const auto& c : cases)
     checkOneProblem(c);
@@ -280,15 +339,16 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
        "unknown key (known here: listen, workers, log, timeouts, limits, access, cache, admin, "
-       "via, expect_continue)"},
+       "upstream, via, expect_continue)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
        "unknown key (known here: client_header, client_idle, origin_connect"},
       {"limits:\n  header_size: 1KiB\n",
        "t.yaml:2:3: limits.header_size: ", "unknown key (known here: request_line, header_bytes"},
-      {"access:\n  deny: []\n",
-       "t.yaml:2:3: access.deny: ", "unknown key (known here: allow, connect_ports)"},
+      {"access:\n  deny: []\n", "t.yaml:2:3: access.deny: ",
+       "unknown key (known here: allow, connect_ports, http_ports, deny_destinations, "
+       "allow_destinations)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
        "refresh_rules)"},
@@ -374,4 +434,24 @@ TEST_CASE("a bad value leaves the rest of its section checked", "[config]") {
   REQUIRE(problems.size() == 2);
   CHECK_THAT(problems[0], StartsWith("t.yaml:2:17: limits.request_line: "));
   CHECK_THAT(problems[1], StartsWith("t.yaml:4:17: limits.header_count: "));
+}
+
+TEST_CASE("#10 bad parents and host patterns point at the item", "[config]") {
+  const Case cases[] = {
+      {"upstream:\n  parents:\n    - {address: proxy}\n",
+       "t.yaml:3:17: upstream.parents[0].address: ",
+       "expected a host:port like proxy.example.com:3128, got \"proxy\""},
+      {"upstream:\n  parents:\n    - {domains: [a]}\n",
+       "t.yaml:3:7: upstream.parents[0]: ", "a parent needs an address"},
+      {"upstream:\n  parents:\n    - {address: \"p:1\", credentials_file: /nonexistent/c}\n",
+       "t.yaml:3:42: upstream.parents[0].credentials_file: ", "cannot read \"/nonexistent/c\""},
+      {"upstream:\n  parents:\n    - {address: \"p:1\", weight: 2}\n",
+       "t.yaml:3:24: upstream.parents[0].weight: ", "unknown key"},
+      {"upstream:\n  never_direct: [\"a b\"]\n", "t.yaml:2:18: upstream.never_direct[0]: ",
+       "expected a host like example.com, a domain like .example.com, or *"},
+      {"upstream:\n  parents:\n    - {address: \"p:1\"}\n    - {address: \"p:1\"}\n",
+       "t.yaml:4:7: upstream.parents[1]: ", "listed twice"},
+  };
+  for (const Case& c : cases)
+    checkOneProblem(c);
 }

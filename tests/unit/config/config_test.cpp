@@ -3,11 +3,12 @@
 #include "ferry/config/config.h"
 
 #include <catch2/catch.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -25,12 +26,19 @@ config::Config parseText(const std::string& yaml) {
 template <class T> std::string joined(const std::vector<T>& items) {
   std::ostringstream out;
   for (const auto& item : items) {
-    if constexpr (std::is_arithmetic_v<T>)
+    if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>)
       out << item << ' ';
     else
       out << item.toString() << ' ';
   }
   return out.str();
+}
+
+std::string ports(const std::vector<proxy::PortRange>& ranges) {
+  std::string out;
+  for (const auto& range : ranges)
+    out += std::to_string(range.first) + "-" + std::to_string(range.last) + ' ';
+  return out;
 }
 
 // Every field of a Config, one per line, so two configs compare with a readable diff.
@@ -42,10 +50,12 @@ std::string describe(const config::Config& c) {
       << joined(p.listen) << "\nworkers " << p.workers << "\ntimeouts " << t.client_header.count()
       << ' ' << t.client_idle.count() << ' ' << t.origin_connect.count() << ' '
       << t.origin_response.count() << ' ' << t.origin_idle.count() << ' ' << t.tunnel_idle.count()
-      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.client_connections << ' '
-      << p.limits.origin_idle_per_origin << ' ' << p.limits.origin_idle_total
-      << "\nallowed_clients " << joined(p.allowed_clients) << "\nconnect_ports "
-      << joined(p.connect_ports) << "\naccess_log " << p.access_log.path << ' '
+      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.listen_backlog << ' '
+      << p.limits.client_connections << ' ' << p.limits.origin_idle_per_origin << ' '
+      << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
+      << "\nconnect_ports " << joined(p.connect_ports) << "\nhttp_ports " << ports(p.http_ports)
+      << "\ndeny_destinations " << joined(p.deny_destinations) << "\nallow_destinations "
+      << joined(p.allow_destinations) << "\naccess_log " << p.access_log.path << ' '
       << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
       << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
       << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
@@ -61,13 +71,17 @@ std::string describe(const config::Config& c) {
 }
 
 // The settings structs' own defaults, plus the few the config module sets because an empty
-// value would be useless or unsafe (no listener, zero workers, an open proxy).
+// value would be useless or unsafe (no listener, zero workers, an open proxy, a proxy that
+// fetches from this host).
 config::Config structDefaults(const std::string& source) {
   config::Config c;
   c.source = source;
   c.proxy.listen = {*net::Address::parse("127.0.0.1:3128")};
   c.proxy.workers = std::max(1u, std::thread::hardware_concurrency());
   c.proxy.allowed_clients = {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
+  for (const char* network :
+       {"127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "::1/128", "::/128", "fe80::/10"})
+    c.proxy.deny_destinations.push_back(*net::Cidr::parse(network));
   c.admin.allowed = c.proxy.allowed_clients;
   c.proxy.purge_allowed = c.admin.allowed;
   return c;
@@ -166,12 +180,14 @@ TEST_CASE("limits map onto the proxy and http settings, boundaries included", "[
                        "  request_line: 256B\n"
                        "  header_bytes: 1KiB\n"
                        "  header_count: 1\n"
+                       "  listen_backlog: 1\n"
                        "  client_connections: 1\n"
                        "  origin_idle_per_origin: 0\n"
                        "  origin_idle_total: 0\n");
   CHECK(low.proxy.http.limits.request_line_bytes == 256);
   CHECK(low.proxy.http.limits.header_bytes == 1024);
   CHECK(low.proxy.http.limits.header_count == 1);
+  CHECK(low.proxy.limits.listen_backlog == 1);
   CHECK(low.proxy.limits.client_connections == 1);
   CHECK(low.proxy.limits.origin_idle_per_origin == 0);
   CHECK(low.proxy.limits.origin_idle_total == 0);
@@ -180,12 +196,14 @@ TEST_CASE("limits map onto the proxy and http settings, boundaries included", "[
                         "  request_line: 1MiB\n"
                         "  header_bytes: 1048576\n"
                         "  header_count: 10000\n"
+                        "  listen_backlog: 65535\n"
                         "  client_connections: 1000000\n"
                         "  origin_idle_per_origin: 100000\n"
                         "  origin_idle_total: 1000000\n");
   CHECK(high.proxy.http.limits.request_line_bytes == 1024 * 1024);
   CHECK(high.proxy.http.limits.header_bytes == 1024 * 1024);
   CHECK(high.proxy.http.limits.header_count == 10000);
+  CHECK(high.proxy.limits.listen_backlog == 65535);
   CHECK(high.proxy.limits.client_connections == 1000000);
   CHECK(high.proxy.limits.origin_idle_per_origin == 100000);
   CHECK(high.proxy.limits.origin_idle_total == 1000000);
@@ -207,6 +225,30 @@ TEST_CASE("access lists client networks and CONNECT ports", "[config]") {
   CHECK(closed.proxy.connect_ports.empty());
   CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.connect_ports ==
         std::vector<uint16_t>{1, 65535});
+}
+
+TEST_CASE("#9 access.http_ports takes ports and ranges, Safe_ports by default", "[config]") {
+  CHECK(ports(parseText("").proxy.http_ports) == "80-80 443-443 1025-65535 ");
+  auto c = parseText("access:\n  http_ports: [80, \"8000-8999\", 1-1, 21, 65535]\n");
+  CHECK(ports(c.proxy.http_ports) == "80-80 8000-8999 1-1 21-21 65535-65535 ");
+  auto unquoted = parseText("access:\n  http_ports:\n    - 1025-65535\n    - \"443\"\n");
+  CHECK(ports(unquoted.proxy.http_ports) == "1025-65535 443-443 ");
+  CHECK(parseText("access:\n  http_ports: []\n").proxy.http_ports.empty());
+}
+
+TEST_CASE("#9 access destinations: loopback, link-local and unspecified denied by default",
+          "[config]") {
+  auto defaults = parseText("");
+  CHECK(joined(defaults.proxy.deny_destinations) ==
+        "127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 ::1/128 ::/128 fe80::/10 ");
+  CHECK(defaults.proxy.allow_destinations.empty());
+
+  auto c = parseText("access:\n"
+                     "  deny_destinations: [10.0.0.0/8, \"fd00::/8\"]\n"
+                     "  allow_destinations: [127.0.0.0/8, \"::1/128\", 10.1.2.3]\n");
+  CHECK(joined(c.proxy.deny_destinations) == "10.0.0.0/8 fd00::/8 ");
+  CHECK(joined(c.proxy.allow_destinations) == "127.0.0.0/8 ::1/128 10.1.2.3/32 ");
+  CHECK(parseText("access:\n  deny_destinations: []\n").proxy.deny_destinations.empty());
 }
 
 TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
@@ -232,15 +274,15 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(deb.min == 30 * 24h);
   CHECK(deb.percent == 100);
   CHECK(deb.max == 365 * 24h);
-  CHECK(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.DEB", deb.regex));
-  CHECK_FALSE(std::regex_search("http://deb.debian.org/pool/c/curl_7.88.deb.sig", deb.regex));
+  CHECK(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.DEB", *deb.regex));
+  CHECK_FALSE(RE2::PartialMatch("http://deb.debian.org/pool/c/curl_7.88.deb.sig", *deb.regex));
   const auto& packages = c.cache.refresh_rules[1];
   CHECK(packages.ignore_case);
   CHECK(packages.min == 0s);     // default
   CHECK(packages.percent == 20); // default
   CHECK(packages.max == 0s);
-  CHECK(std::regex_search("http://x/debian/dists/main/PACKAGES.XZ", packages.regex));
+  CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
@@ -321,4 +363,37 @@ TEST_CASE("load names a missing or unreadable file and the system's reason", "[c
     REQUIRE(e.problems().size() == 1);
     CHECK_THAT(e.problems()[0], Contains("/config: Is a directory"));
   }
+}
+
+TEST_CASE("#10 upstream parents, their credentials and domains, direct rules", "[config]") {
+  const std::string credentials = "/tmp/ferry-config-test-parent.credentials";
+  {
+    std::ofstream out(credentials);
+    out << "alice:s3cret\n";
+  }
+  const auto c = parseText("upstream:\n"
+                           "  parents:\n"
+                           "    - {address: \"proxy.corp.example:8080\", credentials_file: " +
+                           credentials +
+                           "}\n"
+                           "    - {address: \"[::1]:3128\", domains: [.Corp.example, intranet]}\n"
+                           "  always_direct: [.local]\n"
+                           "  never_direct: [\"*\"]\n"
+                           "  parent_down: 5s\n");
+  std::remove(credentials.c_str());
+  const auto& up = c.proxy.upstream;
+  REQUIRE(up.parents.size() == 2);
+  CHECK(up.parents[0].host == "proxy.corp.example");
+  CHECK(up.parents[0].port == 8080);
+  CHECK(up.parents[0].authorization == "Basic YWxpY2U6czNjcmV0"); // RFC 7617 §2
+  CHECK(up.parents[0].domains.empty());
+  CHECK(up.parents[1].host == "::1");
+  CHECK(up.parents[1].port == 3128);
+  CHECK(up.parents[1].authorization.empty());
+  CHECK(joined(up.parents[1].domains) == ".corp.example intranet ");
+  CHECK(joined(up.always_direct) == ".local ");
+  CHECK(joined(up.never_direct) == "* ");
+  CHECK(up.parent_down == 5s);
+  CHECK(parseText("").proxy.upstream.parents.empty());
+  CHECK(parseText("").proxy.upstream.parent_down == 30s);
 }

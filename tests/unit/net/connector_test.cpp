@@ -2,6 +2,7 @@
 // is a listener whose accept queue is full (listen backlog 0 plus one queued connection):
 // Linux then drops further SYNs, so a connect to it stays pending.
 #include "ferry/net/connector.h"
+#include "ferry/net/destination_policy.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/resolver.h"
 #include "ferry/net/socket.h"
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,8 +24,10 @@
 
 using namespace std::chrono_literals;
 using ferry::net::Address;
+using ferry::net::Cidr;
 using ferry::net::Connector;
 using ferry::net::ConnectResult;
+using ferry::net::DestinationPolicy;
 using ferry::net::EventBasePtr;
 using ferry::net::EventPtr;
 using ferry::net::Handle;
@@ -122,6 +126,7 @@ struct Fixture {
   EventBasePtr base{event_base_new()};
   ResolverSettings settings;
   std::unique_ptr<Resolver> resolver;
+  std::shared_ptr<const DestinationPolicy> policy = std::make_shared<DestinationPolicy>();
   std::unique_ptr<Connector> connector;
 
   Fixture() {
@@ -137,7 +142,7 @@ struct Fixture {
 
   Connector& make() {
     resolver = std::make_unique<Resolver>(base.get(), settings);
-    connector = std::make_unique<Connector>(base.get(), *resolver);
+    connector = std::make_unique<Connector>(base.get(), *resolver, policy);
     return *connector;
   }
 
@@ -160,6 +165,21 @@ void checkConnected(const ConnectResult& result, const Address& peer) {
   socklen_t len = sizeof(nodelay);
   ::getsockopt(result.fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len);
   CHECK(nodelay != 0);
+}
+
+// A policy that refuses `networks` and allows everything else.
+std::shared_ptr<const DestinationPolicy> denying(std::initializer_list<const char*> networks) {
+  std::vector<Cidr> deny;
+  for (const char* network : networks)
+    deny.push_back(*Cidr::parse(network));
+  return std::make_shared<DestinationPolicy>(std::move(deny), std::vector<Cidr>{},
+                                             std::vector<Address>{}, std::vector<Address>{});
+}
+
+// Nothing is waiting to be accepted on a listening socket.
+bool noConnection(const Endpoint& endpoint) {
+  pollfd p{endpoint.socket.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 } // namespace
@@ -231,6 +251,34 @@ TEST_CASE("Connector prefers IPv6 when both families accept", "[net]") {
   checkConnected(outcome.result, loopback(AF_INET6, v6.port));
 }
 
+TEST_CASE("Connector refuses a name whose every address the policy denies, untried", "[net]") {
+  Fixture f;
+  f.make();
+  auto [v6, v4] = openPair(Mode::Accepting, Mode::Accepting);
+  f.connector->setPolicy(denying({"127.0.0.0/8", "::1/128"}));
+  Outcome outcome;
+  f.connect(outcome, "dual.test", v4.port);
+  CHECK(outcome.result.fd == -1);
+  CHECK(outcome.result.denied);
+  CHECK_FALSE(outcome.result.timed_out);
+  // The first address in the Resolver's order is named.
+  CHECK(outcome.result.error == "destination ::1 is not allowed (access.deny_destinations)");
+  CHECK(noConnection(v6));
+  CHECK(noConnection(v4));
+}
+
+TEST_CASE("Connector races only the addresses the policy allows", "[net]") {
+  Fixture f;
+  f.policy = denying({"::1/128"});
+  f.make();
+  auto [v6, v4] = openPair(Mode::Accepting, Mode::Accepting);
+  Outcome outcome;
+  f.connect(outcome, "dual.test", v4.port);
+  CHECK_FALSE(outcome.result.denied);
+  checkConnected(outcome.result, loopback(AF_INET, v4.port)); // IPv6 would have won
+  CHECK(noConnection(v6));
+}
+
 TEST_CASE("Connector times out when no address answers", "[net]") {
   Fixture f;
   f.make();
@@ -278,7 +326,7 @@ TEST_CASE("Connector never calls back a cancelled connect", "[net]") {
   SECTION("the Connector goes away") {
     Handle handle = f.connector->connect("::1", stalled->port, 50ms, record(cancelled));
     f.connector.reset();
-    f.connector = std::make_unique<Connector>(f.base.get(), *f.resolver);
+    f.connector = std::make_unique<Connector>(f.base.get(), *f.resolver, f.policy);
   }
   // A later connect that outlasts the cancelled one's timeout.
   f.connect(later, "::1", stalled->port, 100ms);

@@ -1,0 +1,355 @@
+// OriginExchange: connect or reuse, send with back-pressure, retry once, parse, pool back
+// (DESIGN.md, "The rules the product is built on").
+#include "origin_exchange.h"
+
+#include "parse_pump.h"
+#include "water_marks.h"
+#include "worker.h"
+
+#include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+#include "ferry/http/message.h"
+#include "ferry/http/serializer.h"
+
+#include <event2/buffer.h>
+#include <spdlog/spdlog.h>
+
+namespace ferry::proxy {
+namespace {
+
+// A request up to this size (head and body) is kept so an idempotent request can be sent
+// again on a fresh connection (RFC 9112 §9.3.1); larger ones stream without a copy.
+constexpr std::size_t ReplayLimit = 64 * 1024;
+
+} // namespace
+
+std::string poolKey(const http::Target& target, const Hop& hop) {
+  return hop.isDirect() ? "http://" + target.authority() : "parent://" + hop.parent->name();
+}
+
+OriginExchange::OriginExchange(Worker& worker, const Settings& settings, Owner& owner,
+                               Request request)
+    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)) {
+  FERRY_ASSERT(!request_.hops.empty());
+}
+
+OriginExchange::~OriginExchange() {
+  release(false);
+}
+
+void OriginExchange::transition(State next) {
+  FERRY_ASSERT(state_ != State::Done && state_ != State::Tunnel);
+  state_ = next;
+  if (next == State::Done || next == State::Tunnel)
+    connect_ = {};
+}
+
+void OriginExchange::start() {
+  FERRY_ASSERT(state_ == State::Idle);
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
+  if (http::isIdempotent(request_.head.method) && !request_.head.isMethod("CONNECT")) {
+    if (auto pooled = worker_.pool().take(pool_key_)) {
+      core::count(core::Counter::OriginConnectionsReused);
+      attach(std::move(pooled));
+      return;
+    }
+  }
+  connect();
+}
+
+void OriginExchange::connect() {
+  transition(State::Connecting);
+  const Parent* parent = request_.hops[hop_].parent;
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
+  connect_ = worker_.connector().connect(
+      parent ? std::string_view(parent->host) : std::string_view(request_.target.host),
+      parent ? parent->port : request_.target.port, request_.connect_timeout,
+      [this](net::ConnectResult result) { onConnected(std::move(result)); },
+      parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
+}
+
+void OriginExchange::onConnected(net::ConnectResult result) {
+  if (const Parent* parent = request_.hops[hop_].parent; parent && result.fd < 0) {
+    // A parent that cannot be reached is skipped for a while; the next hop is tried.
+    spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
+                 settings_.upstream.parent_down.count(), result.error);
+    worker_.parentHealth().markDown(*parent,
+                                    worker_.clock().steady() + settings_.upstream.parent_down);
+    if (hop_ + 1 < request_.hops.size()) {
+      ++hop_;
+      connect();
+      return;
+    }
+    result.error = "parent proxy " + parent->name() + ": " + result.error;
+  }
+  if (result.denied) {
+    core::count(core::Counter::DestinationsDenied);
+    fail(403, core::CloseReason::ConnectNotAllowed, result.error);
+    return;
+  }
+  if (result.fd < 0) {
+    fail(result.timed_out ? 504 : 502,
+         result.timed_out ? core::CloseReason::OriginTimeout : core::CloseReason::OriginError,
+         result.error);
+    return;
+  }
+  core::count(core::Counter::OriginConnectionsOpened);
+  attach(std::make_unique<OriginConnection>(worker_.base(), result.fd, pool_key_, result.peer));
+}
+
+void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
+  origin_ = std::move(origin);
+  origin_->beginUse();
+  peer_host_ = origin_->peer().host();
+  request_time_ = worker_.clock().wall();
+  response_bytes_ = false;
+  const Hop& hop = request_.hops[hop_];
+  if (request_.head.isMethod("CONNECT") && hop.isDirect()) {
+    transition(State::Tunnel);
+    owner_.onTunnel();
+    return;
+  }
+  transition(State::Waiting);
+  parser_ = std::make_unique<http::ResponseParser>(settings_.http.limits);
+  parser_->expect(request_.head.method, request_.upgrade);
+
+  bufferevent* bev = origin_->bev();
+  bufferevent_setcb(bev, &OriginExchange::onRead, &OriginExchange::onWrite,
+                    &OriginExchange::onEvent, this);
+  bufferevent_setwatermark(bev, EV_WRITE, LowWater, 0);
+  // The pool hands out only quiet connections, and a fresh one has not been read yet:
+  // every byte parsed from here on was sent after this request.
+  FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
+  armTimeouts();
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  write(headFor(hop));
+  write(std::exchange(pending_, {}));
+}
+
+// The request head as `hop` gets it: origin-form for the origin; absolute-form (or the
+// CONNECT authority) and the parent's credentials for a parent (RFC 9112 §3.2.2).
+std::string OriginExchange::headFor(const Hop& hop) const {
+  if (hop.isDirect())
+    return http::serializeRequestHead(request_.head, request_.target);
+  http::RequestHead head = request_.head;
+  if (!hop.parent->authorization.empty())
+    head.headers.set("Proxy-Authorization", hop.parent->authorization);
+  return http::serializeRequestHead(head, request_.target, http::Recipient::Proxy);
+}
+
+// timeouts.origin_response bounds the wait for the response once the request is sent
+// whole, and each wait between its reads. While the body is still being uploaded only the
+// idle timeouts apply: the origin must keep taking bytes (write timeout here), the client
+// must keep sending them (ClientSession's read timeout); the origin owes no answer yet.
+void OriginExchange::armTimeouts() {
+  const timeval wait = net::toTimeval(settings_.timeouts.origin_response.count());
+  const bool answer_due = request_.body_done || state_ == State::Receiving;
+  bufferevent_set_timeouts(origin_->bev(), answer_due ? &wait : nullptr, &wait);
+}
+
+void OriginExchange::write(std::string_view bytes) {
+  if (bytes.empty())
+    return;
+  core::count(core::Counter::OriginBytesOut, bytes.size());
+  if (state_ == State::Waiting || state_ == State::Receiving)
+    bufferevent_write(origin_->bev(), bytes.data(), bytes.size());
+  else
+    pending_.append(bytes);
+}
+
+bool OriginExchange::sendBody(std::string_view data) {
+  if (state_ == State::Done)
+    return true;
+  const bool chunked = request_.body_framing.kind == http::Framing::Chunked;
+  std::string bytes;
+  if (chunked)
+    http::encodeChunk(bytes, data);
+  const std::string_view wire = chunked ? std::string_view(bytes) : data;
+  if (replayable_) {
+    if (replay_.size() + wire.size() <= ReplayLimit) {
+      replay_.append(wire);
+    } else {
+      replayable_ = false;
+      replay_.clear();
+      replay_.shrink_to_fit();
+    }
+  }
+  write(wire);
+  const std::size_t queued = origin_ && state_ != State::Connecting
+                                 ? evbuffer_get_length(bufferevent_get_output(origin_->bev()))
+                                 : pending_.size();
+  return queued < HighWater;
+}
+
+void OriginExchange::endBody() {
+  if (state_ == State::Done)
+    return;
+  request_.body_done = true;
+  if (request_.body_framing.kind == http::Framing::Chunked) {
+    if (replayable_)
+      replay_.append(http::LastChunk);
+    write(http::LastChunk);
+  }
+  if (state_ == State::Waiting)
+    armTimeouts();
+}
+
+void OriginExchange::pauseResponse() {
+  if (origin_ && (state_ == State::Waiting || state_ == State::Receiving))
+    bufferevent_disable(origin_->bev(), EV_READ);
+}
+
+void OriginExchange::resumeResponse() {
+  if (origin_ && (state_ == State::Waiting || state_ == State::Receiving))
+    bufferevent_enable(origin_->bev(), EV_READ);
+}
+
+void OriginExchange::abandon() {
+  if (state_ == State::Done || state_ == State::Tunnel)
+    return;
+  transition(State::Done);
+  release(false);
+}
+
+std::unique_ptr<OriginConnection> OriginExchange::takeConnection() {
+  FERRY_ASSERT(state_ == State::Tunnel && origin_);
+  bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+  return std::move(origin_);
+}
+
+void OriginExchange::onRead(bufferevent*, void* arg) noexcept {
+  static_cast<OriginExchange*>(arg)->parse();
+}
+
+void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
+  static_cast<OriginExchange*>(arg)->owner_.onRequestDrained();
+}
+
+void OriginExchange::onEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* self = static_cast<OriginExchange*>(arg);
+  if (what & BEV_EVENT_TIMEOUT) {
+    self->fail(504, core::CloseReason::OriginTimeout,
+               "origin did not answer within timeouts.origin_response");
+    return;
+  }
+  // EOF or error: what arrived is parsed first, then the parser judges the end.
+  self->parse();
+  if (self->state_ != State::Waiting && self->state_ != State::Receiving)
+    return;
+  if ((what & BEV_EVENT_EOF) && self->parser_->finish().event == http::Event::MessageEnd) {
+    self->keep_ = false;
+    self->handle({http::Event::MessageEnd, 0, {}});
+    return;
+  }
+  self->fail(502, core::CloseReason::OriginError,
+             (what & BEV_EVENT_ERROR) ? "origin connection failed"
+                                      : "origin closed the connection");
+}
+
+void OriginExchange::parse() {
+  evbuffer* in = bufferevent_get_input(origin_->bev());
+  if (evbuffer_get_length(in) > 0)
+    response_bytes_ = true;
+  pumpParser(in, *parser_, [this](const http::Step& step) {
+    core::count(core::Counter::OriginBytesIn, step.consumed);
+    return handle(step);
+  });
+}
+
+// One parser event; false once the exchange is over (nothing more is parsed).
+bool OriginExchange::handle(const http::Step& step) {
+  switch (step.event) {
+  case http::Event::NeedMore:
+    return true;
+  case http::Event::Head:
+    // A 101 reaches us only as the answer to an upgrade (the parser refuses it otherwise):
+    // a final response, not an interim one.
+    if (parser_->head().isInterim() && parser_->head().status != 101) {
+      http::stripHopByHop(parser_->head().headers);
+      owner_.onInterim(parser_->head());
+      return state_ == State::Waiting;
+    }
+    onHeadParsed();
+    return state_ == State::Receiving;
+  case http::Event::Body:
+    owner_.onBody(step.body);
+    return state_ == State::Receiving;
+  case http::Event::MessageEnd:
+    if (isTunnelAnswer(parser_->head())) {
+      transition(State::Tunnel);
+      owner_.onTunnel();
+      return false;
+    }
+    transition(State::Done);
+    // The connection can carry another request only if this one was sent whole.
+    release(keep_ && request_.body_done);
+    owner_.onEnd();
+    return false;
+  case http::Event::Error:
+    fail(502, core::CloseReason::OriginError, parser_->error().reason);
+    return false;
+  }
+  return false;
+}
+
+void OriginExchange::onHeadParsed() {
+  transition(State::Receiving);
+  http::ResponseHead& head = parser_->head();
+  if (request_.head.isMethod("CONNECT")) {
+    // A parent's answer to the chained CONNECT: 2xx opens the tunnel at its end; anything
+    // else is the parent refusing, which the client cannot fix.
+    if (!isTunnelAnswer(head))
+      fail(502, core::CloseReason::OriginError,
+           "parent proxy " + parent()->name() + " answered CONNECT with " +
+               std::to_string(head.status));
+    return;
+  }
+  const http::Framing framing = parser_->framing();
+  const bool stray_body = http::announcesForbiddenBody(request_.head.method, head);
+  const http::ConnectionOptions options = http::stripHopByHop(head.headers);
+  keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
+          framing.kind != http::Framing::UntilClose && !stray_body;
+  armTimeouts(); // the head came: the body reads are timed, even mid-upload
+  owner_.onHead(head, framing, options);
+}
+
+bool OriginExchange::isTunnelAnswer(const http::ResponseHead& head) const {
+  return head.status == 101 ||
+         (request_.head.isMethod("CONNECT") && head.status >= 200 && head.status < 300);
+}
+
+bool OriginExchange::retryable() const {
+  return origin_ && origin_->isReused() && !response_bytes_ && !retried_ && replayable_ &&
+         http::isIdempotent(request_.head.method);
+}
+
+void OriginExchange::fail(int status, core::CloseReason reason, std::string why) {
+  if (state_ == State::Done || state_ == State::Tunnel)
+    return;
+  if (reason == core::CloseReason::OriginError && retryable()) {
+    // RFC 9112 §9.3.1: the reused connection died before any response byte; the request
+    // is idempotent and held whole, so it goes again, once, on a fresh connection.
+    spdlog::debug("origin {}: reused connection failed ({}); retrying once", pool_key_, why);
+    core::count(core::Counter::OriginRetries);
+    retried_ = true;
+    release(false);
+    parser_.reset();
+    pending_ = replay_;
+    connect();
+    return;
+  }
+  transition(State::Done);
+  release(false);
+  owner_.onFailed({status, reason, std::move(why)});
+}
+
+void OriginExchange::release(bool reusable) {
+  if (!origin_)
+    return;
+  bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+  if (reusable)
+    worker_.pool().put(std::move(origin_), settings_);
+  origin_.reset();
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,20 @@
+// The one set of buffer limits of the proxy module: how many bytes may queue towards a peer
+// before ferry stops producing for it, and how far the queue must drain before it resumes.
+// Every relay (response bodies, stored bodies, tunnels, answers ferry makes itself) and the
+// client's input buffer use these, so the memory one connection can hold is bounded by them.
+#pragma once
+
+#include <cstddef>
+
+namespace ferry::proxy {
+
+// Bytes queued towards one peer (output buffer) before ferry stops reading from the other
+// side or stops answering further requests.
+inline constexpr std::size_t HighWater = 256 * 1024;
+// The output buffer drained below this: production resumes (libevent's write low water
+// mark, so the write callback fires there).
+inline constexpr std::size_t LowWater = 64 * 1024;
+// Client bytes buffered ahead of the request in progress (pipelined requests, body).
+inline constexpr std::size_t ReadHighWater = 256 * 1024;
+
+} // namespace ferry::proxy
