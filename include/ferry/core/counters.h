@@ -1,13 +1,14 @@
 // Process-wide counters: the one table of counters (name, help), plus one `closes_<name>`
 // counter per CloseReason. Each thread increments its own block of slots (no shared cache
 // line, no locked instruction); snapshotCounters() sums every block, including those of
-// threads that have exited. Counters only ever grow; there are no gauges here.
+// threads that have exited. Counters only ever grow; gauges.h has the values that go down,
+// histograms.h the latencies.
 #pragma once
 
 #include "ferry/core/close_reason.h"
+#include "ferry/core/thread_slots.h"
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -77,17 +78,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterHelps{
 #undef FERRY_X
 };
 
-// One thread's slots, on cache lines of its own. Only the owning thread stores; any thread
-// may load (snapshot), hence relaxed atomics rather than plain integers.
-struct alignas(64) CounterBlock {
-  std::array<std::atomic<std::uint64_t>, kCounterCount> slots{};
-};
-
-// The calling thread's block, or null before its first count and after it has exited.
-inline thread_local CounterBlock* tls_counter_block = nullptr;
-
-// Slow path: registers the thread's block, or after thread teardown adds to the totals.
-void countSlow(std::size_t slot, std::uint64_t n) noexcept;
+struct CounterTag;
+using CounterSlots = ThreadSlots<CounterTag, kCounterCount>;
 } // namespace detail
 
 constexpr std::size_t index(Counter counter) noexcept {
@@ -108,12 +100,7 @@ constexpr Counter closeCounter(CloseReason reason) noexcept {
 
 // Adds n to a counter. Any thread; wait-free, touches only the calling thread's block.
 inline void count(Counter counter, std::uint64_t n = 1) noexcept {
-  if (detail::CounterBlock* block = detail::tls_counter_block) {
-    auto& slot = block->slots[index(counter)];
-    slot.store(slot.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    return;
-  }
-  detail::countSlow(index(counter), n);
+  detail::CounterSlots::add(index(counter), n);
 }
 
 // Counts one connection closed for `reason` (closes_<name>).
