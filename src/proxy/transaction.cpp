@@ -9,6 +9,8 @@
 #include "ferry/cache/policy.h"
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
+#include "ferry/core/histograms.h"
+#include "ferry/core/traffic_stats.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/framing.h"
 #include "ferry/http/serializer.h"
@@ -33,6 +35,11 @@ void countStatus(int status) {
   const int cls = status / 100;
   if (cls >= 1 && cls <= 5)
     core::count(ByClass[cls - 1]);
+}
+
+std::chrono::microseconds since(std::chrono::system_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now() -
+                                                               start);
 }
 
 // Connection: upgrade and Upgrade, which stripHopByHop removed, for the next hop (RFC 9110
@@ -64,6 +71,7 @@ void Transaction::start() {
 // origin-form request means the client took ferry for an origin server.
 void Transaction::route() {
   const Settings& settings = session_.settings();
+  core::traffic::hostRequested(target_.host);
   if (head_.isMethod("CONNECT")) {
     cache_status_.outcome = cache::Outcome::Tunnel;
     const auto& ports = settings.connect_ports;
@@ -571,11 +579,14 @@ void Transaction::finish(bool origin_reusable, core::CloseReason reason) {
   ticket_ = {};    // a leader that published nothing gives up: followers fetch themselves
   fetch_subscription_.reset();
   const bool truncated = reason == core::CloseReason::OriginTruncated;
+  core::observe(core::Histogram::RequestDuration, since(started_));
   logAccess(truncated ? std::optional(reason) : std::nullopt);
   session_.transactionDone(!client_close_ && !truncated && request_done_, reason);
 }
 
 void Transaction::sendToClient(std::string_view bytes) {
+  if (bytes_sent_ == 0)
+    core::observe(core::Histogram::TimeToFirstByte, since(started_));
   bytes_sent_ += bytes.size();
   core::count(core::Counter::ClientBytesOut, bytes.size());
   bufferevent_write(session_.clientBev(), bytes.data(), bytes.size());
@@ -588,6 +599,7 @@ void Transaction::logTunnel(std::uint64_t bytes_to_client, core::CloseReason rea
 }
 
 void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
+  core::count(cache::statusCounter(cache_status_.outcome));
   AccessLogWriter& log = session_.worker().accessLog();
   if (!log.isEnabled())
     return;

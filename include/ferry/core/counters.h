@@ -42,6 +42,15 @@
   X(TunnelsOpened, "tunnels_opened", "CONNECT tunnels established")                                \
   X(CacheHits, "cache_hits", "requests answered from the cache")                                   \
   X(CacheMisses, "cache_misses", "cacheable requests forwarded to the origin")                     \
+  X(CacheStatusHit, "cache_status_hit", "exchanges whose Cache-Status says hit (fresh or stale)")  \
+  X(CacheStatusRevalidated, "cache_status_revalidated",                                            \
+    "exchanges whose Cache-Status says fwd=stale (revalidated with the origin)")                   \
+  X(CacheStatusMiss, "cache_status_miss",                                                          \
+    "exchanges whose Cache-Status says fwd=miss, uri-miss, vary-miss or request")                  \
+  X(CacheStatusBypass, "cache_status_bypass",                                                      \
+    "exchanges the cache took no part in (fwd=bypass: methods not cached, tunnels)")               \
+  X(CacheStatusNone, "cache_status_none",                                                          \
+    "exchanges ferry answered itself: errors, refusals, only-if-cached")                           \
   X(AccessLogDropped, "access_log_dropped",                                                        \
     "access log lines dropped because the queue was full or the write failed")
 
