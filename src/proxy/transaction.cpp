@@ -14,6 +14,8 @@
 #include "ferry/http/error_response.h"
 #include "ferry/http/framing.h"
 #include "ferry/http/serializer.h"
+#include "ferry/net/socket.h"
+#include "ferry/pac/pac.h"
 
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
@@ -81,6 +83,11 @@ void Transaction::route() {
       return;
     }
     connectOrigin();
+    return;
+  }
+  if (target_.form == http::TargetForm::Origin && pac::isScriptPath(target_.path) &&
+      (head_.isMethod("GET") || head_.isMethod("HEAD"))) {
+    servePac();
     return;
   }
   if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
@@ -559,6 +566,22 @@ void Transaction::answerHere() {
   status_ = 200;
   cache_status_.outcome = cache::Outcome::Error;
   sendToClient(http::serializeResponseHead(head) + body);
+  finish(false, core::CloseReason::ClientConnectionClose);
+}
+
+// A client that asks ferry itself for the PAC file (a browser's WPAD or a PAC URL naming
+// the proxy port) gets it, announcing the address it reached ferry on.
+void Transaction::servePac() {
+  const net::Address local = net::localAddress(bufferevent_getfd(session_.clientBev()));
+  const std::string body = pac::script(session_.settings().pac,
+                                       pac::announcedProxy(session_.settings().pac, local, local));
+  client_close_ = !session_.keepAlive() || !request_done_;
+  countStatus(200);
+  status_ = 200;
+  cache_status_.outcome = cache::Outcome::Error;
+  content_type_ = pac::ContentType;
+  sendToClient(
+      http::ownResponse(200, pac::ContentType, body, client_close_, head_.isMethod("HEAD")));
   finish(false, core::CloseReason::ClientConnectionClose);
 }
 

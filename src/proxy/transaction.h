@@ -82,6 +82,7 @@ private:
   void originFailed(bool timed_out, const std::string& why);
   bool retryable() const;
   void answer(int status, std::string_view detail);
+  void servePac();
   void answerHere();
   void finish(bool origin_reusable, core::CloseReason reason);
   void releaseOrigin(bool reusable);

@@ -5,6 +5,7 @@
 #include "ferry/http/settings.h"
 #include "ferry/net/address.h"
 #include "ferry/net/cidr.h"
+#include "ferry/pac/settings.h"
 
 #include <chrono>
 #include <cstddef>
@@ -57,6 +58,7 @@ struct Settings {
   ExpectContinue expect_continue = ExpectContinue::Forward;
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
+  pac::Settings pac;   // the PAC file served for origin-form GET /proxy.pac, /wpad.dat
 };
 
 } // namespace ferry::proxy
