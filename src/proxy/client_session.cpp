@@ -14,6 +14,7 @@
 #include "ferry/core/counters.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/hop_by_hop.h"
+#include "ferry/net/socket.h"
 
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
@@ -222,6 +223,10 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
 void ClientSession::setUploadTimeout(bool on) {
   const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
+}
+
+net::Address ClientSession::localAddress() const {
+  return net::localAddress(bufferevent_getfd(bev_.get()));
 }
 
 void ClientSession::write(std::string_view bytes) {

@@ -41,6 +41,7 @@ public:
 private:
   // ClientSink, for the Transaction in progress (same thread).
   const net::Address& peer() const override { return peer_; }
+  net::Address localAddress() const override;
   bool keepAlive() const override { return keep_alive_; }
   void write(std::string_view bytes) override;
   evbuffer* output() override;

@@ -85,6 +85,7 @@ private:
   void fetch(Step step);
   void answer(int status, std::string_view detail);
   void refuse(std::string_view why);
+  void servePac();
   void answerHere();
   void finish(core::CloseReason reason);
 

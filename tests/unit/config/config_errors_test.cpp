@@ -339,7 +339,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
        "unknown key (known here: listen, workers, log, timeouts, limits, access, cache, admin, "
-       "upstream, via, expect_continue)"},
+       "upstream, pac, via, expect_continue)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
@@ -453,5 +453,27 @@ TEST_CASE("#10 bad parents and host patterns point at the item", "[config]") {
        "t.yaml:4:7: upstream.parents[1]: ", "listed twice"},
   };
   for (const Case& c : cases)
+    checkOneProblem(c);
+}
+
+TEST_CASE("#14 bad pac settings point at the value", "[config]") {
+  const Case cases[] = {
+      {"pac: {proxy: proxy.example}\n",
+       "t.yaml:1:14: pac.proxy: ", "\"proxy.example\" is not a host with a port"},
+      {"pac: {proxy: \"a b:3128\"}\n", "t.yaml:1:14: pac.proxy: ", "is not a host with a port"},
+      {"pac: {direct_domains: [Example.com]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "\"Example.com\" is not a lower-case domain"},
+      {"pac: {direct_domains: [\"a..b\"]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "is not a lower-case domain"},
+      {"pac: {direct_domains: [.]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "is not a lower-case domain"},
+      {"pac: {direct_domains: [a.example, a.example]}\n",
+       "t.yaml:1:35: pac.direct_domains[1]: ", "\"a.example\" is listed twice"},
+      {"pac: {direct_networks: [10.0.0.1/8]}\n",
+       "t.yaml:1:25: pac.direct_networks[0]: ", "is not a network"},
+      {"pac: {direct: []}\n", "t.yaml:1:7: pac.direct: ",
+       "unknown key (known here: proxy, direct_domains, direct_networks)"},
+  };
+  for (const auto& c : cases)
     checkOneProblem(c);
 }

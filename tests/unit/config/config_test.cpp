@@ -66,7 +66,14 @@ std::string describe(const config::Config& c) {
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
   out << "\nadmin " << (c.admin.listen ? c.admin.listen->toString() : "none") << ' '
-      << joined(c.admin.allowed) << '\n';
+      << joined(c.admin.allowed) << ' ' << c.admin.config_file;
+  for (const pac::Settings* pac : {&c.admin.pac, &c.proxy.pac}) {
+    out << "\npac " << pac->proxy << " domains ";
+    for (const auto& domain : pac->direct_domains)
+      out << domain << ' ';
+    out << "networks " << joined(pac->direct_networks);
+  }
+  out << '\n';
   return out.str();
 }
 
@@ -84,6 +91,11 @@ config::Config structDefaults(const std::string& source) {
     c.proxy.deny_destinations.push_back(*net::Cidr::parse(network));
   c.admin.allowed = c.proxy.allowed_clients;
   c.proxy.purge_allowed = c.admin.allowed;
+  c.admin.config_file = source;
+  for (const char* network : {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                              "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"})
+    c.admin.pac.direct_networks.push_back(*net::Cidr::parse(network));
+  c.proxy.pac = c.admin.pac;
   return c;
 }
 
@@ -93,7 +105,8 @@ TEST_CASE("an empty file, a comment-only file and empty sections mean all defaul
   const std::string expected = describe(structDefaults("t.yaml"));
   CHECK(describe(parseText("")) == expected);
   CHECK(describe(parseText("# nothing here\n\n   # still nothing\n")) == expected);
-  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\n")) == expected);
+  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\npac:\n")) ==
+        expected);
   CHECK(describe(parseText("timeouts: {}\nlimits: {}\n")) == expected);
   CHECK(describe(parseText("---\nvia: ferry\n...\n")) == expected);
 }
@@ -396,4 +409,21 @@ TEST_CASE("#10 upstream parents, their credentials and domains, direct rules", "
   CHECK(up.parent_down == 5s);
   CHECK(parseText("").proxy.upstream.parents.empty());
   CHECK(parseText("").proxy.upstream.parent_down == 30s);
+}
+
+TEST_CASE("#14 pac settings reach the admin listener and the proxy port alike", "[config]") {
+  const auto c = parseText("pac:\n  proxy: proxy.corp.example:3128\n"
+                           "  direct_domains: [intranet, .corp.example]\n"
+                           "  direct_networks: [10.0.0.0/8, \"fd00::/8\"]\n");
+  CHECK(c.admin.pac.proxy == "proxy.corp.example:3128");
+  CHECK(c.admin.pac.direct_domains == std::vector<std::string>{"intranet", ".corp.example"});
+  CHECK(joined(c.admin.pac.direct_networks) == "10.0.0.0/8 fd00::/8 ");
+  CHECK(c.proxy.pac.proxy == c.admin.pac.proxy);
+  CHECK(c.proxy.pac.direct_domains == c.admin.pac.direct_domains);
+  CHECK(joined(c.proxy.pac.direct_networks) == joined(c.admin.pac.direct_networks));
+  const auto none = parseText("pac: {direct_domains: [], direct_networks: []}\n");
+  CHECK(none.proxy.pac.direct_domains.empty());
+  CHECK(none.proxy.pac.direct_networks.empty());
+  CHECK(parseText("pac: {proxy: \"[2001:db8::1]:8080\"}\n").admin.pac.proxy ==
+        "[2001:db8::1]:8080");
 }
