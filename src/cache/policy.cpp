@@ -96,7 +96,8 @@ bool isOnlyIfCached(const http::RequestHead& request) {
   return parseRequestDirectives(request.headers).only_if_cached;
 }
 
-StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response) {
+StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response,
+                          const Settings& settings) {
   if (!request.isMethod("GET"))
     return StoreDecision::Method;
   // §3: a final status; a 206 is never stored whole and a 304 only updates (§4.3.4).
@@ -120,6 +121,9 @@ StoreDecision storability(const http::RequestHead& request, const http::Response
     return StoreDecision::VaryAny;
   if (!hasExplicitFreshness(response) && !d.is_public && !isHeuristicallyCacheable(response.status))
     return StoreDecision::Status;
+  if (settings.set_cookie == SetCookie::Refuse &&
+      (response.headers.has("Set-Cookie") || response.headers.has("Set-Cookie2")))
+    return StoreDecision::SetCookie;
   return StoreDecision::Store;
 }
 
@@ -142,22 +146,30 @@ std::string_view describe(StoreDecision decision) noexcept {
     return "vary-star";
   case StoreDecision::MustUnderstand:
     return "must-understand";
+  case StoreDecision::SetCookie:
+    return "set-cookie";
   }
   return "unknown";
 }
 
-std::size_t removeUnstorableFields(http::Headers& response) {
+bool isCookieField(std::string_view name) noexcept {
+  return http::equalsIgnoreCase(name, "Set-Cookie") || http::equalsIgnoreCase(name, "Set-Cookie2");
+}
+
+std::size_t removeUnstorableFields(http::Headers& response, const Settings& settings) {
   const ResponseDirectives d = parseResponseDirectives(response);
-  if (d.no_cache_fields.empty() && d.private_fields.empty())
+  const bool strip_cookies = settings.set_cookie == SetCookie::Strip;
+  if (d.no_cache_fields.empty() && d.private_fields.empty() && !strip_cookies)
     return 0;
-  const auto named = [&](const http::Field& field) {
+  const auto unstorable = [&](const http::Field& field) {
     const auto same = [&](const std::string& name) {
       return http::equalsIgnoreCase(name, field.name);
     };
-    return std::any_of(d.no_cache_fields.begin(), d.no_cache_fields.end(), same) ||
+    return (strip_cookies && isCookieField(field.name)) ||
+           std::any_of(d.no_cache_fields.begin(), d.no_cache_fields.end(), same) ||
            std::any_of(d.private_fields.begin(), d.private_fields.end(), same);
   };
-  return response.removeIf(named);
+  return response.removeIf(unstorable);
 }
 
 bool hasExplicitFreshness(const http::ResponseHead& response) {

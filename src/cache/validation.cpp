@@ -105,8 +105,8 @@ bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_
   return true;
 }
 
-void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
-             TimePoint received) {
+void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
+             const Settings& settings) {
   const http::Headers& fresh = not_modified.headers;
   // §3.2: each field of the 304 replaces the stored field lines of the same name.
   std::vector<std::string> done;
@@ -131,7 +131,7 @@ void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
     stored.headers.remove("Age");
   if (!fresh.has("Date"))
     stored.headers.set("Date", formatHttpDate(received)); // RFC 9110 §6.6.1
-  removeUnstorableFields(stored.headers);
+  removeUnstorableFields(stored.headers, settings);
 }
 
 bool isNotModified(const http::RequestHead& request, const Stored& stored) {

@@ -346,10 +346,15 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
 }
 
 void readCache(const Value& section, cache::Settings& cache) {
-  auto map = section.map(
-      {"memory", "max_object_size", "heuristic_percent", "heuristic_max", "refresh_rules"});
+  auto map = section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
+                          "refresh_rules", "set_cookie"});
   if (!map)
     return;
+  set(*map, "set_cookie", cache.set_cookie, [](const Value& value) {
+    using cache::SetCookie;
+    return value.choice<SetCookie>(
+        {{"strip", SetCookie::Strip}, {"refuse", SetCookie::Refuse}, {"store", SetCookie::Store}});
+  });
   set(*map, "heuristic_percent", cache.heuristic_percent,
       [](const Value& value) { return value.count(0, 100); });
   set(*map, "heuristic_max", cache.heuristic_max, readLifetime);

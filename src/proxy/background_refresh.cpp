@@ -110,11 +110,12 @@ void BackgroundRefresh::parse() {
       const auto options = http::stripHopByHop(head.headers);
       origin_keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
                      parser_.framing().kind != http::Framing::UntilClose && !stray_body;
-      const bool freshened = freshenStored(worker_.store(), stale_, head, request_time_) != nullptr;
+      const bool freshened = freshenStored(worker_.store(), worker_.cacheSettings(), stale_, head,
+                                           request_time_) != nullptr;
       if (!freshened) {
         cache::policy::StoreDecision decision = cache::policy::StoreDecision::Store;
-        writer_ = beginStoring(worker_.store(), key_, request_, head, parser_.framing(),
-                               request_time_, decision);
+        writer_ = beginStoring(worker_.store(), worker_.cacheSettings(), key_, request_, head,
+                               parser_.framing(), request_time_, decision);
       }
       // Followers look the Key up again after publish(), and fetch themselves after giveUp().
       freshened || writer_ ? ticket_.publish() : ticket_.giveUp();

@@ -3,18 +3,17 @@
 
 namespace ferry::proxy {
 
-std::unique_ptr<cache::EntryWriter> beginStoring(cache::Store& store, const std::string& key,
-                                                 const http::RequestHead& request,
-                                                 const http::ResponseHead& response,
-                                                 http::Framing framing,
-                                                 std::chrono::system_clock::time_point request_time,
-                                                 cache::policy::StoreDecision& decision) {
-  decision = cache::policy::storability(request, response);
+std::unique_ptr<cache::EntryWriter>
+beginStoring(cache::Store& store, const cache::Settings& settings, const std::string& key,
+             const http::RequestHead& request, const http::ResponseHead& response,
+             http::Framing framing, std::chrono::system_clock::time_point request_time,
+             cache::policy::StoreDecision& decision) {
+  decision = cache::policy::storability(request, response, settings);
   // A Range request on a miss goes to the origin as is; its answer is not stored.
   if (decision != cache::policy::StoreDecision::Store || request.headers.has("Range"))
     return nullptr;
   http::ResponseHead stored = response;
-  cache::policy::removeUnstorableFields(stored.headers);
+  cache::policy::removeUnstorableFields(stored.headers, settings);
   cache::EntryInit init;
   init.key = key;
   init.secondary_key = cache::policy::varyKey(response.headers, request.headers).value_or("");
@@ -27,14 +26,15 @@ std::unique_ptr<cache::EntryWriter> beginStoring(cache::Store& store, const std:
 }
 
 std::shared_ptr<const cache::Entry>
-freshenStored(cache::Store& store, const std::shared_ptr<const cache::Entry>& stale,
+freshenStored(cache::Store& store, const cache::Settings& settings,
+              const std::shared_ptr<const cache::Entry>& stale,
               const http::ResponseHead& not_modified,
               std::chrono::system_clock::time_point request_time) {
   if (not_modified.status != 304 || !cache::policy::canFreshen(stale->head(), not_modified))
     return nullptr;
   const auto now = std::chrono::system_clock::now();
   http::ResponseHead head = stale->head();
-  cache::policy::freshen(head, not_modified, now);
+  cache::policy::freshen(head, not_modified, now, settings);
   return store.updateHead(stale, std::move(head), request_time, now);
 }
 

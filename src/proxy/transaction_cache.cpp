@@ -120,7 +120,8 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 bool Transaction::revalidated(http::ResponseHead& response) {
   if (!stale_)
     return false;
-  refresh_ = freshenStored(session_.worker().store(), stale_, response, request_time_);
+  refresh_ = freshenStored(session_.worker().store(), session_.worker().cacheSettings(), stale_,
+                           response, request_time_);
   if (refresh_)
     return true;
   if (policy::isOriginError(response.status)) {
@@ -141,8 +142,8 @@ bool Transaction::revalidated(http::ResponseHead& response) {
 // tell collapsed followers what became of the fetch.
 void Transaction::startStoring(const http::ResponseHead& response) {
   policy::StoreDecision decision = policy::StoreDecision::Store;
-  writer_ = beginStoring(session_.worker().store(), key_, clientHead(), response, response_framing_,
-                         request_time_, decision);
+  writer_ = beginStoring(session_.worker().store(), session_.worker().cacheSettings(), key_,
+                         clientHead(), response, response_framing_, request_time_, decision);
   if (decision != policy::StoreDecision::Store)
     cache_status_.detail = policy::describe(decision);
   cache_status_.stored = writer_ != nullptr;

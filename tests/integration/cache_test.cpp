@@ -472,3 +472,40 @@ TEST_CASE("#9 background revalidation sends a bodiless conditional GET", "[integ
   CHECK_FALSE(refresh.header("if-match"));
   CHECK(refresh.body.empty());
 }
+
+TEST_CASE("#11 a stored Set-Cookie reaches only the client whose request fetched it",
+          "[integration][cache]") {
+  FakeOrigin origin(
+      answering("per user", {{"Cache-Control", "max-age=60"}, {"Set-Cookie", "sid=alice"}}));
+  SECTION("set_cookie: strip (the default) stores the response without the cookie") {
+    Proxy proxy;
+    auto alice = proxy.fetch(get(origin, "/c"));
+    REQUIRE(alice);
+    CHECK(alice->header("set-cookie") == "sid=alice");
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(bob->body == "per user");
+    CHECK(cacheStatus(*bob).find("ferry; hit") == 0);
+    CHECK_FALSE(bob->header("set-cookie"));
+    CHECK(requestsFor(origin, "/c") == 1);
+  }
+  SECTION("set_cookie: refuse does not store it") {
+    Proxy proxy("cache:\n  set_cookie: refuse\n");
+    auto alice = proxy.fetch(get(origin, "/c"));
+    REQUIRE(alice);
+    CHECK(cacheStatus(*alice).find("detail=set-cookie") != std::string::npos);
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(bob->header("set-cookie") == "sid=alice"); // the origin's answer to bob
+    CHECK(requestsFor(origin, "/c") == 2);
+  }
+  SECTION("set_cookie: store serves it from the cache (RFC 9111 §3)") {
+    Proxy proxy("cache:\n  set_cookie: store\n");
+    REQUIRE(proxy.fetch(get(origin, "/c")));
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(cacheStatus(*bob).find("ferry; hit") == 0);
+    CHECK(bob->header("set-cookie") == "sid=alice");
+    CHECK(requestsFor(origin, "/c") == 1);
+  }
+}

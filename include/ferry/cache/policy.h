@@ -52,24 +52,32 @@ enum class StoreDecision {
                    // must-revalidate
   VaryAny,         // §4.1: Vary: * can never be selected
   MustUnderstand,  // §5.2.2.3 with a status this cache does not know
+  SetCookie,       // Set-Cookie or Set-Cookie2 under set_cookie: refuse
 };
 
-// §3: whether a response to `request` may be stored by a shared cache. A complete body is the
-// caller's business (an incomplete response is never stored); so is max_object_bytes.
-StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response);
-inline bool isStorable(const http::RequestHead& request, const http::ResponseHead& response) {
-  return storability(request, response) == StoreDecision::Store;
+// §3: whether a response to `request` may be stored by a shared cache, with settings.set_cookie
+// applied. A complete body is the caller's business (an incomplete response is never stored);
+// so is max_object_bytes.
+StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response,
+                          const Settings& settings);
+inline bool isStorable(const http::RequestHead& request, const http::ResponseHead& response,
+                       const Settings& settings) {
+  return storability(request, response, settings) == StoreDecision::Store;
 }
 // A token naming the decision, for Cache-Status detail and logs: "stored", "method", "status",
-// "no-store", "private", "authorization", "vary-star", "must-understand".
+// "no-store", "private", "authorization", "vary-star", "must-understand", "set-cookie".
 std::string_view describe(StoreDecision decision) noexcept;
+
+// Set-Cookie and Set-Cookie2 (RFC 6265 §4.1, RFC 2965): the fields that give a client a cookie.
+bool isCookieField(std::string_view name) noexcept;
 
 // §3.1, §5.2.2.4, §5.2.2.7: removes the fields named by qualified no-cache="..." and
 // private="..." from a response about to be stored (it is served to other clients, so those
-// fields are never reused; the client that received the response still got them). Everything
-// else is stored as received, Set-Cookie included; hop-by-hop fields are expected to be gone
-// already (http::stripHopByHop). Returns how many field lines were removed.
-std::size_t removeUnstorableFields(http::Headers& response);
+// fields are never reused; the client that received the response still got them), and the
+// cookie fields under set_cookie: strip. Everything else is stored as received; hop-by-hop
+// fields are expected to be gone already (http::stripHopByHop). Returns how many field lines
+// were removed.
+std::size_t removeUnstorableFields(http::Headers& response, const Settings& settings);
 
 // ---- Freshness (§4.2) ----------------------------------------------------------------------
 
@@ -177,10 +185,10 @@ bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_
 // except framing and content-coding fields the stored body depends on (Content-Length,
 // Transfer-Encoding, Content-Range, Content-Encoding) and hop-by-hop fields. Age and Date
 // describe the exchange, so a stored Age the 304 lacks is removed and a missing Date becomes
-// `received` (RFC 9110 §6.6.1). Fields named by the new qualified no-cache/private are removed.
+// `received` (RFC 9110 §6.6.1). Then removeUnstorableFields applies to the result.
 // The caller then stores the new request/response times and recomputes the lifetime.
-void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
-             TimePoint received);
+void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
+             const Settings& settings);
 
 // RFC 9111 §4.3.2, RFC 9110 §13.1.2, §13.1.3, §13.2.2: whether the client's own conditionals,
 // evaluated against a stored response about to be served, call for a 304. If-None-Match (weak

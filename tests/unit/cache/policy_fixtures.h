@@ -81,6 +81,14 @@ inline http::ResponseHead response(int status, std::string_view lines) {
   return head;
 }
 
+// Settings under which cookie fields are stored like any other (set_cookie: store), for tests
+// of other rules that use Set-Cookie as their example field.
+inline Settings storeCookies() {
+  Settings settings;
+  settings.set_cookie = SetCookie::Store;
+  return settings;
+}
+
 // "name: value\n" for every field, in order: compares whole header sections.
 inline std::string dump(const http::Headers& headers) {
   std::string out;

@@ -221,6 +221,7 @@ struct StoreRow {
   int status;
   const char* response;
   StoreDecision decision;
+  SetCookie set_cookie = SetCookie::Strip;
 };
 
 // clang-format off
@@ -289,6 +290,19 @@ const StoreRow StoreRows[] = {
    "Cache-Control: must-understand, no-store, max-age=60", StoreDecision::MustUnderstand},
   {"§3 Set-Cookie does not prevent storing", "GET", "", 200,
    "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store},
+  {"#11 set_cookie: strip stores a response that sets a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store, SetCookie::Strip},
+  {"#11 set_cookie: store stores a response that sets a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store, SetCookie::Store},
+  {"#11 set_cookie: refuse does not store Set-Cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::SetCookie, SetCookie::Refuse},
+  {"#11 set_cookie: refuse does not store Set-Cookie2", "GET", "", 200,
+   "Cache-Control: max-age=60\nset-cookie2: a=b", StoreDecision::SetCookie, SetCookie::Refuse},
+  {"#11 set_cookie: refuse stores a response without a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60", StoreDecision::Store, SetCookie::Refuse},
+  {"#11 set_cookie: refuse after the RFC reasons: no-store says no-store", "GET", "", 200,
+   "Cache-Control: no-store\nSet-Cookie: a=b", StoreDecision::ResponseNoStore,
+   SetCookie::Refuse},
 };
 // clang-format on
 
@@ -297,11 +311,12 @@ const StoreRow StoreRows[] = {
 TEST_CASE("storability: (method, request, response) → store or why not", "[cache]") {
   for (const StoreRow& row : StoreRows) {
     SECTION(row.name) {
-      const StoreDecision got =
-          storability(request(row.request, row.method), response(row.status, row.response));
-      CHECK(got == row.decision);
-      CHECK(isStorable(request(row.request, row.method), response(row.status, row.response)) ==
-            (row.decision == StoreDecision::Store));
+      Settings settings;
+      settings.set_cookie = row.set_cookie;
+      const http::RequestHead req = request(row.request, row.method);
+      const http::ResponseHead res = response(row.status, row.response);
+      CHECK(storability(req, res, settings) == row.decision);
+      CHECK(isStorable(req, res, settings) == (row.decision == StoreDecision::Store));
     }
   }
 }
@@ -316,9 +331,11 @@ TEST_CASE("storability reasons read as Cache-Status details", "[cache]") {
   CHECK(describe(StoreDecision::Method) == "method");
   CHECK(describe(StoreDecision::Status) == "status");
   CHECK(describe(StoreDecision::MustUnderstand) == "must-understand");
+  CHECK(describe(StoreDecision::SetCookie) == "set-cookie");
 }
 
 TEST_CASE("§5.2.2.4 §5.2.2.7 qualified no-cache and private fields are not stored", "[cache]") {
+  const Settings settings = storeCookies();
   http::Headers h = fields("Cache-Control: max-age=60, no-cache=\"Set-Cookie, X-Token\"\n"
                            "Set-Cookie: a=1\n"
                            "Content-Type: text/plain\n"
@@ -326,14 +343,44 @@ TEST_CASE("§5.2.2.4 §5.2.2.7 qualified no-cache and private fields are not sto
                            "x-token: t\n"
                            "Cache-Control: private=\"X-User\"\n"
                            "X-User: alice");
-  CHECK(removeUnstorableFields(h) == 4);
+  CHECK(removeUnstorableFields(h, settings) == 4);
   CHECK(dump(h) == "Cache-Control: max-age=60, no-cache=\"Set-Cookie, X-Token\"\n"
                    "Content-Type: text/plain\n"
                    "Cache-Control: private=\"X-User\"\n");
 
   http::Headers plain = fields("Cache-Control: max-age=60\nSet-Cookie: a=1");
-  CHECK(removeUnstorableFields(plain) == 0);
+  CHECK(removeUnstorableFields(plain, settings) == 0);
   CHECK(dump(plain) == "Cache-Control: max-age=60\nSet-Cookie: a=1\n");
+}
+
+TEST_CASE("#11 set_cookie decides whether cookie fields are stored with the response", "[cache]") {
+  struct Row {
+    const char* name;
+    SetCookie set_cookie;
+    const char* stored; // what is left to store
+  };
+  const char* received = "Cache-Control: max-age=60\n"
+                         "Set-Cookie: sid=alice\n"
+                         "Content-Type: text/plain\n"
+                         "set-cookie2: old=1\n"
+                         "X-Set-Cookie: kept";
+  const Row rows[] = {
+      {"strip (the default) removes Set-Cookie and Set-Cookie2", SetCookie::Strip,
+       "Cache-Control: max-age=60\nContent-Type: text/plain\nX-Set-Cookie: kept\n"},
+      {"store keeps them (RFC 9111 §3)", SetCookie::Store,
+       "Cache-Control: max-age=60\nSet-Cookie: sid=alice\nContent-Type: text/plain\n"
+       "set-cookie2: old=1\nX-Set-Cookie: kept\n"},
+  };
+  CHECK(Settings().set_cookie == SetCookie::Strip);
+  for (const Row& row : rows) {
+    SECTION(row.name) {
+      Settings settings;
+      settings.set_cookie = row.set_cookie;
+      http::Headers h = fields(received);
+      removeUnstorableFields(h, settings);
+      CHECK(dump(h) == row.stored);
+    }
+  }
 }
 
 namespace {

@@ -115,7 +115,7 @@ TEST_CASE("§3.2 §4.3.4 freshening replaces fields, except framing and coding",
                                                        "Set-Cookie: new=1\n"
                                                        "Set-Cookie: new=2\n"
                                                        "X-Added: 1");
-  freshen(stored, notModified, at(1));
+  freshen(stored, notModified, at(1), storeCookies());
   CHECK(dump(stored.headers) == withDates("Date: @0\n"
                                           "Content-Type: text/plain\n"
                                           "Content-Length: 5\n"
@@ -131,14 +131,15 @@ TEST_CASE("§3.2 §4.3.4 freshening replaces fields, except framing and coding",
 
 TEST_CASE("§4.3.4 freshening: Age and Date belong to the new exchange", "[cache]") {
   http::ResponseHead stored = response(200, "Date: @-100\nAge: 40\nETag: \"a\"");
-  freshen(stored, response(304, "Age: 3\nETag: \"a\""), at(2));
+  freshen(stored, response(304, "Age: 3\nETag: \"a\""), at(2), Settings());
   // RFC 9110 §6.6.1: a 304 without Date is dated when it arrived.
   CHECK(dump(stored.headers) == withDates("Date: @+2\nAge: 3\nETag: \"a\"\n"));
 }
 
 TEST_CASE("§5.2.2.4 freshening removes fields the new no-cache names", "[cache]") {
   http::ResponseHead stored = response(200, "Date: @0\nSet-Cookie: a=1\nETag: \"a\"");
-  freshen(stored, response(304, "Date: @0\nCache-Control: no-cache=\"Set-Cookie\""), at(0));
+  freshen(stored, response(304, "Date: @0\nCache-Control: no-cache=\"Set-Cookie\""), at(0),
+          storeCookies());
   CHECK_FALSE(stored.headers.has("Set-Cookie"));
 }
 

@@ -51,7 +51,8 @@ std::string describe(const config::Config& c) {
       << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
       << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
       << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
-      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << "\nrefresh_rules";
+      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << ' '
+      << static_cast<int>(c.cache.set_cookie) << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -245,6 +246,13 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(packages.percent == 20); // default
   CHECK(packages.max == 0s);
   CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
+}
+
+TEST_CASE("#11 cache.set_cookie: strip, refuse or store", "[config][cache]") {
+  CHECK(parseText("").cache.set_cookie == cache::SetCookie::Strip);
+  CHECK(parseText("cache:\n  set_cookie: refuse\n").cache.set_cookie == cache::SetCookie::Refuse);
+  CHECK(parseText("cache:\n  set_cookie: store\n").cache.set_cookie == cache::SetCookie::Store);
+  CHECK(parseText("cache:\n  set_cookie: strip\n").cache.set_cookie == cache::SetCookie::Strip);
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
