@@ -42,6 +42,16 @@ Subscription Entry::subscribe(std::function<void()> callback) const {
   return notifier_.subscribe(std::move(callback));
 }
 
+std::shared_ptr<const Entry> withHead(const Entry& complete, http::ResponseHead head,
+                                      std::chrono::system_clock::time_point request_time,
+                                      std::chrono::system_clock::time_point response_time) {
+  if (complete.state() != EntryState::Complete)
+    return nullptr;
+  return detail::EntryMutator::withBodyOf(
+      complete, EntryInit{complete.key(), complete.secondaryKey(), std::move(head), request_time,
+                          response_time, complete.contentLength()});
+}
+
 namespace detail {
 
 std::shared_ptr<Entry> EntryMutator::create(EntryInit init) {

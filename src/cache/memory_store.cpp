@@ -174,13 +174,15 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     return true;
   }
 
-  void removeEntry(std::size_t shard_index, const Entry& entry) {
+  bool removeEntry(std::size_t shard_index, const Entry& entry) {
     Shard& shard = shards[shard_index];
     std::lock_guard lock(shard.mutex);
     const auto record = shard.findLocked(entry);
-    if (record != shard.lru.end()) {
-      unlinkLocked(shard, record);
+    if (record == shard.lru.end()) {
+      return false;
     }
+    unlinkLocked(shard, record);
+    return true;
   }
 
   void releaseFetch(std::size_t shard_index, const PendingFetch& fetch) {
@@ -405,6 +407,10 @@ MemoryStore::updateHead(const std::shared_ptr<const Entry>& entry, http::Respons
   record->charged = new_charge;
   impl_->touchLocked(shard, record);
   return fresh;
+}
+
+bool MemoryStore::erase(const Entry& entry) {
+  return impl_->removeEntry(impl_->shardOf(entry.key()), entry);
 }
 
 std::size_t MemoryStore::remove(const Key& key) {

@@ -58,6 +58,32 @@ std::int64_t heuristicLifetime(const http::ResponseHead& response, TimePoint res
                   static_cast<std::int64_t>(settings.heuristic_max.count()));
 }
 
+// §3 from the response's side (and §3.5, which weighs the request's Authorization against it):
+// what storability() checks once the method, status and request no-store have passed.
+StoreDecision responseStorability(const http::RequestHead& request,
+                                  const http::ResponseHead& response, const Settings& settings) {
+  const ResponseDirectives d = parseResponseDirectives(response.headers);
+  if (d.must_understand) {
+    // §5.2.2.3: understood status → no-store is overridden; unknown status → not stored.
+    if (!isUnderstood(response.status))
+      return StoreDecision::MustUnderstand;
+  } else if (d.no_store) {
+    return StoreDecision::ResponseNoStore;
+  }
+  if (d.is_private)
+    return StoreDecision::Private;
+  if (request.headers.has("Authorization") && !d.is_public && !d.s_maxage && !d.must_revalidate)
+    return StoreDecision::Authorization;
+  if (hasVaryAny(response.headers))
+    return StoreDecision::VaryAny;
+  if (!hasExplicitFreshness(response) && !d.is_public && !isHeuristicallyCacheable(response.status))
+    return StoreDecision::Status;
+  if (settings.set_cookie == SetCookie::Refuse &&
+      (response.headers.has("Set-Cookie") || response.headers.has("Set-Cookie2")))
+    return StoreDecision::SetCookie;
+  return StoreDecision::Store;
+}
+
 } // namespace
 
 bool isCacheableMethod(std::string_view method) noexcept {
@@ -105,26 +131,21 @@ StoreDecision storability(const http::RequestHead& request, const http::Response
     return StoreDecision::Status;
   if (parseRequestDirectives(request.headers).no_store)
     return StoreDecision::RequestNoStore;
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
-  if (d.must_understand) {
-    // §5.2.2.3: understood status → no-store is overridden; unknown status → not stored.
-    if (!isUnderstood(response.status))
-      return StoreDecision::MustUnderstand;
-  } else if (d.no_store) {
-    return StoreDecision::ResponseNoStore;
+  return responseStorability(request, response, settings);
+}
+
+FreshenOutcome freshenOutcome(const http::RequestHead& request, const http::ResponseHead& freshened,
+                              const Settings& settings) {
+  if (parseRequestDirectives(request.headers).no_store) // §5.2.1.5: no part of it is stored
+    return FreshenOutcome::ServeOnly;
+  switch (responseStorability(request, freshened, settings)) {
+  case StoreDecision::Store:
+    return FreshenOutcome::Update;
+  case StoreDecision::Authorization: // §3.5: this user's answer, not everybody's
+    return FreshenOutcome::ServeOnly;
+  default:
+    return FreshenOutcome::Remove;
   }
-  if (d.is_private)
-    return StoreDecision::Private;
-  if (request.headers.has("Authorization") && !d.is_public && !d.s_maxage && !d.must_revalidate)
-    return StoreDecision::Authorization;
-  if (hasVaryAny(response.headers))
-    return StoreDecision::VaryAny;
-  if (!hasExplicitFreshness(response) && !d.is_public && !isHeuristicallyCacheable(response.status))
-    return StoreDecision::Status;
-  if (settings.set_cookie == SetCookie::Refuse &&
-      (response.headers.has("Set-Cookie") || response.headers.has("Set-Cookie2")))
-    return StoreDecision::SetCookie;
-  return StoreDecision::Store;
 }
 
 std::string_view describe(StoreDecision decision) noexcept {

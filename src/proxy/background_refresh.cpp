@@ -110,8 +110,8 @@ void BackgroundRefresh::parse() {
       const auto options = http::stripHopByHop(head.headers);
       origin_keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
                      parser_.framing().kind != http::Framing::UntilClose && !stray_body;
-      const bool freshened = freshenStored(worker_.store(), worker_.cacheSettings(), stale_, head,
-                                           request_time_) != nullptr;
+      const bool freshened = freshenStored(worker_.store(), worker_.cacheSettings(), request_,
+                                           stale_, head, request_time_) != nullptr;
       if (!freshened) {
         cache::policy::StoreDecision decision = cache::policy::StoreDecision::Store;
         writer_ = beginStoring(worker_.store(), worker_.cacheSettings(), key_, request_, head,

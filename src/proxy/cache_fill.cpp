@@ -3,6 +3,17 @@
 
 namespace ferry::proxy {
 
+namespace {
+
+bool hasPerClientField(const http::Headers& headers) {
+  for (const http::Field field : headers)
+    if (cache::policy::isPerClientField(field.name))
+      return true;
+  return false;
+}
+
+} // namespace
+
 std::unique_ptr<cache::EntryWriter>
 beginStoring(cache::Store& store, const cache::Settings& settings, const std::string& key,
              const http::RequestHead& request, const http::ResponseHead& response,
@@ -27,15 +38,30 @@ beginStoring(cache::Store& store, const cache::Settings& settings, const std::st
 
 std::shared_ptr<const cache::Entry>
 freshenStored(cache::Store& store, const cache::Settings& settings,
-              const std::shared_ptr<const cache::Entry>& stale,
+              const http::RequestHead& request, const std::shared_ptr<const cache::Entry>& stale,
               const http::ResponseHead& not_modified,
               std::chrono::system_clock::time_point request_time) {
-  if (not_modified.status != 304 || !cache::policy::canFreshen(stale->head(), not_modified))
+  namespace policy = cache::policy;
+  if (not_modified.status != 304 || !policy::canFreshen(stale->head(), not_modified))
     return nullptr;
   const auto now = std::chrono::system_clock::now();
-  http::ResponseHead head = stale->head();
-  cache::policy::freshen(head, not_modified, now, settings);
-  return store.updateHead(stale, std::move(head), request_time, now);
+  http::ResponseHead shared = stale->head();
+  policy::freshen(shared, not_modified, now, settings);
+  http::ResponseHead answer = policy::withClientFields(shared, not_modified);
+  switch (policy::freshenOutcome(request, shared, settings)) {
+  case policy::FreshenOutcome::Update: {
+    auto updated = store.updateHead(stale, std::move(shared), request_time, now);
+    if (!hasPerClientField(not_modified.headers))
+      return updated; // what this client gets is what everybody gets
+    break;
+  }
+  case policy::FreshenOutcome::Remove:
+    store.erase(*stale);
+    break;
+  case policy::FreshenOutcome::ServeOnly:
+    break;
+  }
+  return cache::withHead(*stale, std::move(answer), request_time, now);
 }
 
 } // namespace ferry::proxy

@@ -24,11 +24,15 @@ beginStoring(cache::Store& store, const cache::Settings& settings, const std::st
              http::Framing framing, std::chrono::system_clock::time_point request_time,
              cache::policy::StoreDecision& decision);
 
-// The stored response `stale` updated by the 304 `not_modified`, swapped into the store, or
-// null when the 304 does not identify it (then it must be fetched again).
+// The response to serve for `request` after the 304 `not_modified` revalidated `stale`: the
+// stored head freshened by it, with the 304's per-client fields (Set-Cookie...). The store
+// takes the freshened head without those fields, removes `stale` when the new head forbids
+// storing it, or keeps `stale` as it was when the 304 belongs to `request` alone
+// (policy::freshenOutcome). Null when the 304 does not identify `stale` (then it must be
+// fetched again).
 std::shared_ptr<const cache::Entry>
 freshenStored(cache::Store& store, const cache::Settings& settings,
-              const std::shared_ptr<const cache::Entry>& stale,
+              const http::RequestHead& request, const std::shared_ptr<const cache::Entry>& stale,
               const http::ResponseHead& not_modified,
               std::chrono::system_clock::time_point request_time);
 

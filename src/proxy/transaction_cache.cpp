@@ -120,8 +120,8 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 bool Transaction::revalidated(http::ResponseHead& response) {
   if (!stale_)
     return false;
-  refresh_ = freshenStored(session_.worker().store(), session_.worker().cacheSettings(), stale_,
-                           response, request_time_);
+  refresh_ = freshenStored(session_.worker().store(), session_.worker().cacheSettings(),
+                           clientHead(), stale_, response, request_time_);
   if (refresh_)
     return true;
   if (policy::isOriginError(response.status)) {

@@ -509,3 +509,47 @@ TEST_CASE("#11 a stored Set-Cookie reaches only the client whose request fetched
     CHECK(requestsFor(origin, "/c") == 1);
   }
 }
+
+TEST_CASE("#11 a 304 with private removes the stored response", "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match"))
+      c.respond(304, "", {{"ETag", "\"v1\""}, {"Cache-Control", "private, max-age=60"}});
+    else
+      c.respond(200, "shared", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/p")));
+  auto revalidated = proxy.fetch(get(origin, "/p"));
+  REQUIRE(revalidated);
+  CHECK(revalidated->status == 200);
+  CHECK(revalidated->body == "shared"); // this client still gets its answer
+  CHECK(revalidated->header("cache-control") == "private, max-age=60");
+  auto after = proxy.fetch(get(origin, "/p"));
+  REQUIRE(after);
+  CHECK(cacheStatus(*after).find("fwd=uri-miss") != std::string::npos);
+  REQUIRE(origin.requests().size() == 3);
+  CHECK_FALSE(origin.requests()[2].header("if-none-match")); // nothing left to revalidate
+}
+
+TEST_CASE("#11 a Set-Cookie in a 304 reaches only the client that revalidated",
+          "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match"))
+      c.respond(304, "",
+                {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=60"}, {"Set-Cookie", "sid=bob"}});
+    else
+      c.respond(200, "shared", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy("cache:\n  set_cookie: store\n");
+  REQUIRE(proxy.fetch(get(origin, "/s")));
+  auto bob = proxy.fetch(get(origin, "/s", "Cookie: sid=old\r\n"));
+  REQUIRE(bob);
+  CHECK(bob->body == "shared");
+  CHECK(bob->header("set-cookie") == "sid=bob");
+  auto carol = proxy.fetch(get(origin, "/s"));
+  REQUIRE(carol);
+  CHECK(cacheStatus(*carol).find("ferry; hit") == 0); // freshened by bob's 304: max-age=60
+  CHECK(carol->body == "shared");
+  CHECK_FALSE(carol->header("set-cookie"));
+  CHECK(requestsFor(origin, "/s") == 2);
+}

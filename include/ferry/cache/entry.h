@@ -119,4 +119,12 @@ private:
   mutable Notifier notifier_;
 };
 
+// A Complete Entry with `head` and the times replaced and the body chunks of `complete`
+// (shared, not copied), held by the caller alone: in no Store's index and charged to no budget.
+// It answers one client, e.g. with a 304's per-client fields the stored response must not take.
+// Null when `complete` is not Complete.
+std::shared_ptr<const Entry> withHead(const Entry& complete, http::ResponseHead head,
+                                      std::chrono::system_clock::time_point request_time,
+                                      std::chrono::system_clock::time_point response_time);
+
 } // namespace ferry::cache

@@ -37,6 +37,7 @@ public:
   updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
              std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point response_time) override;
+  bool erase(const Entry& entry) override;
   std::size_t remove(const Key& key) override;
   FetchTicket joinFetch(const Key& key) override;
   StoreStats stats() const override;

@@ -181,14 +181,39 @@ http::RequestHead backgroundRevalidation(const http::RequestHead& client,
 // caller refetches without conditions.
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
 
+// Fields of a 304 that belong to the one client whose request it answered: the cookie fields
+// and Authentication-Info / Proxy-Authentication-Info (RFC 9110 §11.6.3, §11.7.3), which
+// answer that client's credentials.
+bool isPerClientField(std::string_view name) noexcept;
+
 // §3.2, §4.3.4: copies every field of the 304 into `stored`, replacing fields of the same name,
 // except framing and content-coding fields the stored body depends on (Content-Length,
-// Transfer-Encoding, Content-Range, Content-Encoding) and hop-by-hop fields. Age and Date
-// describe the exchange, so a stored Age the 304 lacks is removed and a missing Date becomes
-// `received` (RFC 9110 §6.6.1). Then removeUnstorableFields applies to the result.
-// The caller then stores the new request/response times and recomputes the lifetime.
+// Transfer-Encoding, Content-Range, Content-Encoding), hop-by-hop fields and the per-client
+// fields (isPerClientField: a 304 answers one client's request, the stored response serves
+// everybody). Age and Date describe the exchange, so a stored Age the 304 lacks is removed and
+// a missing Date becomes `received` (RFC 9110 §6.6.1). Then removeUnstorableFields applies to
+// the result. The caller then stores the new request/response times and recomputes the
+// lifetime.
 void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
              const Settings& settings);
+
+// What the client whose request `not_modified` answered is served: `freshened` (the stored
+// head after freshen()) with the 304's per-client fields in place of the stored ones.
+http::ResponseHead withClientFields(const http::ResponseHead& freshened,
+                                    const http::ResponseHead& not_modified);
+
+// §4.3.4 with §3: what a 304 to `request` does to the stored response it freshens, judged on
+// `freshened`, the stored head after freshen() (so the 304's directives count).
+enum class FreshenOutcome {
+  Update,    // the stored response takes the freshened head
+  Remove,    // the freshened head may not be stored (no-store, private, Vary: *, must-understand
+             // with an unknown status, no longer cacheable...): the stored response is removed
+  ServeOnly, // the 304 belongs to this request only (its no-store, §5.2.1.5, or Authorization
+             // without public, s-maxage or must-revalidate, §3.5): the client is served the
+             // freshened response, the stored one stays as it was
+};
+FreshenOutcome freshenOutcome(const http::RequestHead& request, const http::ResponseHead& freshened,
+                              const Settings& settings);
 
 // RFC 9111 §4.3.2, RFC 9110 §13.1.2, §13.1.3, §13.2.2: whether the client's own conditionals,
 // evaluated against a stored response about to be served, call for a 304. If-None-Match (weak

@@ -139,6 +139,10 @@ public:
              std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point response_time) = 0;
 
+  // Removes `entry` from the index if it is still there (e.g. a 304 that forbids keeping it);
+  // its readers carry on. Returns whether it was indexed.
+  virtual bool erase(const Entry& entry) = 0;
+
   // Removes every variant of key (PURGE, RFC 9111 §4.4 invalidation); returns how many.
   // Readers and writers of removed Entries carry on; a removed Filling Entry still completes.
   virtual std::size_t remove(const Key& key) = 0;

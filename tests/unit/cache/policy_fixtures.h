@@ -125,6 +125,18 @@ inline std::ostream& operator<<(std::ostream& out, StoreDecision decision) {
   return out << describe(decision) << '(' << static_cast<int>(decision) << ')';
 }
 
+inline std::ostream& operator<<(std::ostream& out, FreshenOutcome outcome) {
+  switch (outcome) {
+  case FreshenOutcome::Update:
+    return out << "Update";
+  case FreshenOutcome::Remove:
+    return out << "Remove";
+  case FreshenOutcome::ServeOnly:
+    return out << "ServeOnly";
+  }
+  return out << "?";
+}
+
 inline std::ostream& operator<<(std::ostream& out, RangeOutcome outcome) {
   switch (outcome) {
   case RangeOutcome::Full:

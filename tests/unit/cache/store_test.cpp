@@ -242,6 +242,33 @@ TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]")
   }
 }
 
+TEST_CASE("#11 erase removes one stored variant; withHead answers one client", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  auto gzip = storeComplete(store, makeInit("k", "gzip"), {"zipped"});
+  auto plain = storeComplete(store, makeInit("k", "plain"), {"plain"});
+  REQUIRE(gzip != nullptr);
+  REQUIRE(plain != nullptr);
+  const std::size_t used_with_both = store.stats().used_bytes;
+
+  auto mine = withHead(*gzip, makeHead({{"Set-Cookie", "sid=bob"}}), T0, T0);
+  REQUIRE(mine != nullptr);
+  CHECK(mine->head().headers.get("Set-Cookie") == "sid=bob");
+  CHECK(mine->read(0).chunks.at(0).get() == gzip->read(0).chunks.at(0).get());
+  CHECK(store.lookup("k", secondaryIs("gzip")) == gzip); // not in the index
+  CHECK(store.stats().used_bytes == used_with_both);     // nor charged
+
+  CHECK(store.erase(*gzip));
+  CHECK_FALSE(store.erase(*gzip));
+  CHECK_FALSE(store.erase(*mine));
+  CHECK(store.lookup("k", secondaryIs("gzip")) == nullptr);
+  CHECK(store.lookup("k", secondaryIs("plain")) == plain);
+  CHECK(bodyOf(*gzip) == "zipped"); // its readers carry on
+  store.checkInvariantsForTest();
+
+  auto writer = store.insert(makeInit("filling"));
+  CHECK(withHead(*writer->entry(), makeHead({}), T0, T0) == nullptr);
+}
+
 TEST_CASE("remove drops every variant of a Key and only those", "[cache]") {
   MemoryStore store(settingsWith(1 << 20, 1 << 20));
   for (const char* variant : {"a", "b", "c"}) {
