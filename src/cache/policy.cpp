@@ -216,12 +216,26 @@ Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response
   return Seconds(std::clamp<std::int64_t>(lifetime, 0, MaxDelta));
 }
 
+std::optional<Seconds> parseAge(const http::Headers& response) {
+  std::optional<std::string_view> first;
+  for (std::string_view line : response.getAll("Age"))
+    http::forEachListMember(line, [&](std::string_view member) {
+      if (!first)
+        first = member;
+    });
+  if (!first)
+    return std::nullopt;
+  const auto value = detail::parseDeltaSeconds(*first);
+  if (!value)
+    return std::nullopt;
+  return Seconds(*value);
+}
+
 AgeCalculation calculateAge(const http::ResponseHead& response, TimePoint request_time,
                             TimePoint response_time, TimePoint now) {
   const std::int64_t responseTime = epochSeconds(response_time);
-  std::int64_t ageValue = 0; // §4.2.3: 0 when not available
-  if (const auto age = response.headers.get("Age"))
-    ageValue = detail::parseDeltaSeconds(detail::trimmed(*age)).value_or(0);
+  // §4.2.3: 0 when not available; an invalid Age is ignored (§5.1).
+  const std::int64_t ageValue = parseAge(response.headers).value_or(Seconds(0)).count();
   const auto positive = [](std::int64_t value) {
     return Seconds(std::max<std::int64_t>(0, value));
   };

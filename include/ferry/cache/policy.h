@@ -93,8 +93,15 @@ bool hasExplicitFreshness(const http::ResponseHead& response);
 Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
                           std::string_view uri, const Settings& settings);
 
-// §4.2.3, each step exactly as the RFC names it. Times are floored to whole seconds; negative
-// clock differences count as 0.
+// §5.1: the response's Age. Its field lines are one list (RFC 9110 §5.3) of which only the
+// first member counts (a cache SHOULD use the first member of a list-based value), read as
+// delta-seconds (§1.2.2: past 2^31 reads as 2^31). nullopt when there is no Age, or when that
+// member is not all digits (a sign, a decimal point, a parameter, a letter): §5.1 says to ignore
+// such a field, and never to read a later member instead.
+std::optional<Seconds> parseAge(const http::Headers& response);
+
+// §4.2.3, each step exactly as the RFC names it. age_value is parseAge(), 0 without one. Times are
+// floored to whole seconds; negative clock differences count as 0.
 struct AgeCalculation {
   Seconds apparent_age{0};          // max(0, response_time − date_value)
   Seconds response_delay{0};        // response_time − request_time

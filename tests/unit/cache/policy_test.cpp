@@ -82,6 +82,12 @@ const VerdictRow VerdictRows[] = {
    "", "Date: @0\nExpires: @-1\nLast-Modified: @-10000", 10, Verdict::Revalidate},
   {"§4.2.3 an upstream Age counts towards the current age",
    "", "Date: @0\nAge: 90\nCache-Control: max-age=100", 20, Verdict::Revalidate},
+  {"#11 §5.1 only the first member of a list-based Age counts: old, 0 is stale",
+   "", "Date: @0\nAge: 7200, 0\nCache-Control: max-age=3600", 0, Verdict::Revalidate},
+  {"#11 §5.1 only the first Age line counts: 0 then old is fresh",
+   "", "Date: @0\nAge: 0\nAge: 7200\nCache-Control: max-age=3600", 0, Verdict::Fresh},
+  {"#11 §5.1 an invalid Age is ignored, not read further",
+   "", "Date: @0\nAge: 7200.0, 7200\nCache-Control: max-age=3600", 0, Verdict::Fresh},
   {"§4.2.3 a Date far behind the response time ages the response (apparent_age)",
    "", "Date: @-95\nCache-Control: max-age=100", 10, Verdict::Revalidate},
   // Request directives (§5.2.1, §5.4)
@@ -198,6 +204,44 @@ TEST_CASE("serving verdicts: (request, stored response, now) → verdict", "[cac
       CHECK(decision.verdict == row.verdict);
       CHECK(decision.requested == row.requested);
       CHECK(decision.ttl == stored.lifetime - decision.age);
+    }
+  }
+}
+
+TEST_CASE("#11 §5.1 Age field values → age_value", "[cache]") {
+  struct Row {
+    const char* name;
+    const char* fields;
+    std::optional<long long> age;
+  };
+  const Row rows[] = {
+      {"no Age", "", std::nullopt},
+      {"delta-seconds", "Age: 60", 60},
+      {"zero", "Age: 0", 0},
+      {"optional whitespace around it", "Age:  60 ", 60},
+      {"leading zeros", "Age: 0060", 60},
+      {"§1.2.2 2^31 - 1", "Age: 2147483647", 2147483647LL},
+      {"§1.2.2 2^31", "Age: 2147483648", 2147483648LL},
+      {"§1.2.2 past 2^31 reads as 2^31", "Age: 99999999999999999999", 2147483648LL},
+      {"a list: its first member", "Age: 7200, 0", 7200},
+      {"a list starting with 0", "Age: 0, 7200", 0},
+      {"two lines: the first", "Age: 7200\nAge: 0", 7200},
+      {"empty list members are not members (RFC 9110 §5.6.1)", "Age: , 30", 30},
+      {"invalid: non-numeric", "Age: abc", std::nullopt},
+      {"invalid: negative", "Age: -7200", std::nullopt},
+      {"invalid: a fraction", "Age: 7200.0", std::nullopt},
+      {"invalid: a unit suffix", "Age: 7200s", std::nullopt},
+      {"invalid: a parameter", "Age: 7200;foo=bar", std::nullopt},
+      {"invalid first member: ignored, not the next one", "Age: old, 30", std::nullopt},
+      {"invalid first line: ignored, not the next one", "Age: x\nAge: 30", std::nullopt},
+      {"empty", "Age: ", std::nullopt},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.name) {
+      const auto age = parseAge(fields(row.fields));
+      REQUIRE(age.has_value() == row.age.has_value());
+      if (row.age)
+        CHECK(age->count() == *row.age);
     }
   }
 }
