@@ -62,7 +62,7 @@ std::int64_t heuristicLifetime(const http::ResponseHead& response, TimePoint res
 // what storability() checks once the method, status and request no-store have passed.
 StoreDecision responseStorability(const http::RequestHead& request,
                                   const http::ResponseHead& response, const Settings& settings) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
   if (d.must_understand) {
     // §5.2.2.3: understood status → no-store is overridden; unknown status → not stored.
     if (!isUnderstood(response.status))
@@ -76,7 +76,8 @@ StoreDecision responseStorability(const http::RequestHead& request,
     return StoreDecision::Authorization;
   if (hasVaryAny(response.headers))
     return StoreDecision::VaryAny;
-  if (!hasExplicitFreshness(response) && !d.is_public && !isHeuristicallyCacheable(response.status))
+  if (!hasExplicitFreshness(response, settings) && !d.is_public &&
+      !isHeuristicallyCacheable(response.status))
     return StoreDecision::Status;
   if (settings.set_cookie == SetCookie::Refuse &&
       (response.headers.has("Set-Cookie") || response.headers.has("Set-Cookie2")))
@@ -178,7 +179,7 @@ bool isCookieField(std::string_view name) noexcept {
 }
 
 std::size_t removeUnstorableFields(http::Headers& response, const Settings& settings) {
-  const ResponseDirectives d = parseResponseDirectives(response);
+  const ResponseDirectives d = parseResponseDirectives(response, settings.targeted_fields);
   const bool strip_cookies = settings.set_cookie == SetCookie::Strip;
   if (d.no_cache_fields.empty() && d.private_fields.empty() && !strip_cookies)
     return 0;
@@ -193,20 +194,20 @@ std::size_t removeUnstorableFields(http::Headers& response, const Settings& sett
   return response.removeIf(unstorable);
 }
 
-bool hasExplicitFreshness(const http::ResponseHead& response) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
-  return d.s_maxage || d.max_age || response.headers.has("Expires");
+bool hasExplicitFreshness(const http::ResponseHead& response, const Settings& settings) {
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
+  return d.s_maxage || d.max_age || (!d.targeted && response.headers.has("Expires"));
 }
 
 Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
                           std::string_view uri, const Settings& settings) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
   std::int64_t lifetime = 0;
   if (d.s_maxage) { // §5.2.2.10: a shared cache prefers s-maxage
     lifetime = d.s_maxage->count();
   } else if (d.max_age) {
     lifetime = d.max_age->count();
-  } else if (response.headers.has("Expires")) {
+  } else if (!d.targeted && response.headers.has("Expires")) { // RFC 9213 §2.1
     // §5.3: an invalid Expires (e.g. "0") is a time in the past.
     const auto expires = detail::dateField(response.headers, "Expires", response_time);
     lifetime = expires ? *expires - dateValue(response, response_time) : 0;
@@ -253,9 +254,16 @@ std::string ageValue(Seconds current_age) {
   return std::to_string(std::clamp<std::int64_t>(current_age.count(), 0, MaxDelta));
 }
 
+Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
+                      TimePoint response_time, std::string_view uri, const Settings& settings) {
+  return Stored{head, request_time, response_time,
+                freshnessLifetime(head, response_time, uri, settings),
+                parseResponseDirectives(head.headers, settings.targeted_fields)};
+}
+
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now) {
   const RequestDirectives r = parseRequestDirectives(request.headers);
-  const ResponseDirectives d = parseResponseDirectives(stored.head.headers);
+  const ResponseDirectives& d = stored.directives;
   Decision decision;
   decision.age =
       calculateAge(stored.head, stored.request_time, stored.response_time, now).current_age;
@@ -296,7 +304,7 @@ Decision decide(const http::RequestHead& request, const Stored& stored, TimePoin
 
 bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored, TimePoint now) {
   const RequestDirectives r = parseRequestDirectives(request.headers);
-  const ResponseDirectives d = parseResponseDirectives(stored.head.headers);
+  const ResponseDirectives& d = stored.directives;
   if (r.no_cache || d.no_cache) // the client or the origin demanded a validated response
     return false;
   const Seconds age =

@@ -2,6 +2,7 @@
 // retry and truncation handling (DESIGN.md, "The rules the product is built on").
 #include "transaction.h"
 
+#include "cache_fill.h"
 #include "client_session.h"
 #include "water_marks.h"
 #include "worker.h"
@@ -501,10 +502,9 @@ void Transaction::originFailed(bool timed_out, const std::string& why) {
     return;
   }
   spdlog::info("{} {}: {}", head_.method, head_.target, why);
-  if (stale_ && cache::policy::mayServeStaleOnError(clientHead(),
-                                                    {stale_->head(), stale_->requestTime(),
-                                                     stale_->responseTime(), lifetime(*stale_)},
-                                                    std::chrono::system_clock::now())) {
+  if (stale_ && cache::policy::mayServeStaleOnError(
+                    clientHead(), storedView(*stale_, session_.worker().cacheSettings()),
+                    std::chrono::system_clock::now())) {
     releaseOrigin(false);
     serveEntry(stale_, cache::Outcome::StaleIfError); // RFC 5861 §4
     return;

@@ -96,7 +96,6 @@ private:
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   void purge();
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;
-  std::chrono::seconds lifetime(const cache::Entry& entry) const;
   const http::RequestHead& clientHead() const { return client_head_ ? *client_head_ : head_; }
 
   ClientSession& session_;

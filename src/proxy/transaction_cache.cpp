@@ -23,11 +23,6 @@ std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) 
   return policy::varyKey(entry.head().headers, clientHead().headers);
 }
 
-std::chrono::seconds Transaction::lifetime(const cache::Entry& entry) const {
-  return policy::freshnessLifetime(entry.head(), entry.responseTime(), key_,
-                                   session_.worker().cacheSettings());
-}
-
 void Transaction::lookupCache() {
   cache::Store& store = session_.worker().store();
   auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
@@ -53,8 +48,7 @@ void Transaction::lookupCache() {
     serveEntry(std::move(entry), cache::Outcome::MemoryHit); // just arrived: fresh
     return;
   }
-  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
-                              lifetime(*entry)};
+  const policy::Stored stored = storedView(*entry, session_.worker().cacheSettings());
   const policy::Decision decision = policy::decide(head_, stored, std::chrono::system_clock::now());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
@@ -126,8 +120,7 @@ bool Transaction::revalidated(http::ResponseHead& response) {
     return true;
   if (policy::isOriginError(response.status)) {
     const auto now = std::chrono::system_clock::now();
-    const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
-                                lifetime(*stale_)};
+    const policy::Stored stored = storedView(*stale_, session_.worker().cacheSettings());
     if (policy::mayServeStaleOnError(clientHead(), stored, now)) {
       releaseOrigin(false);
       serveEntry(stale_, cache::Outcome::StaleIfError);
@@ -160,8 +153,7 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   state_ = State::Serving;
   const http::RequestHead& request = clientHead();
   const auto now = std::chrono::system_clock::now();
-  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
-                              lifetime(*entry)};
+  const policy::Stored stored = storedView(*entry, session_.worker().cacheSettings());
   const policy::Decision decision = policy::decide(request, stored, now);
   const bool whole = entry->state() == cache::EntryState::Complete;
 

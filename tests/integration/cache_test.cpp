@@ -553,3 +553,26 @@ TEST_CASE("#11 a Set-Cookie in a 304 reaches only the client that revalidated",
   CHECK_FALSE(carol->header("set-cookie"));
   CHECK(requestsFor(origin, "/s") == 2);
 }
+
+TEST_CASE("#11 cache.targeted_fields: CDN-Cache-Control replaces Cache-Control when listed",
+          "[integration][cache]") {
+  FakeOrigin origin(answering(
+      "for the cdn", {{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=60"}}));
+  SECTION("listed: stored for its max-age, the field passed on") {
+    Proxy proxy("cache:\n  targeted_fields: [CDN-Cache-Control]\n");
+    REQUIRE(proxy.fetch(get(origin, "/t")));
+    auto hit = proxy.fetch(get(origin, "/t"));
+    REQUIRE(hit);
+    CHECK(cacheStatus(*hit).find("ferry; hit") == 0);
+    CHECK(hit->header("cdn-cache-control") == "max-age=60");
+    CHECK(requestsFor(origin, "/t") == 1);
+  }
+  SECTION("by default: Cache-Control's no-store applies") {
+    Proxy proxy;
+    auto first = proxy.fetch(get(origin, "/t"));
+    REQUIRE(first);
+    CHECK(first->header("cdn-cache-control") == "max-age=60");
+    REQUIRE(proxy.fetch(get(origin, "/t")));
+    CHECK(requestsFor(origin, "/t") == 2);
+  }
+}

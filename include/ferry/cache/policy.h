@@ -81,8 +81,10 @@ std::size_t removeUnstorableFields(http::Headers& response, const Settings& sett
 
 // ---- Freshness (§4.2) ----------------------------------------------------------------------
 
-// Whether the response carries s-maxage, max-age or Expires (even an invalid one, §5.3).
-bool hasExplicitFreshness(const http::ResponseHead& response);
+// Whether the response carries s-maxage, max-age or Expires (even an invalid one, §5.3). The
+// directives are read with settings.targeted_fields (RFC 9213), which make Expires not count.
+// Every rule of this file reads response directives that way.
+bool hasExplicitFreshness(const http::ResponseHead& response, const Settings& settings);
 
 // §4.2.1: s-maxage, else max-age, else Expires − Date (an invalid Expires is in the past; a
 // missing Date is `response_time`, RFC 9110 §6.6.1). Without those, and when the status is
@@ -121,10 +123,16 @@ std::string ageValue(Seconds current_age);
 // A stored response as the serving rules see it. Borrowed for the duration of a call.
 struct Stored {
   const http::ResponseHead& head;
-  TimePoint request_time;  // when the request that fetched (or last validated) it was sent
-  TimePoint response_time; // when that response head arrived
-  Seconds lifetime;        // freshnessLifetime(head, response_time, uri, settings)
+  TimePoint request_time;        // when the request that fetched (or last validated) it was sent
+  TimePoint response_time;       // when that response head arrived
+  Seconds lifetime;              // freshnessLifetime(head, response_time, uri, settings)
+  ResponseDirectives directives; // parseResponseDirectives(head.headers, targeted_fields)
 };
+
+// The Stored view of `head`, its lifetime and directives computed under `settings`; `uri` is
+// the cache key (refresh rules match it).
+Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
+                      TimePoint response_time, std::string_view uri, const Settings& settings);
 
 enum class Verdict {
   Fresh,                // serve it

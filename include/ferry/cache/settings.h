@@ -48,6 +48,10 @@ struct Settings {
   // Tried in order; the first whose regex matches the URI applies.
   std::vector<RefreshRule> refresh_rules;
   SetCookie set_cookie = SetCookie::Strip;
+  // RFC 9213 targeted cache-control fields this cache obeys, in order (e.g.
+  // CDN-Cache-Control): the first one a response carries with a valid value replaces its
+  // Cache-Control and Expires. Empty: Cache-Control alone (ferry is not a CDN).
+  std::vector<std::string> targeted_fields;
 };
 
 } // namespace ferry::cache

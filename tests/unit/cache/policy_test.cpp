@@ -198,7 +198,7 @@ TEST_CASE("serving verdicts: (request, stored response, now) → verdict", "[cac
     SECTION(row.name) {
       const http::RequestHead req = request(row.request);
       const http::ResponseHead res = response(row.status, row.response);
-      const Stored stored{res, T0, T0, freshnessLifetime(res, T0, Uri, settings)};
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
       const Decision decision = decide(req, stored, at(row.now));
       INFO("lifetime " << stored.lifetime.count() << "s, age " << decision.age.count() << "s");
       CHECK(decision.verdict == row.verdict);
@@ -246,9 +246,129 @@ TEST_CASE("#11 §5.1 Age field values → age_value", "[cache]") {
   }
 }
 
+namespace {
+
+struct TargetedRow {
+  const char* name;
+  std::vector<std::string> targeted; // cache.targeted_fields
+  const char* response;
+  long long now;
+  StoreDecision decision;
+  Verdict verdict; // were it stored
+};
+
+const std::vector<std::string> Cdn = {"CDN-Cache-Control"};
+
+// clang-format off
+const TargetedRow TargetedRows[] = {
+  {"RFC 9213 §2.1 CDN-Cache-Control max-age gives freshness",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=3600", 10, StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 it replaces a longer Cache-Control max-age",
+   Cdn, "Date: @0\nCache-Control: max-age=3600\nCDN-Cache-Control: max-age=1", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 ...and a shorter one",
+   Cdn, "Date: @0\nCache-Control: max-age=1\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 max-age=0 is stale despite a future Expires",
+   Cdn, "Date: @0\nExpires: @+10000\nCDN-Cache-Control: max-age=0", 0,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 Expires is ignored when a targeted field applies",
+   Cdn, "Date: @0\nExpires: @+10000\nCDN-Cache-Control: must-revalidate", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 a past Expires does not shorten it",
+   Cdn, "Date: @0\nExpires: @-10000\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 private in it is not stored, whatever Cache-Control says",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: private", 10,
+   StoreDecision::Private, Verdict::Revalidate},
+  {"RFC 9213 §2.1 no-store in it is not stored",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: no-store", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.1 no-cache in it is always revalidated",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: no-cache", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 it overrides Cache-Control: no-store",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=10000", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 must-revalidate in it: never served stale",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=1, must-revalidate", 5,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.2 an extension directive is ignored",
+   Cdn, "Date: @0\nCDN-Cache-Control: foobar, max-age=3600", 10, StoreDecision::Store,
+   Verdict::Fresh},
+  {"RFC 9213 §2.2 max-age past 2^31 counts as 2^31",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=99999999999", 10, StoreDecision::Store,
+   Verdict::Fresh},
+  {"RFC 9213 §2.2 an invalid structured field is ignored: Cache-Control applies",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=10000, &&&&&", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.2 a directive of the wrong type makes the field invalid",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=\"10000\"", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.2 a negative max-age makes the field invalid",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: max-age=-1", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.2 spaces around = are invalid",
+   Cdn, "Date: @0\nCache-Control: max-age=1\nCDN-Cache-Control: max-age =100", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 an empty field is ignored",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: ", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.2 qualified private as a String removes only the field",
+   Cdn, "Date: @0\nCDN-Cache-Control: private=\"X-User\", max-age=60", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 the first listed field present wins",
+   {"Acme-Cache-Control", "CDN-Cache-Control"},
+   "Date: @0\nCDN-Cache-Control: max-age=1\nAcme-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 a listed field absent: the next one",
+   {"Acme-Cache-Control", "CDN-Cache-Control"}, "Date: @0\nCDN-Cache-Control: max-age=1", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 a listed field invalid: the next one",
+   {"Acme-Cache-Control", "CDN-Cache-Control"},
+   "Date: @0\nAcme-Cache-Control: max-age=1.5\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 a field not on the list changes nothing",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nAcme-Cache-Control: no-store", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"#11 off by default: CDN-Cache-Control is only passed on",
+   {}, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: no-store", 10,
+   StoreDecision::Store, Verdict::Fresh},
+};
+// clang-format on
+
+} // namespace
+
+TEST_CASE("#11 RFC 9213 targeted fields replace Cache-Control and Expires", "[cache]") {
+  for (const TargetedRow& row : TargetedRows) {
+    SECTION(row.name) {
+      Settings settings;
+      settings.targeted_fields = row.targeted;
+      const http::ResponseHead res = response(200, row.response);
+      CHECK(storability(request(""), res, settings) == row.decision);
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
+      CHECK(decide(request(""), stored, at(row.now)).verdict == row.verdict);
+    }
+  }
+}
+
+TEST_CASE("#11 RFC 9213 §2.2 qualified no-cache and private in a targeted field", "[cache]") {
+  Settings settings;
+  settings.targeted_fields = Cdn;
+  http::Headers h = fields("CDN-Cache-Control: no-cache=\"X-A, x-b\", private=\"X-C\"\n"
+                           "X-A: 1\nX-B: 2\nX-C: 3\nX-D: 4");
+  const ResponseDirectives d = parseResponseDirectives(h, settings.targeted_fields);
+  CHECK(d.targeted);
+  CHECK_FALSE(d.no_cache);
+  CHECK(d.no_cache_fields == std::vector<std::string>{"x-a", "x-b"});
+  CHECK(d.private_fields == std::vector<std::string>{"x-c"});
+  removeUnstorableFields(h, settings);
+  CHECK(dump(h) == "CDN-Cache-Control: no-cache=\"X-A, x-b\", private=\"X-C\"\nX-D: 4\n");
+}
+
 TEST_CASE("§4.2.3 the decision reports current_age and ttl", "[cache]") {
   const http::ResponseHead res = response(200, "Date: @0\nAge: 5\nCache-Control: max-age=100");
-  const Stored stored{res, at(-2), T0, Seconds(100)};
+  const Stored stored{res, at(-2), T0, Seconds(100), parseResponseDirectives(res.headers, {})};
   const Decision decision = decide(request(""), stored, at(30));
   // corrected_age_value = 5 + 2; resident_time = 30.
   CHECK(decision.age == Seconds(37));
@@ -533,11 +653,11 @@ TEST_CASE("§4.2.2 heuristic percent and cap come from the settings", "[cache]")
 }
 
 TEST_CASE("§4.2.1 explicit freshness is max-age, s-maxage or Expires", "[cache]") {
-  CHECK(hasExplicitFreshness(response(200, "Cache-Control: max-age=1")));
-  CHECK(hasExplicitFreshness(response(200, "Cache-Control: s-maxage=1")));
-  CHECK(hasExplicitFreshness(response(200, "Expires: 0")));
-  CHECK_FALSE(hasExplicitFreshness(response(200, "Cache-Control: public")));
-  CHECK_FALSE(hasExplicitFreshness(response(200, "Last-Modified: @-100")));
+  CHECK(hasExplicitFreshness(response(200, "Cache-Control: max-age=1"), {}));
+  CHECK(hasExplicitFreshness(response(200, "Cache-Control: s-maxage=1"), {}));
+  CHECK(hasExplicitFreshness(response(200, "Expires: 0"), {}));
+  CHECK_FALSE(hasExplicitFreshness(response(200, "Cache-Control: public"), {}));
+  CHECK_FALSE(hasExplicitFreshness(response(200, "Last-Modified: @-100"), {}));
 }
 
 namespace {
@@ -648,7 +768,7 @@ TEST_CASE("stale-if-error (RFC 5861 §4) and its limits (§4.2.4)", "[cache]") {
   for (const StaleOnErrorRow& row : StaleOnErrorRows) {
     SECTION(row.name) {
       const http::ResponseHead res = response(200, row.response);
-      const Stored stored{res, T0, T0, freshnessLifetime(res, T0, Uri, settings)};
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
       CHECK(mayServeStaleOnError(request(row.request), stored, at(row.now)) == row.allowed);
     }
   }
@@ -689,7 +809,8 @@ TEST_CASE("§5.2 request and response directives are read as written", "[cache]"
 
   const ResponseDirectives d = parseResponseDirectives(
       fields("Cache-Control: public, immutable, must-understand, no-cache=\"A, b\", "
-             "private=X-C, stale-while-revalidate=3\nPragma: no-cache"));
+             "private=X-C, stale-while-revalidate=3\nPragma: no-cache"),
+      {});
   CHECK(d.is_public);
   CHECK(d.immutable);
   CHECK(d.must_understand);
@@ -701,7 +822,7 @@ TEST_CASE("§5.2 request and response directives are read as written", "[cache]"
   CHECK_FALSE(d.max_age);
 
   // §5.2.2.4: an empty qualified list reads as the unqualified directive.
-  CHECK(parseResponseDirectives(fields("Cache-Control: no-cache=\"\"")).no_cache);
+  CHECK(parseResponseDirectives(fields("Cache-Control: no-cache=\"\""), {}).no_cache);
   // §5.4: Pragma means nothing in a response.
-  CHECK_FALSE(parseResponseDirectives(fields("Pragma: no-cache")).no_cache);
+  CHECK_FALSE(parseResponseDirectives(fields("Pragma: no-cache"), {}).no_cache);
 }

@@ -290,7 +290,7 @@ TEST_CASE("the client's conditionals against a stored response", "[cache]") {
   for (const ConditionalRow& row : ConditionalRows) {
     SECTION(row.name) {
       const http::ResponseHead stored = response(200, row.stored);
-      const Stored view{stored, T0, T0, Seconds(100)};
+      const Stored view = storedResponse(stored, T0, T0, "http://example.com/a", Settings());
       CHECK(isNotModified(request(row.request, row.method), view) == row.not_modified);
     }
   }

@@ -230,6 +230,12 @@ TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
   const Case cases[] = {
       {"cache:\n  set_cookie: keep\n",
        "t.yaml:2:15: cache.set_cookie: ", "expected one of strip, refuse, store, got \"keep\""},
+      {"cache:\n  targeted_fields: [\"CDN Cache-Control\"]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "\"CDN Cache-Control\" is not a field name"},
+      {"cache:\n  targeted_fields: [cache-control]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "Cache-Control is always obeyed"},
+      {"cache:\n  targeted_fields: [CDN-Cache-Control, cdn-cache-control]\n",
+       "t.yaml:2:40: cache.targeted_fields[1]: ", "is listed twice"},
       {"cache:\n  heuristic_percent: 101\n",
        "t.yaml:2:22: cache.heuristic_percent: ", "must be from 0 to 100, got 101"},
       {"cache:\n  heuristic_max: 1500ms\n",
@@ -315,7 +321,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "t.yaml:2:3: access.deny: ", "unknown key (known here: allow, connect_ports)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
-       "refresh_rules, set_cookie)"},
+       "refresh_rules, set_cookie, targeted_fields)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},

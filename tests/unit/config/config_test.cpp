@@ -25,7 +25,7 @@ config::Config parseText(const std::string& yaml) {
 template <class T> std::string joined(const std::vector<T>& items) {
   std::ostringstream out;
   for (const auto& item : items) {
-    if constexpr (std::is_arithmetic_v<T>)
+    if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>)
       out << item << ' ';
     else
       out << item.toString() << ' ';
@@ -52,7 +52,8 @@ std::string describe(const config::Config& c) {
       << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
       << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
       << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << ' '
-      << static_cast<int>(c.cache.set_cookie) << "\nrefresh_rules";
+      << static_cast<int>(c.cache.set_cookie) << "\ntargeted_fields "
+      << joined(c.cache.targeted_fields) << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -253,6 +254,13 @@ TEST_CASE("#11 cache.set_cookie: strip, refuse or store", "[config][cache]") {
   CHECK(parseText("cache:\n  set_cookie: refuse\n").cache.set_cookie == cache::SetCookie::Refuse);
   CHECK(parseText("cache:\n  set_cookie: store\n").cache.set_cookie == cache::SetCookie::Store);
   CHECK(parseText("cache:\n  set_cookie: strip\n").cache.set_cookie == cache::SetCookie::Strip);
+}
+
+TEST_CASE("#11 cache.targeted_fields lists RFC 9213 fields in order", "[config][cache]") {
+  CHECK(parseText("").cache.targeted_fields.empty());
+  CHECK(parseText("cache:\n  targeted_fields: [CDN-Cache-Control, Acme-Cache-Control]\n")
+            .cache.targeted_fields ==
+        std::vector<std::string>{"CDN-Cache-Control", "Acme-Cache-Control"});
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
