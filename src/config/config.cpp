@@ -373,7 +373,7 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
 
 void readCache(const Value& section, cache::Settings& cache) {
   auto map = section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
-                          "refresh_rules", "set_cookie", "targeted_fields"});
+                          "refresh_rules", "set_cookie", "targeted_fields", "max_variants"});
   if (!map)
     return;
   set(*map, "set_cookie", cache.set_cookie, [](const Value& value) {
@@ -383,6 +383,8 @@ void readCache(const Value& section, cache::Settings& cache) {
   });
   setList(*map, "targeted_fields", "field names like CDN-Cache-Control", cache.targeted_fields,
           readTargetedField, sameFieldName);
+  set(*map, "max_variants", cache.max_variants,
+      [](const Value& value) { return value.count(1, 10000); });
   set(*map, "heuristic_percent", cache.heuristic_percent,
       [](const Value& value) { return value.count(0, 100); });
   set(*map, "heuristic_max", cache.heuristic_max, readLifetime);

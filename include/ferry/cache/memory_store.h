@@ -43,7 +43,8 @@ public:
   StoreStats stats() const override;
 
   // Applies a reloaded configuration: a smaller budget evicts down to it at once; a smaller
-  // max_object_bytes applies to bodies appended from now on.
+  // max_object_bytes applies to bodies appended from now on, a smaller max_variants to
+  // variants stored from now on.
   void reconfigure(const Settings& settings);
 
   // The bytes an Entry with this key, secondary key and head is charged before any body.

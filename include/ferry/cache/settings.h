@@ -40,6 +40,9 @@ enum class SetCookie {
 struct Settings {
   std::size_t memory_bytes = 256 * 1024 * 1024;    // budget for entries, headers and index
   std::size_t max_object_bytes = 16 * 1024 * 1024; // larger responses are not stored
+  // Vary variants kept per URI (RFC 9111 §4.1); storing one more evicts the least recently
+  // used of them.
+  std::size_t max_variants = 32;
 
   // RFC 9111 §4.2.2 heuristic freshness when no refresh rule matches: percent of the time since
   // Last-Modified, at most heuristic_max.

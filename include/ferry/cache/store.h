@@ -104,15 +104,17 @@ private:
 
 // The request's secondary key for the stored variant `entry` (computed by cache::policy from
 // the request and entry.vary()), or nullopt when the variant can never match (Vary: *). Called
-// with no store lock held, possibly once per stored variant. An empty function matches the
-// variant stored without Vary (secondary key "").
+// with no store lock held, once per distinct Vary value among a Key's variants, with one of
+// the variants that have it. An empty function matches the variant stored without Vary
+// (secondary key "").
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
 struct StoreStats {
-  std::size_t entries = 0;      // Entries in the index, Filling ones included
-  std::size_t used_bytes = 0;   // accounted bytes: bodies, heads, keys and fixed overheads
-  std::size_t budget_bytes = 0; // used_bytes never exceeds this
-  std::uint64_t evictions = 0;  // Entries evicted to stay within the budget
+  std::size_t entries = 0;             // Entries in the index, Filling ones included
+  std::size_t used_bytes = 0;          // accounted bytes: bodies, heads, keys and fixed overheads
+  std::size_t budget_bytes = 0;        // used_bytes never exceeds this
+  std::uint64_t evictions = 0;         // Entries evicted to stay within the budget
+  std::uint64_t variant_evictions = 0; // variants evicted to stay within max_variants
 };
 
 // Every method is thread-safe and may be called from any worker thread; none blocks on I/O.

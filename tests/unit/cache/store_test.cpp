@@ -2,6 +2,7 @@
 // limits, Vary variants, revalidated heads and purges.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -177,13 +178,25 @@ TEST_CASE("Vary variants are found by secondary key and replaced by the same one
   CHECK(store.lookup("k", {}) == nullptr); // no variant without Vary
   CHECK(store.lookup("k", [](const Entry&) { return std::optional<std::string>(); }) == nullptr);
 
-  // The function sees each variant and can compute the request's key from its Vary.
+  // #11: the function runs once per distinct Vary value, not once per variant.
+  REQUIRE(storeComplete(store, makeInit("k", "fr", {{"Vary", "Accept-Language"}}), {"fr"}));
   std::vector<std::string> seen;
   store.lookup("k", [&](const Entry& variant) {
-    seen.push_back(variant.secondaryKey());
+    seen.push_back(variant.vary());
     return std::optional<std::string>("none");
   });
-  CHECK(seen.size() == 2);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"Accept-Encoding", "Accept-Language"});
+  CHECK(store
+            .lookup("k",
+                    [](const Entry& variant) {
+                      return std::optional<std::string>(
+                          variant.vary() == "Accept-Language" ? "fr" : "none");
+                    })
+            ->secondaryKey() == "fr");
+  REQUIRE(store.remove("k") == 3);
+  gzip = storeComplete(store, makeInit("k", "gzip", vary), {"gzip body"});
+  REQUIRE(storeComplete(store, makeInit("k", "br", vary), {"br body"}));
 
   auto gzip2 = storeComplete(store, makeInit("k", "gzip", vary), {"new gzip body"});
   REQUIRE(gzip2 != nullptr);
@@ -191,6 +204,39 @@ TEST_CASE("Vary variants are found by secondary key and replaced by the same one
   CHECK(store.lookup("k", secondaryIs("gzip")) == gzip2);
   CHECK(bodyOf(*gzip) == "gzip body"); // its readers keep the old one
   store.checkInvariantsForTest();
+}
+
+TEST_CASE("#11 cache.max_variants bounds the variants of one URI, oldest out", "[cache]") {
+  Settings settings = settingsWith(1 << 20, 1 << 20);
+  settings.max_variants = 3;
+  MemoryStore store(settings);
+  const std::vector<std::pair<std::string, std::string>> vary = {{"Vary", "X-Id"}};
+  for (const char* id : {"a", "b", "c"}) {
+    REQUIRE(storeComplete(store, makeInit("k", id, vary), {"body"}) != nullptr);
+  }
+  REQUIRE(store.lookup("k", secondaryIs("a")) != nullptr); // a is now more recent than b
+  REQUIRE(storeComplete(store, makeInit("k", "d", vary), {"body"}) != nullptr);
+  CHECK(store.lookup("k", secondaryIs("b")) == nullptr); // the least recently used went
+  for (const char* id : {"a", "c", "d"}) {
+    CHECK(store.lookup("k", secondaryIs(id)) != nullptr);
+  }
+  CHECK(store.stats().entries == 3);
+  CHECK(store.stats().variant_evictions == 1);
+  CHECK(store.stats().evictions == 0);
+  // Replacing a variant is not a new one; other URIs have their own allowance.
+  REQUIRE(storeComplete(store, makeInit("k", "d", vary), {"newer"}) != nullptr);
+  REQUIRE(storeComplete(store, makeInit("other", "a", vary), {"body"}) != nullptr);
+  CHECK(store.stats().variant_evictions == 1);
+  CHECK(store.stats().entries == 4);
+  store.checkInvariantsForTest();
+
+  // A client sending 1000 distinct values cannot grow one URI past the cap.
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(storeComplete(store, makeInit("k", "x" + std::to_string(i), vary), {"b"}) != nullptr);
+  }
+  CHECK(store.stats().entries == 4);
+  store.checkInvariantsForTest();
+  CHECK(Settings().max_variants == 32);
 }
 
 TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]") {

@@ -228,6 +228,8 @@ TEST_CASE("bad cache sizes, including an object larger than the cache", "[config
 
 TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
   const Case cases[] = {
+      {"cache:\n  max_variants: 0\n",
+       "t.yaml:2:17: cache.max_variants: ", "must be from 1 to 10000, got 0"},
       {"cache:\n  set_cookie: keep\n",
        "t.yaml:2:15: cache.set_cookie: ", "expected one of strip, refuse, store, got \"keep\""},
       {"cache:\n  targeted_fields: [\"CDN Cache-Control\"]\n",
@@ -321,7 +323,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "t.yaml:2:3: access.deny: ", "unknown key (known here: allow, connect_ports)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
-       "refresh_rules, set_cookie, targeted_fields)"},
+       "refresh_rules, set_cookie, targeted_fields, max_variants)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},

@@ -52,7 +52,7 @@ std::string describe(const config::Config& c) {
       << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
       << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
       << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << ' '
-      << static_cast<int>(c.cache.set_cookie) << "\ntargeted_fields "
+      << static_cast<int>(c.cache.set_cookie) << ' ' << c.cache.max_variants << "\ntargeted_fields "
       << joined(c.cache.targeted_fields) << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
@@ -261,6 +261,11 @@ TEST_CASE("#11 cache.targeted_fields lists RFC 9213 fields in order", "[config][
   CHECK(parseText("cache:\n  targeted_fields: [CDN-Cache-Control, Acme-Cache-Control]\n")
             .cache.targeted_fields ==
         std::vector<std::string>{"CDN-Cache-Control", "Acme-Cache-Control"});
+}
+
+TEST_CASE("#11 cache.max_variants", "[config][cache]") {
+  CHECK(parseText("").cache.max_variants == 32);
+  CHECK(parseText("cache:\n  max_variants: 4\n").cache.max_variants == 4);
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
