@@ -237,7 +237,7 @@ public:
 
   const std::shared_ptr<const Entry>& entry() const noexcept override { return view_; }
 
-  bool append(std::string bytes) override {
+  bool append(std::string_view bytes) override {
     if (entry_->state() != EntryState::Filling) {
       return false;
     }
@@ -245,24 +245,33 @@ public:
       return true;
     }
     const std::uint64_t max_object = store_->max_object.load(std::memory_order_relaxed);
-    if (entry_->bodySize() + bytes.size() > max_object) {
+    if (entry_->bodySize() + pending_.size() + bytes.size() > max_object) {
       abandon();
       return false;
     }
-    // Count what the allocation holds, not just what is used: a caller's buffer may be
-    // larger than its contents.
-    const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
-    if (!store_->charge(shard_, *entry_, cost)) {
-      abandon();
-      return false;
+    if (pending_.empty() && bytes.size() >= MemoryStore::MinChunkBytes) {
+      return publish(std::string(bytes)); // big enough on its own: one copy, no staging
     }
-    EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
-    return true;
+    if (pending_.capacity() < MemoryStore::MinChunkBytes) {
+      pending_.reserve(MemoryStore::MinChunkBytes);
+    }
+    pending_.append(bytes);
+    if (pending_.size() < MemoryStore::MinChunkBytes) {
+      return true;
+    }
+    return publish(std::exchange(pending_, std::string()));
   }
 
   bool complete() override {
     if (entry_->state() != EntryState::Filling) {
       return entry_->state() == EntryState::Complete;
+    }
+    if (!pending_.empty()) {
+      std::string last = std::exchange(pending_, std::string());
+      last.shrink_to_fit(); // the last chunk is often small: keep only what it holds
+      if (!publish(std::move(last))) {
+        return false;
+      }
     }
     const auto length = entry_->contentLength();
     if (length && *length != entry_->bodySize()) {
@@ -273,6 +282,7 @@ public:
   }
 
   void abandon() override {
+    pending_ = std::string();
     if (entry_->state() != EntryState::Filling) {
       return;
     }
@@ -282,10 +292,23 @@ public:
   }
 
 private:
+  // Charges one chunk and makes it visible to readers; abandons the Entry when it does not fit.
+  bool publish(std::string bytes) {
+    // Count what the allocation holds, not just what is used.
+    const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
+    if (!store_->charge(shard_, *entry_, cost)) {
+      abandon();
+      return false;
+    }
+    EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
+    return true;
+  }
+
   std::shared_ptr<MemoryStoreImpl> store_;
   std::shared_ptr<Entry> entry_;
   std::shared_ptr<const Entry> view_;
   std::size_t shard_;
+  std::string pending_; // appended, not yet published: less than MinChunkBytes
 };
 
 std::size_t statusLineSize(const http::ResponseHead& head) noexcept {

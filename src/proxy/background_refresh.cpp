@@ -94,7 +94,7 @@ void BackgroundRefresh::parse() {
     }
     const http::Step step = parser_.parse(input);
     core::count(core::Counter::OriginBytesIn, step.consumed);
-    if (step.event == http::Event::Body && writer_ && !writer_->append(std::string(step.body)))
+    if (step.event == http::Event::Body && writer_ && !writer_->append(step.body))
       writer_.reset();
     evbuffer_drain(in, step.consumed);
     switch (step.event) {

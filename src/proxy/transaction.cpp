@@ -430,7 +430,7 @@ void Transaction::startResponse() {
 
 void Transaction::relayBody(std::string_view data) {
   body_bytes_sent_ += data.size();
-  if (writer_ && !writer_->append(std::string(data)))
+  if (writer_ && !writer_->append(data))
     writer_.reset(); // too large for the cache: the client is not disturbed
   if (client_chunked_) {
     sendToClient(http::chunkPrefix(data.size()).view());

@@ -24,6 +24,9 @@ public:
   static constexpr std::size_t EntryOverheadBytes = 512;
   // The chunk's string, its shared control block and its slot in the chunk list (bytes).
   static constexpr std::size_t ChunkOverheadBytes = 96;
+  // Body bytes are published in chunks of at least this many bytes (EntryWriter::append):
+  // each chunk costs ChunkOverheadBytes here and a libevent chain on every hit.
+  static constexpr std::size_t MinChunkBytes = 16 * 1024;
 
   // settings.memory_bytes is the budget; settings.max_object_bytes bounds one body.
   explicit MemoryStore(const Settings& settings);

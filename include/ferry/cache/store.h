@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ferry/cache/entry.h"
 #include "ferry/cache/subscription.h"
@@ -29,11 +30,15 @@ public:
 
   // The Entry being filled; it is already in the store's index (until evicted or replaced).
   virtual const std::shared_ptr<const Entry>& entry() const noexcept = 0;
-  // Appends bytes as one new chunk (pass as much as is available at once) and notifies
-  // readers. Returns false, and stores nothing, once the Entry is Abandoned — by abandon(),
-  // or by the store when the body grows past max_object_bytes or cannot fit the budget.
-  virtual bool append(std::string bytes) = 0;
-  // The body is whole: the Entry becomes Complete. If its content_length was announced and
+  // Copies body bytes into the Entry. They are published to readers (and charged to the
+  // budget) in chunks of at least the store's minimum chunk size, whatever sizes they arrive
+  // in — only the last chunk, published by complete(), may be smaller — so a hit costs in
+  // proportion to its bytes, never to how the origin framed them. Returns false, and stores
+  // nothing, once the Entry is Abandoned — by abandon(), or by the store when the body grows
+  // past max_object_bytes or cannot fit the budget.
+  virtual bool append(std::string_view bytes) = 0;
+  // The body is whole: the bytes not yet published go out as the last chunk and the Entry
+  // becomes Complete. If its content_length was announced and
   // differs from the bytes appended, the body is truncated and the Entry is abandoned
   // instead. Returns whether the Entry is Complete.
   virtual bool complete() = 0;
