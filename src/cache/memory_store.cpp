@@ -50,6 +50,29 @@ struct Variants {
   std::vector<VaryGroup> groups;
 };
 
+// Filling Entries taken out of the index under a shard lock, abandoned once it is released
+// (abandoning notifies readers, which must not happen under the lock). Declare it before the
+// lock_guard so that it is destroyed after it.
+class Orphans {
+public:
+  Orphans() = default;
+  Orphans(const Orphans&) = delete;
+  Orphans& operator=(const Orphans&) = delete;
+  ~Orphans() {
+    for (const auto& entry : entries_) {
+      EntryMutator::finish(*entry, EntryState::Abandoned);
+    }
+  }
+  void add(const std::shared_ptr<Entry>& entry) {
+    if (entry->state() == EntryState::Filling) {
+      entries_.push_back(entry);
+    }
+  }
+
+private:
+  std::vector<std::shared_ptr<Entry>> entries_;
+};
+
 struct Shard {
   mutable std::mutex mutex;
   Lru lru;
@@ -102,8 +125,10 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     shard.updateTailLocked();
   }
 
-  // Takes a record out of the index and the accounting. Its Entry lives on with its holders.
-  void unlinkLocked(Shard& shard, Lru::iterator record) {
+  // Takes a record out of the index and the accounting. Its Entry lives on with its holders;
+  // a Filling one goes to `orphans`, to be abandoned.
+  void unlinkLocked(Shard& shard, Lru::iterator record, Orphans& orphans) {
+    orphans.add(record->entry);
     const Entry& entry = *record->entry;
     const auto it = shard.index.find(entry.key());
     FERRY_ASSERT(it != shard.index.end());
@@ -142,10 +167,11 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
         return false;
       }
       Shard& shard = shards[oldest];
+      Orphans orphans;
       std::lock_guard lock(shard.mutex);
       for (auto record = shard.lru.rbegin(); record != shard.lru.rend(); ++record) {
         if (record->entry.get() != keep) {
-          unlinkLocked(shard, std::prev(record.base()));
+          unlinkLocked(shard, std::prev(record.base()), orphans);
           evictions.fetch_add(1, std::memory_order_relaxed);
           return true;
         }
@@ -173,15 +199,15 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     }
   }
 
-  // Charges bytes appended to an indexed Entry. An Entry that left the index is no longer
-  // charged. False when it cannot fit the budget.
+  // Charges bytes appended to an indexed Entry. False when it cannot fit the budget, or has
+  // left the index (it is being abandoned: it must not grow uncharged).
   bool charge(std::size_t shard_index, const Entry& entry, std::size_t bytes) {
     Shard& shard = shards[shard_index];
     {
       std::lock_guard lock(shard.mutex);
       const auto record = shard.findLocked(entry);
       if (record == shard.lru.end()) {
-        return true;
+        return false;
       }
       if (record->charged + bytes > budget.load(std::memory_order_relaxed)) {
         return false; // would not fit even alone: do not evict everything first
@@ -194,20 +220,21 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     const auto record = shard.findLocked(entry);
     if (record == shard.lru.end()) {
       used.fetch_sub(bytes, std::memory_order_relaxed); // left the index meanwhile
-    } else {
-      record->charged += bytes;
+      return false;
     }
+    record->charged += bytes;
     return true;
   }
 
   bool removeEntry(std::size_t shard_index, const Entry& entry) {
     Shard& shard = shards[shard_index];
+    Orphans orphans;
     std::lock_guard lock(shard.mutex);
     const auto record = shard.findLocked(entry);
     if (record == shard.lru.end()) {
       return false;
     }
-    unlinkLocked(shard, record);
+    unlinkLocked(shard, record, orphans);
     return true;
   }
 
@@ -300,8 +327,8 @@ private:
       abandon();
       return false;
     }
-    EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
-    return true;
+    // False when the store abandoned the Entry (it left the index) since it was charged.
+    return EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
   }
 
   std::shared_ptr<MemoryStoreImpl> store_;
@@ -407,17 +434,18 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
   }
   auto& shard = impl_->shards[shard_index];
   {
+    detail::Orphans orphans;
     std::lock_guard lock(shard.mutex);
     if (const auto it = shard.index.find(entry->key()); it != shard.index.end()) {
       auto& by_secondary = it->second.by_secondary;
       if (const auto same = by_secondary.find(entry->secondaryKey()); same != by_secondary.end()) {
-        impl_->unlinkLocked(shard, same->second); // the same variant, newer response
+        impl_->unlinkLocked(shard, same->second, orphans); // the same variant, newer response
       } else if (by_secondary.size() >= impl_->max_variants.load(std::memory_order_relaxed)) {
         // Too many variants for one URI: the least recently used one makes room.
         const auto oldest = std::min_element(
             by_secondary.begin(), by_secondary.end(),
             [](const auto& a, const auto& b) { return a.second->tick < b.second->tick; });
-        impl_->unlinkLocked(shard, oldest->second);
+        impl_->unlinkLocked(shard, oldest->second, orphans);
         impl_->variant_evictions.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -491,6 +519,7 @@ bool MemoryStore::erase(const Entry& entry) {
 
 std::size_t MemoryStore::remove(const Key& key) {
   auto& shard = impl_->shards[impl_->shardOf(key)];
+  detail::Orphans orphans;
   std::lock_guard lock(shard.mutex);
   const auto it = shard.index.find(key);
   if (it == shard.index.end()) {
@@ -501,7 +530,7 @@ std::size_t MemoryStore::remove(const Key& key) {
     records.push_back(record);
   }
   for (const auto record : records) {
-    impl_->unlinkLocked(shard, record);
+    impl_->unlinkLocked(shard, record, orphans);
   }
   return records.size();
 }

@@ -35,8 +35,9 @@ using Chunk = std::shared_ptr<const std::string>;
 //     │
 //     └──abandon / too large / writer gone──▶ Abandoned
 //
-// Complete and Abandoned are final. An Abandoned Entry is no longer in any index; its body is
-// a prefix of the response at most and must not be served as a whole.
+// Complete and Abandoned are final. An Abandoned Entry is no longer in any index and must not
+// be served as a whole: its chunks are released when it is abandoned (read() returns none;
+// readers keep the chunks they took), bodySize() still counts what was appended.
 enum class EntryState { Filling, Complete, Abandoned };
 
 // What a Store needs to create an Entry when a response head arrives.

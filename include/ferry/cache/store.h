@@ -135,6 +135,11 @@ public:
   // Adds a Filling Entry as soon as a response head arrives, replacing the variant of the same
   // Key and secondary key (a reader of the old one keeps its Entry). Null when it cannot be
   // stored: announced content_length over max_object_bytes, or head larger than the budget.
+  //
+  // Whatever takes a Filling Entry out of the index — eviction, remove(), erase(), replacement,
+  // max_variants — abandons it at once: its writer's next append() fails and its readers are
+  // told, so the bytes the store holds never exceed the budget by more than what each writer
+  // is still coalescing (less than one chunk per fill).
   virtual std::unique_ptr<EntryWriter> insert(EntryInit init) = 0;
 
   // RFC 9111 §3.2 / §4.3.4: a new Complete Entry with head, request_time and response_time
@@ -151,7 +156,7 @@ public:
   virtual bool erase(const Entry& entry) = 0;
 
   // Removes every variant of key (PURGE, RFC 9111 §4.4 invalidation); returns how many.
-  // Readers and writers of removed Entries carry on; a removed Filling Entry still completes.
+  // Readers of removed Complete Entries carry on.
   virtual std::size_t remove(const Key& key) = 0;
 
   // Collapsed forwarding for misses before any response head: the first caller for a Key

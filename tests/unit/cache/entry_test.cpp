@@ -201,15 +201,41 @@ TEST_CASE("a chunk outlives its Entry's removal while a reader holds it", "[cach
   CHECK(*held == "payload");
 }
 
-TEST_CASE("a removed Filling Entry still completes for its readers", "[cache]") {
-  MemoryStore store(smallSettings());
-  auto writer = store.insert(makeInit("k"));
+TEST_CASE("#11 a Filling Entry that leaves the index stops growing at once", "[cache]") {
+  Settings settings = smallSettings();
+  settings.max_variants = 1;
+  MemoryStore store(settings);
+  auto writer = store.insert(makeInit("k", "a"));
+  REQUIRE(writer->append(chunkOf('x')));
   StreamingReader reader(writer->entry());
-  CHECK(store.remove("k") == 1);
-  CHECK(writer->append("still here"));
-  CHECK(writer->complete());
-  CHECK(reader.body == "still here");
-  CHECK(reader.state == EntryState::Complete);
-  CHECK(store.stats().used_bytes == 0); // no longer charged once out of the index
+  REQUIRE(reader.body == chunkOf('x'));
+
+  SECTION("by remove() (PURGE, invalidation)") {
+    CHECK(store.remove("k") == 1);
+  }
+  SECTION("by erase()") {
+    CHECK(store.erase(*writer->entry()));
+  }
+  SECTION("by a newer response for the same variant") {
+    REQUIRE(store.insert(makeInit("k", "a")) != nullptr);
+  }
+  SECTION("by max_variants") {
+    REQUIRE(store.insert(makeInit("k", "b")) != nullptr);
+  }
+  SECTION("by eviction") {
+    store.reconfigure([] {
+      Settings tiny = smallSettings();
+      tiny.memory_bytes = 1000; // less than the chunk already stored
+      tiny.max_object_bytes = 1000;
+      return tiny;
+    }());
+  }
+  CHECK(reader.state == EntryState::Abandoned); // told at once, not at the next append
+  CHECK_FALSE(writer->append(chunkOf('y')));
+  CHECK_FALSE(writer->complete());
+  CHECK(writer->entry()->bodySize() == MemoryStore::MinChunkBytes);
+  CHECK(writer->entry()->chunkCount() == 0);   // released at once
+  CHECK(*reader.chunks.at(0) == chunkOf('x')); // the reader keeps what it took
+  CHECK(store.lookup("k", secondaryIs("a")) != writer->entry());
   store.checkInvariantsForTest();
 }
