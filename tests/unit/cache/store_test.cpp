@@ -354,7 +354,7 @@ TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]")
   }
 }
 
-TEST_CASE("#11 erase removes one stored variant; withHead answers one client", "[cache]") {
+TEST_CASE("#11 erase removes one stored variant, withHead answers one client", "[cache]") {
   MemoryStore store(settingsWith(1 << 20, 1 << 20));
   auto gzip = storeComplete(store, makeInit("k", "gzip"), {"zipped"});
   auto plain = storeComplete(store, makeInit("k", "plain"), {"plain"});
