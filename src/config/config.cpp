@@ -224,6 +224,32 @@ std::optional<std::string> readPseudonym(const Value& value) {
   return text;
 }
 
+// Field names compare case-insensitively (RFC 9110 §5.1).
+bool sameFieldName(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// A response field name (RFC 9110 §5.1: a token), for cache.targeted_fields.
+std::optional<std::string> readTargetedField(const Value& value) {
+  auto text = value.scalar("a field name like CDN-Cache-Control");
+  if (!text)
+    return std::nullopt;
+  if (text->empty() || !std::all_of(text->begin(), text->end(), isTokenChar)) {
+    value.fail(quoted(*text) + " is not a field name (letters, digits and !#$%&'*+-.^_`|~)");
+    return std::nullopt;
+  }
+  if (sameFieldName(*text, "Cache-Control")) {
+    value.fail("Cache-Control is always obeyed when no targeted field applies; list only "
+               "targeted fields like CDN-Cache-Control");
+    return std::nullopt;
+  }
+  return text;
+}
+
 std::optional<core::LogLevel> readLogLevel(const Value& value) {
   using core::LogLevel;
   return value.choice<LogLevel>({{"trace", LogLevel::Trace},
@@ -407,10 +433,19 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
 }
 
 void readCache(const Value& section, cache::Settings& cache) {
-  auto map = section.map(
-      {"memory", "max_object_size", "heuristic_percent", "heuristic_max", "refresh_rules"});
+  auto map = section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
+                          "refresh_rules", "set_cookie", "targeted_fields", "max_variants"});
   if (!map)
     return;
+  set(*map, "set_cookie", cache.set_cookie, [](const Value& value) {
+    using cache::SetCookie;
+    return value.choice<SetCookie>(
+        {{"strip", SetCookie::Strip}, {"refuse", SetCookie::Refuse}, {"store", SetCookie::Store}});
+  });
+  setList(*map, "targeted_fields", "field names like CDN-Cache-Control", cache.targeted_fields,
+          readTargetedField, sameFieldName);
+  set(*map, "max_variants", cache.max_variants,
+      [](const Value& value) { return value.count(1, 10000); });
   set(*map, "heuristic_percent", cache.heuristic_percent,
       [](const Value& value) { return value.count(0, 100); });
   set(*map, "heuristic_max", cache.heuristic_max, readLifetime);

@@ -2,6 +2,7 @@
 // answers ferry gives itself (DESIGN.md, "The rules the product is built on").
 #include "transaction.h"
 
+#include "cache_fill.h"
 #include "origin_request.h"
 #include "worker.h"
 
@@ -334,7 +335,7 @@ void Transaction::onBody(std::string_view data) {
   if (step_ != Step::Relay)
     return; // the body of a 304 or of an error answered from the cache
   body_bytes_sent_ += data.size();
-  if (writer_ && !writer_->append(std::string(data)))
+  if (writer_ && !writer_->append(data))
     writer_.reset(); // too large for the cache: the client is not disturbed
   if (client_chunked_) {
     sendToClient(http::chunkPrefix(data.size()).view());

@@ -115,7 +115,6 @@ private:
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   void purge();
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;
-  std::chrono::seconds lifetime(const cache::Entry& entry) const;
 
   ClientSink& client_;
   Worker& worker_;

@@ -265,6 +265,16 @@ TEST_CASE("bad cache sizes, including an object larger than the cache", "[config
 
 TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
   const Case cases[] = {
+      {"cache:\n  max_variants: 0\n",
+       "t.yaml:2:17: cache.max_variants: ", "must be from 1 to 10000, got 0"},
+      {"cache:\n  set_cookie: keep\n",
+       "t.yaml:2:15: cache.set_cookie: ", "expected one of strip, refuse, store, got \"keep\""},
+      {"cache:\n  targeted_fields: [\"CDN Cache-Control\"]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "\"CDN Cache-Control\" is not a field name"},
+      {"cache:\n  targeted_fields: [cache-control]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "Cache-Control is always obeyed"},
+      {"cache:\n  targeted_fields: [CDN-Cache-Control, cdn-cache-control]\n",
+       "t.yaml:2:40: cache.targeted_fields[1]: ", "is listed twice"},
       {"cache:\n  heuristic_percent: 101\n",
        "t.yaml:2:22: cache.heuristic_percent: ", "must be from 0 to 100, got 101"},
       {"cache:\n  heuristic_max: 1500ms\n",
@@ -351,7 +361,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "allow_destinations)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
-       "refresh_rules)"},
+       "refresh_rules, set_cookie, targeted_fields, max_variants)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},

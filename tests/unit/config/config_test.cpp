@@ -61,7 +61,9 @@ std::string describe(const config::Config& c) {
       << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
       << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
       << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
-      << c.cache.heuristic_max.count() << "\nrefresh_rules";
+      << c.cache.heuristic_max.count() << ' ' << static_cast<int>(c.cache.set_cookie) << ' '
+      << c.cache.max_variants << "\ntargeted_fields " << joined(c.cache.targeted_fields)
+      << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -296,6 +298,25 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(packages.percent == 20); // default
   CHECK(packages.max == 0s);
   CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
+}
+
+TEST_CASE("#11 cache.set_cookie: strip, refuse or store", "[config][cache]") {
+  CHECK(parseText("").cache.set_cookie == cache::SetCookie::Strip);
+  CHECK(parseText("cache:\n  set_cookie: refuse\n").cache.set_cookie == cache::SetCookie::Refuse);
+  CHECK(parseText("cache:\n  set_cookie: store\n").cache.set_cookie == cache::SetCookie::Store);
+  CHECK(parseText("cache:\n  set_cookie: strip\n").cache.set_cookie == cache::SetCookie::Strip);
+}
+
+TEST_CASE("#11 cache.targeted_fields lists RFC 9213 fields in order", "[config][cache]") {
+  CHECK(parseText("").cache.targeted_fields.empty());
+  CHECK(parseText("cache:\n  targeted_fields: [CDN-Cache-Control, Acme-Cache-Control]\n")
+            .cache.targeted_fields ==
+        std::vector<std::string>{"CDN-Cache-Control", "Acme-Cache-Control"});
+}
+
+TEST_CASE("#11 cache.max_variants", "[config][cache]") {
+  CHECK(parseText("").cache.max_variants == 32);
+  CHECK(parseText("cache:\n  max_variants: 4\n").cache.max_variants == 4);
 }
 
 TEST_CASE("cache memory and largest object", "[config]") {
