@@ -2,7 +2,8 @@
 # Checks the module layering of DESIGN.md on the #include lines of src/ and include/ferry/:
 #   - a module includes ferry/<module>/ headers only of the modules it depends on
 #     (http → core, cache → http core, net → core, proxy → net http cache core,
-#     admin → net http core, config → every module's settings.h plus net core, main → all);
+#     admin → net http core, config → every module's settings.h plus net http core,
+#     main → all: the link lines of the modules' CMakeLists.txt);
 #   - only net, proxy, admin and src/main.cpp reach libevent;
 #   - http and cache reach no socket header (they stay pure and fuzzable).
 # The last two rules follow ferry's own headers, so a header that pulls libevent in counts
@@ -20,7 +21,7 @@ cd "$src" || exit 1
 # Depends-on lists; a module always includes its own headers.
 declare -A deps=(
   [core]="" [net]="core" [http]="core" [cache]="http core"
-  [proxy]="net http cache core" [admin]="net http core" [config]="net core"
+  [proxy]="net http cache core" [admin]="net http core" [config]="net http core"
   [main]="core net http cache proxy admin config"
 )
 libevent_modules=" net proxy admin main "
