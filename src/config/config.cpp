@@ -6,10 +6,13 @@
 #include "reader.h"
 #include "units.h"
 
+#include "ferry/http/target.h"
+
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -434,9 +437,122 @@ void readAdmin(const Value& section, Config& config) {
   setList(*map, "allow", "networks like 10.0.0.0/8", config.admin.allowed, readCidr, sameNetwork);
 }
 
+// A host pattern for http::hostMatches: "example.com", ".example.com" or "*".
+std::optional<std::string> readHostPattern(const Value& value) {
+  const std::string expected = "a host like example.com, a domain like .example.com, or *";
+  auto text = value.scalar(expected);
+  if (!text)
+    return std::nullopt;
+  const std::string_view name = text->front() == '.' ? std::string_view(*text).substr(1) : *text;
+  const bool good =
+      *text == "*" || (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.';
+      }));
+  if (!good) {
+    value.fail("expected " + expected + ", got " + quoted(*text));
+    return std::nullopt;
+  }
+  std::string lower = *text;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+bool sameText(const std::string& a, const std::string& b) {
+  return a == b;
+}
+
+// RFC 4648 §4, for the Basic credentials of RFC 7617.
+std::string base64(std::string_view bytes) {
+  static constexpr char Alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t group = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      group = (group << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k)
+      out += k <= n ? Alphabet[(group >> (18 - 6 * k)) & 0x3f] : '=';
+  }
+  return out;
+}
+
+// The Proxy-Authorization a parent gets: "user:password", the first line of `path`.
+std::optional<std::string> readCredentialsFile(const Value& value) {
+  auto path = value.scalar("a file holding user:password");
+  if (!path)
+    return std::nullopt;
+  std::FILE* file = std::fopen(path->c_str(), "r");
+  if (!file) {
+    value.fail("cannot read " + quoted(*path) + ": " + std::generic_category().message(errno));
+    return std::nullopt;
+  }
+  char line[1024];
+  const bool read = std::fgets(line, sizeof line, file) != nullptr;
+  std::fclose(file);
+  std::string credentials = read ? line : "";
+  while (!credentials.empty() && (credentials.back() == '\n' || credentials.back() == '\r'))
+    credentials.pop_back();
+  if (credentials.find(':') == std::string::npos) {
+    value.fail(quoted(*path) + " must hold user:password on its first line");
+    return std::nullopt;
+  }
+  return "Basic " + base64(credentials);
+}
+
+// One parent: {address: host:port, credentials_file: path, domains: [patterns]}.
+std::optional<proxy::Parent> readParent(const Value& value) {
+  auto map = value.map({"address", "credentials_file", "domains"});
+  if (!map)
+    return std::nullopt;
+  proxy::Parent parent;
+  bool good = true;
+  if (auto address = map->find("address")) {
+    const std::string expected = "a host:port like proxy.example.com:3128";
+    auto text = address->scalar(expected);
+    auto parsed = text ? http::parseHostPort(*text) : std::nullopt;
+    if (parsed && parsed->port != 0) {
+      parent.host = parsed->host;
+      parent.port = parsed->port;
+    } else {
+      if (text)
+        address->fail("expected " + expected + ", got " + quoted(*text));
+      good = false;
+    }
+  } else {
+    value.fail("a parent needs an address (host:port)");
+    good = false;
+  }
+  good = set(*map, "credentials_file", parent.authorization, readCredentialsFile) && good;
+  good = setList(*map, "domains", "host patterns like .example.com", parent.domains,
+                 readHostPattern, sameText) &&
+         good;
+  if (!good)
+    return std::nullopt;
+  return parent;
+}
+
+void readUpstream(const Value& section, proxy::Upstream& upstream) {
+  auto map = section.map({"parents", "always_direct", "never_direct", "parent_down"});
+  if (!map)
+    return;
+  setList(*map, "parents", "parents like {address: proxy.example.com:3128}", upstream.parents,
+          readParent, [](const proxy::Parent& a, const proxy::Parent& b) {
+            return a.host == b.host && a.port == b.port;
+          });
+  setList(*map, "always_direct", "host patterns like .example.com", upstream.always_direct,
+          readHostPattern, sameText);
+  setList(*map, "never_direct", "host patterns like .example.com or *", upstream.never_direct,
+          readHostPattern, sameText);
+  set(*map, "parent_down", upstream.parent_down,
+      [](const Value& value) { return value.duration(MinTimeout, MaxTimeout); });
+}
+
 void readRoot(const Value& root, Config& config) {
   auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin",
-                       "via", "expect_continue"});
+                       "upstream", "via", "expect_continue"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -457,6 +573,8 @@ void readRoot(const Value& root, Config& config) {
     readAccess(*access, proxy);
   if (auto cache = map->find("cache"))
     readCache(*cache, config.cache);
+  if (auto upstream = map->find("upstream"))
+    readUpstream(*upstream, proxy.upstream);
   // After listen, which it is checked against.
   if (auto admin = map->find("admin"))
     readAdmin(*admin, config);

@@ -24,12 +24,21 @@ void appendFields(std::string& out, const Headers& headers, bool skip_host) {
 
 } // namespace
 
-std::string serializeRequestHead(const RequestHead& head, const Target& target) {
+std::string serializeRequestHead(const RequestHead& head, const Target& target,
+                                 Recipient recipient) {
   const std::string authority = target.authority();
   std::string_view request_target;
+  std::string absolute;
   switch (target.form) {
-  case TargetForm::Origin:
   case TargetForm::Absolute:
+    if (recipient == Recipient::Proxy) {
+      // RFC 9112 §3.2.2: a proxy is sent the absolute URI.
+      absolute = target.scheme + "://" + authority + (target.path.empty() ? "/" : target.path);
+      request_target = absolute;
+      break;
+    }
+    [[fallthrough]];
+  case TargetForm::Origin:
     // RFC 9112 §3.2.1: towards the origin, origin-form with "/" for an empty path.
     request_target = target.path.empty() ? std::string_view("/") : std::string_view(target.path);
     break;

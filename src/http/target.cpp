@@ -3,6 +3,8 @@
 // pct-encoded or sub-delim host names, IPvFuture, zone ids) is refused, not interpreted.
 #include "ferry/http/target.h"
 
+#include "ferry/http/headers.h"
+
 #include <algorithm>
 
 #include "chars.h"
@@ -276,6 +278,22 @@ std::string cacheKey(const Target& target) {
   }
   key += target.path.empty() ? std::string_view("/") : std::string_view(target.path);
   return key;
+}
+
+bool hostMatches(std::string_view host, std::string_view pattern) noexcept {
+  if (pattern == "*")
+    return true;
+  // A fully qualified "example.com." names the same host as "example.com".
+  if (!host.empty() && host.back() == '.')
+    host.remove_suffix(1);
+  if (!pattern.empty() && pattern.front() == '.') {
+    const std::string_view domain = pattern.substr(1);
+    if (equalsIgnoreCase(host, domain))
+      return true;
+    return host.size() > pattern.size() &&
+           equalsIgnoreCase(host.substr(host.size() - pattern.size()), pattern);
+  }
+  return equalsIgnoreCase(host, pattern);
 }
 
 } // namespace ferry::http

@@ -69,6 +69,7 @@ struct Connector::Operation {
   uint16_t port = 0;
   std::chrono::milliseconds timeout{0};
   Done done;
+  bool judged = true; // the policy decides which addresses may be tried
   Handle lookup;
   std::vector<Address> addresses;
   std::size_t next = 0; // index of the next address to try
@@ -106,7 +107,7 @@ Connector::~Connector() {
 }
 
 Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::milliseconds timeout,
-                          Done done) {
+                          Done done, Judge judge) {
   auto owned = std::make_unique<Operation>();
   Operation& op = *owned;
   op.owner = this;
@@ -115,6 +116,7 @@ Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::mil
   op.port = port;
   op.timeout = timeout;
   op.done = std::move(done);
+  op.judged = judge == Judge::Destination;
   op.deadline.reset(evtimer_new(base_, &Connector::onDeadlineEvent, &op));
   op.stagger.reset(evtimer_new(base_, &Connector::onStaggerEvent, &op));
   FERRY_ASSERT(op.deadline && op.stagger);
@@ -144,7 +146,7 @@ void Connector::onResolved(Operation& op, std::vector<Address> addresses, std::s
   std::optional<Address> refused; // the first one, named in the answer if none is left
   for (auto& address : addresses) {
     address.setPort(op.port);
-    if (policy_->allows(address))
+    if (!op.judged || policy_->allows(address))
       op.addresses.push_back(address);
     else if (!refused)
       refused = address;

@@ -313,4 +313,20 @@ void AccessLogWriter::reopenFile() {
   fd_ = fd;
 }
 
+AccessRecord accessRecord(std::string_view client, const http::RequestHead* request,
+                          cache::Outcome outcome) {
+  AccessRecord record;
+  record.client = client;
+  record.cache_result = cache::squidCode(outcome);
+  if (request) {
+    record.method = request->method;
+    record.url = request->target;
+    record.version_major = request->version_major;
+    record.version_minor = request->version_minor;
+    record.referer = request->headers.get("Referer").value_or("");
+    record.user_agent = request->headers.get("User-Agent").value_or("");
+  }
+  return record;
+}
+
 } // namespace ferry::proxy

@@ -33,8 +33,13 @@ void BackgroundRefresh::start() {
   }
   OriginExchange::Request request;
   request.target = target_;
-  request.method = request_.method;
-  request.head = http::serializeRequestHead(request_, target_);
+  request.head = request_;
+  request.hops =
+      nextHops(settings_->upstream, target_.host, worker_.parentHealth(), worker_.clock().steady());
+  if (request.hops.empty()) {
+    end();
+    return;
+  }
   request.connect_timeout = settings_->timeouts.origin_connect;
   exchange_ = std::make_unique<OriginExchange>(worker_, *settings_, static_cast<Owner&>(*this),
                                                std::move(request));
@@ -43,12 +48,12 @@ void BackgroundRefresh::start() {
 
 void BackgroundRefresh::onHead(http::ResponseHead& head, http::Framing framing,
                                const http::ConnectionOptions&) {
-  const bool freshened =
-      freshenStored(worker_.store(), stale_, head, exchange_->requestTime()) != nullptr;
+  const bool freshened = freshenStored(worker_.store(), stale_, head, exchange_->requestTime(),
+                                       worker_.clock().wall()) != nullptr;
   if (!freshened) {
     cache::policy::StoreDecision decision = cache::policy::StoreDecision::Store;
     writer_ = beginStoring(worker_.store(), key_, request_, head, framing, exchange_->requestTime(),
-                           decision);
+                           worker_.clock().wall(), decision);
   }
   // Followers look the Key up again after publish(), and fetch themselves after giveUp().
   freshened || writer_ ? ticket_.publish() : ticket_.giveUp();

@@ -14,21 +14,22 @@
 
 namespace ferry::proxy {
 
-// A writer filling a new Entry for `response` (hop-by-hop fields already removed) to
-// `request`, or null when it may not be stored — `decision` then says why (Store when the
-// store itself refused, e.g. too large). A Range request's answer is never stored.
-std::unique_ptr<cache::EntryWriter> beginStoring(cache::Store& store, const std::string& key,
-                                                 const http::RequestHead& request,
-                                                 const http::ResponseHead& response,
-                                                 http::Framing framing,
-                                                 std::chrono::system_clock::time_point request_time,
-                                                 cache::policy::StoreDecision& decision);
+// A writer filling a new Entry for `response` (hop-by-hop fields already removed, received
+// at `now`) to `request`, or null when it may not be stored — `decision` then says why (Store when
+// the store itself refused, e.g. too large). A Range request's answer is never stored.
+std::unique_ptr<cache::EntryWriter>
+beginStoring(cache::Store& store, const std::string& key, const http::RequestHead& request,
+             const http::ResponseHead& response, http::Framing framing,
+             std::chrono::system_clock::time_point request_time,
+             std::chrono::system_clock::time_point now, cache::policy::StoreDecision& decision);
 
-// The stored response `stale` updated by the 304 `not_modified`, swapped into the store, or
+// The stored response `stale` updated by the 304 `not_modified` (received at `now`), swapped
+// into the store, or
 // null when the 304 does not identify it (then it must be fetched again).
 std::shared_ptr<const cache::Entry>
 freshenStored(cache::Store& store, const std::shared_ptr<const cache::Entry>& stale,
               const http::ResponseHead& not_modified,
-              std::chrono::system_clock::time_point request_time);
+              std::chrono::system_clock::time_point request_time,
+              std::chrono::system_clock::time_point now);
 
 } // namespace ferry::proxy

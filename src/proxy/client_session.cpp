@@ -128,11 +128,16 @@ bool ClientSession::onRequestStep(const http::Step& step) {
   core::count(core::Counter::ClientBytesIn, step.consumed);
   switch (step.event) {
   case http::Event::NeedMore:
-    // Every complete request sent before the client's FIN has been answered.
-    if (client_eof_ && state_ == State::Idle &&
-        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
-      closeGracefully(core::CloseReason::ClientEof);
-      return false;
+    if (client_eof_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
+      if (state_ == State::Idle) {
+        // Every complete request sent before the client's FIN has been answered.
+        closeGracefully(core::CloseReason::ClientEof);
+        return false;
+      }
+      if (state_ == State::Busy && !request_done_) {
+        abandonCutShortRequest();
+        return false;
+      }
     }
     break;
   case http::Event::Head:
@@ -202,12 +207,11 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
   if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
     const std::string client = peer_.host();
-    AccessRecord record;
-    record.started = std::chrono::system_clock::now();
-    record.client = client;
+    AccessRecord record = accessRecord(
+        client, nullptr, status == 403 ? cache::Outcome::Denied : cache::Outcome::Error);
+    record.started = worker_.clock().wall();
     record.status = status;
     record.bytes_sent = bytes.size();
-    record.cache_result = status == 403 ? "TCP_DENIED" : "NONE";
     log.write(record);
   }
   closeGracefully(reason);
@@ -297,6 +301,14 @@ void ClientSession::onTunnelDone(bool idle_timeout) {
   event_active(resume_.get(), EV_TIMEOUT, 0);
 }
 
+// The client's FIN cut the request in progress short: it can never complete. Its exchange
+// is dropped (never inside one of its callbacks: it is reached only from the session's),
+// and the answers to earlier requests still queued are delivered before the close.
+void ClientSession::abandonCutShortRequest() {
+  transaction_.reset();
+  closeGracefully(core::CloseReason::ClientEof);
+}
+
 void ClientSession::forceClose(core::CloseReason reason) {
   close_reason_ = reason;
   transition(State::Done);
@@ -382,9 +394,10 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
       // Finish the response, then answer the requests buffered behind it, then close.
       if (!buffered)
         self->keep_alive_ = false;
-      return;
-    }
-    break;
+    } else if (!buffered) {
+      self->abandonCutShortRequest();
+    } // else the body may still complete from what is buffered: parsing decides
+    return;
   case State::Idle:
     if (buffered || unsent) {
       self->parseRequests(); // closes once every buffered request is answered

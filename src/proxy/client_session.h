@@ -72,6 +72,7 @@ private:
   void closeGracefully(core::CloseReason reason);
   void armIdleTimer();
   void setUploadTimeout(bool on);
+  void abandonCutShortRequest();
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;

@@ -23,14 +23,15 @@ constexpr std::size_t ReplayLimit = 64 * 1024;
 
 } // namespace
 
-std::string poolKey(const http::Target& target) {
-  return "http://" + target.authority();
+std::string poolKey(const http::Target& target, const Hop& hop) {
+  return hop.isDirect() ? "http://" + target.authority() : "parent://" + hop.parent->name();
 }
 
 OriginExchange::OriginExchange(Worker& worker, const Settings& settings, Owner& owner,
                                Request request)
-    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)),
-      pool_key_(poolKey(request_.target)) {}
+    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)) {
+  FERRY_ASSERT(!request_.hops.empty());
+}
 
 OriginExchange::~OriginExchange() {
   release(false);
@@ -45,9 +46,8 @@ void OriginExchange::transition(State next) {
 
 void OriginExchange::start() {
   FERRY_ASSERT(state_ == State::Idle);
-  replay_ = request_.head;
-  pending_ = request_.head;
-  if (http::isIdempotent(request_.method)) {
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
+  if (http::isIdempotent(request_.head.method) && !request_.head.isMethod("CONNECT")) {
     if (auto pooled = worker_.pool().take(pool_key_)) {
       core::count(core::Counter::OriginConnectionsReused);
       attach(std::move(pooled));
@@ -59,12 +59,41 @@ void OriginExchange::start() {
 
 void OriginExchange::connect() {
   transition(State::Connecting);
+  const Parent* parent = request_.hops[hop_].parent;
+  pool_key_ = poolKey(request_.target, request_.hops[hop_]);
   connect_ = worker_.connector().connect(
-      request_.target.host, request_.target.port, request_.connect_timeout,
-      [this](net::ConnectResult result) { onConnected(std::move(result)); });
+      parent ? std::string_view(parent->host) : std::string_view(request_.target.host),
+      parent ? parent->port : request_.target.port, request_.connect_timeout,
+      [this](net::ConnectResult result) { onConnected(std::move(result)); },
+      parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
+}
+
+// A parent that cannot be reached, or that drops a fresh connection before answering, is
+// skipped for upstream.parent_down. True when the request goes on to the next hop, which
+// it does only if `resend` allows it (nothing was sent yet, or the request may be sent
+// again).
+bool OriginExchange::skipParent(const std::string& why, bool resend) {
+  const Parent* parent = request_.hops[hop_].parent;
+  spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
+               settings_.upstream.parent_down.count(), why);
+  worker_.parentHealth().markDown(*parent,
+                                  worker_.clock().steady() + settings_.upstream.parent_down);
+  if (!resend || hop_ + 1 >= request_.hops.size())
+    return false;
+  ++hop_;
+  release(false);
+  parser_.reset();
+  pending_ = replay_;
+  connect();
+  return true;
 }
 
 void OriginExchange::onConnected(net::ConnectResult result) {
+  if (const Parent* parent = request_.hops[hop_].parent; parent && result.fd < 0) {
+    if (skipParent(result.error, true))
+      return;
+    result.error = "parent proxy " + parent->name() + ": " + result.error;
+  }
   if (result.denied) {
     core::count(core::Counter::DestinationsDenied);
     fail(403, core::CloseReason::ConnectNotAllowed, result.error);
@@ -84,17 +113,17 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   origin_ = std::move(origin);
   origin_->beginUse();
   peer_host_ = origin_->peer().host();
-  request_time_ = std::chrono::system_clock::now();
+  request_time_ = worker_.clock().wall();
   response_bytes_ = false;
-  if (request_.method == "CONNECT") {
-    core::count(core::Counter::TunnelsOpened);
+  const Hop& hop = request_.hops[hop_];
+  if (request_.head.isMethod("CONNECT") && hop.isDirect()) {
     transition(State::Tunnel);
     owner_.onTunnel();
     return;
   }
   transition(State::Waiting);
   parser_ = std::make_unique<http::ResponseParser>(settings_.http.limits);
-  parser_->expect(request_.method, request_.upgrade);
+  parser_->expect(request_.head.method, request_.upgrade);
 
   bufferevent* bev = origin_->bev();
   bufferevent_setcb(bev, &OriginExchange::onRead, &OriginExchange::onWrite,
@@ -105,7 +134,19 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
   armTimeouts();
   bufferevent_enable(bev, EV_READ | EV_WRITE);
+  write(headFor(hop));
   write(std::exchange(pending_, {}));
+}
+
+// The request head as `hop` gets it: origin-form for the origin; absolute-form (or the
+// CONNECT authority) and the parent's credentials for a parent (RFC 9112 §3.2.2).
+std::string OriginExchange::headFor(const Hop& hop) const {
+  if (hop.isDirect())
+    return http::serializeRequestHead(request_.head, request_.target);
+  http::RequestHead head = request_.head;
+  if (!hop.parent->authorization.empty())
+    head.headers.set("Proxy-Authorization", hop.parent->authorization);
+  return http::serializeRequestHead(head, request_.target, http::Recipient::Proxy);
 }
 
 // timeouts.origin_response bounds the wait for the response once the request is sent
@@ -176,7 +217,7 @@ void OriginExchange::resumeResponse() {
 }
 
 void OriginExchange::abandon() {
-  if (state_ == State::Done)
+  if (state_ == State::Done || state_ == State::Tunnel)
     return;
   transition(State::Done);
   release(false);
@@ -246,7 +287,7 @@ bool OriginExchange::handle(const http::Step& step) {
     owner_.onBody(step.body);
     return state_ == State::Receiving;
   case http::Event::MessageEnd:
-    if (parser_->head().status == 101) {
+    if (isTunnelAnswer(parser_->head())) {
       transition(State::Tunnel);
       owner_.onTunnel();
       return false;
@@ -266,8 +307,16 @@ bool OriginExchange::handle(const http::Step& step) {
 void OriginExchange::onHeadParsed() {
   transition(State::Receiving);
   http::ResponseHead& head = parser_->head();
+  if (request_.head.isMethod("CONNECT")) {
+    // A parent's answer to the chained CONNECT: 2xx opens the tunnel at its end; anything
+    // else is the parent refusing, which the client cannot fix.
+    if (!isTunnelAnswer(head))
+      fail(502, core::CloseReason::OriginError,
+           "answered CONNECT with " + std::to_string(head.status));
+    return;
+  }
   const http::Framing framing = parser_->framing();
-  const bool stray_body = http::announcesForbiddenBody(request_.method, head);
+  const bool stray_body = http::announcesForbiddenBody(request_.head.method, head);
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
   keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
           framing.kind != http::Framing::UntilClose && !stray_body;
@@ -275,9 +324,14 @@ void OriginExchange::onHeadParsed() {
   owner_.onHead(head, framing, options);
 }
 
+bool OriginExchange::isTunnelAnswer(const http::ResponseHead& head) const {
+  return head.status == 101 ||
+         (request_.head.isMethod("CONNECT") && head.status >= 200 && head.status < 300);
+}
+
 bool OriginExchange::retryable() const {
   return origin_ && origin_->isReused() && !response_bytes_ && !retried_ && replayable_ &&
-         http::isIdempotent(request_.method);
+         http::isIdempotent(request_.head.method);
 }
 
 void OriginExchange::fail(int status, core::CloseReason reason, std::string why) {
@@ -294,6 +348,15 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
     pending_ = replay_;
     connect();
     return;
+  }
+  if (const Parent* parent = request_.hops[hop_].parent) {
+    // Nothing came back on a fresh connection: the parent, not the origin, failed. The
+    // request moves on only if it could have been retried (idempotent, held whole).
+    const bool before_any_byte = origin_ && !origin_->isReused() && !response_bytes_ &&
+                                 reason == core::CloseReason::OriginError;
+    if (before_any_byte && skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
+      return;
+    why = "parent proxy " + parent->name() + ": " + why;
   }
   transition(State::Done);
   release(false);

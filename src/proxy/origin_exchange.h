@@ -1,7 +1,8 @@
-// OriginExchange: one HTTP/1 request/response with an origin, the one origin client of the
-// proxy module (client transactions and background revalidations both use it; neither
-// touches an origin socket). It takes a quiet pooled OriginConnection or connects (Happy
-// Eyeballs, destination policy), writes the head and streams the body with back-pressure,
+// OriginExchange: one HTTP/1 request/response with an origin, directly or through a parent
+// proxy — the one origin client of the proxy module (client transactions and background
+// revalidations both use it; neither touches an origin socket). It takes a quiet pooled
+// OriginConnection or connects (Happy Eyeballs, destination policy; the next hop when a
+// parent is down), writes the head and streams the body with back-pressure,
 // keeps a replay copy of a small request so an idempotent one is sent again, once, on a
 // fresh connection when a reused connection dies before any response byte, parses the
 // response (interim ones too), decides whether the connection may carry another exchange
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "origin_connection.h"
+#include "upstream.h"
 
 #include "ferry/core/close_reason.h"
 #include "ferry/http/framing.h"
@@ -27,9 +29,10 @@ namespace ferry::proxy {
 
 class Worker;
 
-// The pool key of a destination: scheme://host:port from the request target, never from a
-// header, so a connection only ever carries requests for the origin it was opened to.
-std::string poolKey(const http::Target& target);
+// The pool key of a connection: scheme://host:port from the request target, never from a
+// header, so a connection only ever carries requests for the origin it was opened to; or
+// the parent's, whose connections carry requests for any origin.
+std::string poolKey(const http::Target& target, const Hop& hop);
 
 class OriginExchange {
 public:
@@ -67,8 +70,8 @@ public:
 
   struct Request {
     http::Target target;                       // where to (CONNECT: its authority)
-    std::string method;                        // decides retries, HEAD framing, CONNECT
-    std::string head;                          // serialized request head; empty for CONNECT
+    http::RequestHead head;                    // as the next hop gets it (originRequest)
+    std::vector<Hop> hops;                     // tried in order while they fail to connect
     http::Framing body_framing;                // Chunked: sendBody() data is chunk-encoded
     bool body_done = true;                     // no body, or sent whole by endBody()
     bool upgrade = false;                      // a 101 may answer it
@@ -92,22 +95,28 @@ public:
   void pauseResponse();
   void resumeResponse();
   // Ends the exchange early (the owner answers from elsewhere): the connection is closed,
-  // never pooled, and no callback follows.
+  // never pooled, and no callback follows. Nothing once the response ended or a tunnel
+  // took the connection.
   void abandon();
 
   // After onTunnel: the connection, for a Tunnel to relay.
   std::unique_ptr<OriginConnection> takeConnection();
 
-  // The address of the origin connection in use (empty before one connected).
+  // The address of the connection in use (empty before one connected), and the parent it
+  // leads to (null: direct).
   const std::string& peerHost() const { return peer_host_; }
+  const Parent* parent() const { return request_.hops[hop_].parent; }
   // When the request was sent on the connection that answered (RFC 9111 §4.2.3).
   std::chrono::system_clock::time_point requestTime() const { return request_time_; }
 
 private:
   //   Idle ──start──▶ Connecting ──connected──▶ Waiting ──final head──▶ Receiving ──end──▶ Done
-  //          └──pooled, quiet─────────────────────▲  │  ▲ 1xx                │
-  //                     ▲ dead reused connection, │  │  └──┘                 └─101──▶ Tunnel
-  //                     └─ idempotent, once ──────┘  └──CONNECT ready──────────────▶ Tunnel
+  //          │          │ ▲ parent down:      ▲  │  ▲ 1xx                │
+  //          │          └─┘ next hop          │  │  └──┘                 └─101, CONNECT 2xx
+  //          └──pooled, quiet─────────────────┘  │                          from a parent ──▶
+  //          Tunnel
+  //                     ▲ dead reused connection, idempotent, once: Connecting
+  //                                              └──CONNECT direct, connected─────────▶ Tunnel
   //   any failure ──▶ Done (onFailed)
   enum class State { Idle, Connecting, Waiting, Receiving, Tunnel, Done };
 
@@ -120,18 +129,23 @@ private:
   void onConnected(net::ConnectResult result);
   void attach(std::unique_ptr<OriginConnection> origin);
   void write(std::string_view bytes);
+  std::string headFor(const Hop& hop) const;
   void armTimeouts();
   void parse();
   bool handle(const http::Step& step);
   void onHeadParsed();
+  // A 101, or a parent's 2xx to CONNECT: HTTP ends on the connection after this head.
+  bool isTunnelAnswer(const http::ResponseHead& head) const;
   void fail(int status, core::CloseReason reason, std::string why);
   bool retryable() const;
+  bool skipParent(const std::string& why, bool resend);
   void release(bool reusable);
 
   Worker& worker_;
   const Settings& settings_;
   Owner& owner_;
   Request request_;
+  std::size_t hop_ = 0; // into request_.hops
   std::string pool_key_;
   State state_ = State::Idle;
 
@@ -139,8 +153,8 @@ private:
   std::unique_ptr<OriginConnection> origin_;
   std::unique_ptr<http::ResponseParser> parser_;
 
-  std::string pending_; // request bytes while no connection is attached
-  std::string replay_;  // head + body so far, while small enough to send again
+  std::string pending_; // body bytes while no connection is attached
+  std::string replay_;  // the body so far, while small enough to send again
   bool replayable_ = true;
   bool retried_ = false;
   bool response_bytes_ = false; // any response byte arrived on this connection

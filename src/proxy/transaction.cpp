@@ -38,7 +38,7 @@ Transaction::Transaction(ClientSink& client, Worker& worker, const Settings& set
                          std::vector<std::string> upgrade)
     : client_(client), worker_(worker), settings_(settings), request_(std::move(request)),
       target_(std::move(target)), request_framing_(request_framing), upgrade_(std::move(upgrade)),
-      request_done_(request_complete) {}
+      request_done_(request_complete), started_(worker_.clock().wall()) {}
 
 Transaction::~Transaction() = default;
 
@@ -172,17 +172,35 @@ void Transaction::fetch(Step step) {
   transition(step);
   OriginExchange::Request request;
   request.target = target_;
-  request.method = request_.method;
-  request.connect_timeout = settings_.timeouts.origin_connect;
-  if (step != Step::Connect) {
-    const OriginRequestPlan plan{request_framing_, upgrade_,
-                                 step == Step::Revalidate ? &stale_->head() : nullptr,
-                                 settings_.http.via_pseudonym};
-    request.head = http::serializeRequestHead(originRequest(request_, plan), target_);
-    request.body_framing = request_framing_;
-    request.body_done = request_done_;
-    request.upgrade = !upgrade_.empty();
+  request.hops =
+      nextHops(settings_.upstream, target_.host, worker_.parentHealth(), worker_.clock().steady());
+  if (request.hops.empty()) {
+    const auto& parents = settings_.upstream.parents;
+    const bool served = std::any_of(parents.begin(), parents.end(),
+                                    [&](const Parent& p) { return serves(p, target_.host); });
+    answer(502, (served ? "every parent proxy for " + target_.host + " is down"
+                        : "no parent proxy serves " + target_.host) +
+                    " (upstream.never_direct)");
+    return;
   }
+  if (!request.hops.front().isDirect()) {
+    // Through a parent ferry resolves nothing, but an address literal is judged as ever.
+    const bool ipv6 = target_.host.find(':') != std::string::npos;
+    const auto literal = net::Address::parse((ipv6 ? "[" + target_.host + "]" : target_.host) +
+                                             ":" + std::to_string(target_.port));
+    if (literal && !worker_.connector().policy().allows(*literal)) {
+      refuse(worker_.connector().policy().refusal(*literal));
+      return;
+    }
+  }
+  request.connect_timeout = settings_.timeouts.origin_connect;
+  const OriginRequestPlan plan{request_framing_, upgrade_,
+                               step == Step::Revalidate ? &stale_->head() : nullptr,
+                               settings_.http.via_pseudonym};
+  request.head = originRequest(request_, plan);
+  request.body_framing = request_framing_;
+  request.body_done = request_done_;
+  request.upgrade = !upgrade_.empty();
   exchange_ = std::make_unique<OriginExchange>(worker_, settings_, static_cast<Owner&>(*this),
                                                std::move(request));
   exchange_->start();
@@ -281,6 +299,8 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
   close_delimited_ = client_framing.kind == http::Framing::UntilClose;
   client_chunked_ = client_framing.kind == http::Framing::Chunked;
   http::setFraming(head.headers, client_framing);
+  if (head.status == 204)
+    head.headers.remove("Content-Length"); // RFC 9110 §8.6: a 204 never has one
   if (client_close_)
     head.headers.set("Connection", "close");
   else if (!http11_client)
@@ -328,6 +348,7 @@ void Transaction::onEnd() {
 
 void Transaction::onTunnel() {
   if (step_ == Step::Connect) {
+    core::count(core::Counter::TunnelsOpened);
     static constexpr std::string_view Established = "HTTP/1.1 200 Connection established\r\n\r\n";
     status_ = 200;
     countStatus(200);
@@ -434,24 +455,18 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
     return;
   const std::string client = client_.peer().host();
   const std::string peer = exchange_ ? exchange_->peerHost() : std::string();
-  AccessRecord record;
+  // Squid's hierarchy codes: the parent is always the first one up that serves the host.
+  const bool parent = exchange_ && exchange_->parent();
+  AccessRecord record = accessRecord(client, &request_, cache_status_.outcome);
   record.started = started_;
-  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now() - started_);
-  record.client = client;
-  record.method = request_.method;
-  record.url = request_.target;
-  record.version_major = request_.version_major;
-  record.version_minor = request_.version_minor;
+  record.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(worker_.clock().wall() - started_);
   record.status = status_;
   record.bytes_sent = bytes_sent_;
   record.body_bytes_sent = body_bytes_sent_;
-  record.cache_result = cache::squidCode(cache_status_.outcome);
-  record.hierarchy = peer.empty() ? "HIER_NONE" : "HIER_DIRECT";
+  record.hierarchy = peer.empty() ? "HIER_NONE" : parent ? "FIRSTUP_PARENT" : "HIER_DIRECT";
   record.peer = peer;
   record.content_type = content_type_;
-  record.referer = request_.headers.get("Referer").value_or("");
-  record.user_agent = request_.headers.get("User-Agent").value_or("");
   record.cut_short = cut_short;
   log.write(record);
 }

@@ -142,7 +142,7 @@ private:
   cache::CacheStatus cache_status_;
 
   // For the access log.
-  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point started_;
   int status_ = 0;
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t body_bytes_sent_ = 0;

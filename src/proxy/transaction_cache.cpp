@@ -55,8 +55,7 @@ void Transaction::lookupCache() {
   }
   const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
                               lifetime(*entry)};
-  const policy::Decision decision =
-      policy::decide(request_, stored, std::chrono::system_clock::now());
+  const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
     serveEntry(std::move(entry), cache::Outcome::MemoryHit);
@@ -117,7 +116,8 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 // 304 has ended), an error may let the stale one be served (RFC 5861 §4). Returns true
 // when the client is answered from the cache.
 bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
-  refresh_ = freshenStored(worker_.store(), stale_, response, exchange_->requestTime());
+  refresh_ = freshenStored(worker_.store(), stale_, response, exchange_->requestTime(),
+                           worker_.clock().wall());
   if (refresh_) {
     transition(Step::Refreshed);
     return true;
@@ -135,7 +135,7 @@ bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
 bool Transaction::serveStaleOnError() {
   const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
                               lifetime(*stale_)};
-  if (!policy::mayServeStaleOnError(request_, stored, std::chrono::system_clock::now()))
+  if (!policy::mayServeStaleOnError(request_, stored, worker_.clock().wall()))
     return false;
   exchange_->abandon();
   serveEntry(stale_, cache::Outcome::StaleIfError);
@@ -147,7 +147,7 @@ bool Transaction::serveStaleOnError() {
 void Transaction::startStoring(const http::ResponseHead& response, http::Framing framing) {
   policy::StoreDecision decision = policy::StoreDecision::Store;
   writer_ = beginStoring(worker_.store(), key_, request_, response, framing,
-                         exchange_->requestTime(), decision);
+                         exchange_->requestTime(), worker_.clock().wall(), decision);
   if (decision != policy::StoreDecision::Store)
     cache_status_.detail = policy::describe(decision);
   cache_status_.stored = writer_ != nullptr;
@@ -163,7 +163,7 @@ void Transaction::startStoring(const http::ResponseHead& response, http::Framing
 void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome) {
   transition(Step::Serve);
   const http::RequestHead& request = request_;
-  const auto now = std::chrono::system_clock::now();
+  const auto now = worker_.clock().wall();
   const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
                               lifetime(*entry)};
   const policy::Decision decision = policy::decide(request, stored, now);

@@ -4,6 +4,7 @@
 
 #include "background_refresh.h"
 #include "origin_pool.h"
+#include "upstream.h"
 
 #include "ferry/net/connector.h"
 #include "ferry/net/destination_policy.h"
@@ -58,7 +59,9 @@ public:
                            std::shared_ptr<const cache::Entry> stale);
 
   event_base* base() const { return base_.get(); }
+  const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
+  ParentHealth& parentHealth() { return parent_health_; }
   net::Connector& connector() { return *connector_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
@@ -83,6 +86,7 @@ private:
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
+  ParentHealth parent_health_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;

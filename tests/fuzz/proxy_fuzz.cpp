@@ -27,6 +27,7 @@
 #include "worker.h"
 
 #include "ferry/cache/memory_store.h"
+#include "ferry/core/clock.h"
 #include "ferry/http/hop_by_hop.h"
 #include "ferry/net/socket.h"
 
@@ -407,7 +408,12 @@ public:
     heap_start_ = peak_heap_ = heapInUse();
     auto store = std::make_shared<RecordingStore>(*env_.cache_settings);
     {
-      proxy::Runtime runtime{env_.settings, env_.cache_settings, env_.access_log, store, {}};
+      const proxy::Runtime runtime{.settings = env_.settings,
+                                   .cache_settings = env_.cache_settings,
+                                   .access_log = env_.access_log,
+                                   .store = store,
+                                   .clock = &core::systemClock(),
+                                   .other_listeners = {}};
       proxy::Worker worker(0, runtime, env_.destinations);
       base_ = worker.base();
       const int listener = ::dup(env_.client_listener);

@@ -475,3 +475,28 @@ TEST_CASE("#9 background revalidation sends a bodiless conditional GET", "[integ
   CHECK_FALSE(refresh.header("if-match"));
   CHECK(refresh.body.empty());
 }
+
+TEST_CASE("#9 a refresh rule pattern costs linear time on a long attacker-chosen URL",
+          "[integration][cache]") {
+  FakeOrigin origin(answering("fine", {{"Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"}}));
+  // Catastrophic for a backtracking engine: nested quantifiers that fail at the last byte.
+  Proxy proxy("cache:\n  refresh_rules:\n    - {pattern: '(a+)+$', min: 1h}\n");
+  const std::string path = "/" + std::string(8000, 'a') + "b";
+  REQUIRE(proxy.fetch(get(origin, path)));
+  auto hit = proxy.fetch(get(origin, path)); // the stored response's freshness runs the rules
+  REQUIRE(hit);
+  CHECK(hit->status == 200);
+  CHECK(hit->body == "fine");
+  CHECK(cacheStatus(*hit).find("hit") != std::string::npos);
+}
+
+TEST_CASE("#9 --check refuses a refresh rule pattern RE2 cannot run in linear time",
+          "[integration][cache]") {
+  TempDir dir;
+  const std::string path =
+      dir.write("ferry.yaml", "cache:\n  refresh_rules:\n    - {pattern: '(a)\\1'}\n");
+  const RunResult result = runFerry({"--check", "--config", path});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find(path + ":3:") != std::string::npos);
+  CHECK(result.err.find("RE2") != std::string::npos);
+}

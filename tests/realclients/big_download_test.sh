@@ -18,7 +18,7 @@ www=$rc_tmp/www
 mkdir -p "$www" || fail mkdir
 truncate -s "$size" "$www/1G.bin" || fail "truncate"
 start_nginx nginx "$www"
-start_ferry "$binary" "$nginx_port"
+start_ferry ferry "$binary" "$nginx_port"
 note "ferry on $ferry_port (pid $ferry_pid), nginx on $nginx_port, rate $rate"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$ferry_pid/status"; }
@@ -57,5 +57,5 @@ note "downloaded ${downloaded:-?} bytes at $(awk -v s="${speed:-0}" 'BEGIN { pri
 [ "$cmp_status" -eq 0 ] || fail "body is not $size zero bytes: $(cat "$rc_tmp/cmp.out")"
 [ "$samples" -ge 10 ] || fail "only $samples RSS samples: the download was too short to watch"
 [ "$peak" -lt "$rss_limit" ] || fail "ferry's peak VmRSS $peak KiB is not under $rss_limit KiB"
-check_ferry_alive
+check_ferry_alive ferry
 echo "PASS: 1 GiB through ferry, peak RSS $((peak / 1024)) MiB"

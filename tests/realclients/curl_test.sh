@@ -30,26 +30,12 @@ start_nginx nginx "$www" "
     location = /sink { return 200 \"stored\\n\"; }"
 origin=http://127.0.0.1:$nginx_port
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -keyout "$rc_tmp/tls/key.pem" -out "$rc_tmp/tls/cert.pem" 2>"$rc_tmp/openssl-req.err" ||
-  fail "openssl req: $(cat "$rc_tmp/openssl-req.err")"
 head -c 200000 /dev/urandom >"$rc_tmp/tls/tls.bin" || fail "random file"
-# -WWW serves files from the current directory; -accept port 0 is printed as ACCEPT.
-cd "$rc_tmp/tls" || fail "cd"
-start_bg s_server openssl s_server -accept 127.0.0.1:0 -cert cert.pem -key key.pem -WWW
-tls_pid=$bg_pid
-cd "$rc_tmp" || fail "cd"
-wait_until 10 eval 'grep -q "^ACCEPT" "$rc_tmp/s_server.out" || ! alive "$tls_pid"'
-tls_port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$rc_tmp/s_server.out" | head -n 1)
-[ -n "$tls_port" ] || fail "openssl s_server did not start: $(cat "$rc_tmp/s_server.err")"
+start_tls_origin "$rc_tmp/tls"
 
-start_ferry "$binary" "$tls_port, $nginx_port"
+start_ferry ferry "$binary" "$tls_port, $nginx_port"
 proxy=http://127.0.0.1:$ferry_port
 note "ferry on $ferry_port, nginx on $nginx_port, openssl s_server on $tls_port"
-
-curl_() { curl -sS --max-time 30 --noproxy '' "$@"; }
-# nginx access log lines for a request target: "<method> <target> HTTP/1.1".
-origin_lines() { grep -F "\"$1 HTTP/1.1\"" "$nginx_log"; }
 
 # --- GET: the body arrives unchanged, and the origin saw ferry's Via.
 code=$(curl_ -x "$proxy" -o "$rc_tmp/got.bin" -w '%{http_code}' "$origin/blob.bin") ||
@@ -117,5 +103,5 @@ out=$(curl_ -p -x "$proxy" -o /dev/null -w '%{http_connect}' "http://127.0.0.1:$
 [ "$out" = 403 ] || fail "CONNECT to a port not allowed: CONNECT status $out, want 403"
 note "ok CONNECT refused"
 
-check_ferry_alive
+check_ferry_alive ferry
 echo "PASS: curl through ferry"

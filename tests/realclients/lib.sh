@@ -1,7 +1,8 @@
 # Shared set-up for the real-client tests, sourced by each *_test.sh: a private temp dir,
-# background processes that are killed on any exit, an nginx origin and a ferry on
-# loopback ports, and waits with deadlines. Everything listens on 127.0.0.1 only.
-# It starts nothing by itself; it does not install packages (scripts/setup test does).
+# background processes that are killed on any exit, an nginx origin and ferry instances on
+# loopback ports, a flat apt repository with an isolated apt root, and waits with
+# deadlines. Everything listens on 127.0.0.1 only. It starts nothing by itself; it does
+# not install packages (scripts/setup test does).
 set -uo pipefail
 
 rc_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-realclients.XXXXXX") || {
@@ -9,6 +10,7 @@ rc_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-realclients.XXXXXX") || {
   exit 1
 }
 rc_pids=()
+declare -A rc_ferry_pid=() # start_ferry's name → pid; their logs are printed on failure
 
 fail() {
   echo "FAIL: $*" >&2
@@ -19,9 +21,10 @@ note() { echo "# $*"; }
 # On failure the logs of everything started are printed, then every process is killed
 # and waited for, and the temp dir removed (kept with KEEP_TMP=1).
 rc_cleanup() {
-  local status=$? pid f
+  local status=$? pid f name logs=()
   if [ "$status" -ne 0 ]; then
-    for f in "$rc_tmp"/ferry.err "$rc_tmp"/ferry-access.log "$rc_tmp"/*/error.log; do
+    for name in "${!rc_ferry_pid[@]}"; do logs+=("$rc_tmp/$name.err" "$rc_tmp/$name-access.log"); done
+    for f in "${logs[@]}" "$rc_tmp"/*/error.log; do
       [ -s "$f" ] && { echo "--- ${f#"$rc_tmp"/} (last 30 lines)" >&2; tail -n 30 "$f" >&2; }
     done
   fi
@@ -114,33 +117,159 @@ EOF
   fail "nginx found no free port in 10 attempts"
 }
 
-# start_ferry <ferry binary> <CONNECT ports, comma-separated> [extra YAML]: ferry on
-# 127.0.0.1:0 with two workers, loopback origins allowed and its access log in
-# $rc_tmp/ferry-access.log. Sets ferry_port, ferry_pid.
+# start_ferry <name> <ferry binary> <CONNECT ports, comma-separated> [extra YAML]: a ferry
+# on 127.0.0.1:0 with two workers, loopback origins allowed, its config in
+# $rc_tmp/<name>.yaml, its log in $rc_tmp/<name>.err and its access log in
+# $rc_tmp/<name>-access.log. Several may run under different names. Sets ferry_port and
+# ferry_pid for the one just started.
 start_ferry() {
-  local binary=$1 ports=$2 extra=${3:-}
+  local name=$1 binary=$2 ports=$3 extra=${4:-}
   [ -x "$binary" ] || fail "no ferry binary at $binary"
-  cat >"$rc_tmp/ferry.yaml" <<EOF
+  cat >"$rc_tmp/$name.yaml" <<EOF
 listen: ["127.0.0.1:0"]
 workers: 2
 log:
-  access_log: "$rc_tmp/ferry-access.log"
+  access_log: "$rc_tmp/$name-access.log"
 access:
   connect_ports: [$ports]
   allow_destinations: [127.0.0.0/8, "::1/128"]
 $extra
 EOF
-  start_bg ferry "$binary" --config "$rc_tmp/ferry.yaml"
+  start_bg "$name" "$binary" --config "$rc_tmp/$name.yaml"
   ferry_pid=$bg_pid
-  wait_until 10 eval 'grep -q "listening on 127.0.0.1:" "$rc_tmp/ferry.err" || ! alive "$ferry_pid"'
-  ferry_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$rc_tmp/ferry.err" | head -n 1)
-  [ -n "$ferry_port" ] || fail "ferry did not report its port: $(cat "$rc_tmp/ferry.err")"
-  alive "$ferry_pid" || fail "ferry exited after start"
+  rc_ferry_pid[$name]=$bg_pid
+  wait_until 10 eval 'grep -q "listening on 127.0.0.1:" "$rc_tmp/$name.err" || ! alive "$ferry_pid"'
+  ferry_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$rc_tmp/$name.err" | head -n 1)
+  [ -n "$ferry_port" ] || fail "ferry $name did not report its port: $(cat "$rc_tmp/$name.err")"
+  alive "$ferry_pid" || fail "ferry $name exited after start"
 }
 
-# Fails when ferry is no longer running (crashed during the test).
+# check_ferry_alive <name>: fails when that ferry is no longer running (crashed during
+# the test).
 check_ferry_alive() {
-  alive "$ferry_pid" || fail "ferry died: $(tail -n 20 "$rc_tmp/ferry.err")"
+  alive "${rc_ferry_pid[$1]}" || fail "ferry $1 died: $(tail -n 20 "$rc_tmp/$1.err")"
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# curl that never takes a proxy from the environment and gives up after 30 s (a later
+# --max-time overrides it).
+curl_() { curl -sS --max-time 30 --noproxy '' "$@"; }
+# origin_lines "<method> <target>": nginx access log lines for that request.
+origin_lines() { grep -F "\"$1 HTTP/1.1\"" "$nginx_log"; }
+
+# start_tls_origin <dir>: openssl s_server on 127.0.0.1 with a fresh self-signed
+# certificate, serving the files of <dir> (-WWW). Sets tls_port.
+start_tls_origin() {
+  local dir=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$rc_tmp/openssl-req.err" ||
+    fail "openssl req: $(cat "$rc_tmp/openssl-req.err")"
+  # -WWW serves files from the current directory; -accept port 0 is printed as ACCEPT.
+  start_bg s_server env -C "$dir" openssl s_server -accept 127.0.0.1:0 -cert cert.pem \
+    -key key.pem -WWW
+  wait_until 10 eval 'grep -q "^ACCEPT" "$rc_tmp/s_server.out" || ! alive "$bg_pid"'
+  tls_port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$rc_tmp/s_server.out" | head -n 1)
+  [ -n "$tls_port" ] || fail "openssl s_server did not start: $(cat "$rc_tmp/s_server.err")"
+}
+
+# --- apt: a flat repository and an isolated apt root.
+apt_pkgs=(ferry-test-alpha ferry-test-beta ferry-test-gamma)
+
+# build_apt_repo <document root>: a flat repository ("deb URI ./") in <root>/debian of the
+# three apt_pkgs with random, incompressible payloads of 64, 128 and 256 KiB (beta depends
+# on alpha so apt resolves something): Packages, Packages.gz and an unsigned Release.
+# Sets apt_repo.
+build_apt_repo() {
+  local p d depends f kib=64
+  apt_repo=$1/debian
+  mkdir -p "$apt_repo" || fail mkdir
+  for p in "${apt_pkgs[@]}"; do
+    d=$rc_tmp/build/$p
+    mkdir -p "$d/DEBIAN" "$d/usr/share/$p" || fail mkdir
+    head -c $((kib * 1024)) /dev/urandom >"$d/usr/share/$p/payload" || fail "random file"
+    depends=""
+    [ "$p" = ferry-test-beta ] && depends="Depends: ferry-test-alpha (>= 1.0)"
+    cat >"$d/DEBIAN/control" <<CONTROL
+Package: $p
+Version: 1.0
+Architecture: all
+Maintainer: ferry tests <tests@ferry.invalid>
+Priority: optional
+Section: misc
+${depends:+$depends
+}Description: ferry proxy test package
+ Built by the ferry test suite to be fetched through the proxy.
+CONTROL
+    dpkg-deb --root-owner-group -Zgzip --build "$d" "$apt_repo/${p}_1.0_all.deb" >/dev/null \
+      2>"$rc_tmp/dpkg-deb.err" || fail "dpkg-deb $p: $(cat "$rc_tmp/dpkg-deb.err")"
+    kib=$((kib * 2))
+  done
+  (cd "$apt_repo" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>"$rc_tmp/scan.err") ||
+    fail "dpkg-scanpackages: $(cat "$rc_tmp/scan.err")"
+  [ "$(grep -c '^Package: ' "$apt_repo/Packages")" -eq 3 ] || fail "Packages does not list 3 packages"
+  gzip -9nk "$apt_repo/Packages" || fail gzip
+  {
+    echo "Origin: ferry-test"
+    echo "Label: ferry-test"
+    echo "Date: $(LC_ALL=C date -Ru)"
+    echo "SHA256:"
+    for f in Packages Packages.gz; do
+      echo " $(sha "$apt_repo/$f") $(stat -c %s "$apt_repo/$f") $f"
+    done
+  } >"$apt_repo/Release"
+}
+
+# apt_root <origin port> <proxy port>: apt's isolated root in $rc_tmp/apt, its sources
+# the repository at http://127.0.0.1:<origin port>/debian, fetched through the proxy.
+# APT_CONFIG is read before /etc/apt/apt.conf.d, so pointing Dir::Etc::parts and
+# Dir::Etc::main away keeps the machine's settings (a proxy, hooks) out;
+# Dir::State::status is an empty dpkg status. The machine's apt state is neither read
+# nor written, and nothing is installed. Sets aptroot.
+apt_root() {
+  aptroot=$rc_tmp/apt
+  mkdir -p "$aptroot/etc/apt.conf.d" "$aptroot/state/lists/partial" \
+    "$aptroot/cache/archives/partial" "$aptroot/log" || fail mkdir
+  : >"$aptroot/state/status"
+  echo "deb [trusted=yes] http://127.0.0.1:$1/debian ./" >"$aptroot/etc/sources.list"
+  cat >"$aptroot/apt.conf" <<CONF
+Dir::Etc::main "/dev/null";
+Dir::Etc::parts "$aptroot/etc/apt.conf.d";
+Dir::Etc::sourcelist "$aptroot/etc/sources.list";
+Dir::Etc::sourceparts "-";
+Dir::Etc::preferences "/dev/null";
+Dir::Etc::preferencesparts "-";
+Dir::State "$aptroot/state";
+Dir::State::status "$aptroot/state/status";
+Dir::Cache "$aptroot/cache";
+Dir::Log "$aptroot/log";
+Debug::NoLocking "1";
+APT::Sandbox::User "root";
+Acquire::Retries "0";
+Acquire::http::Timeout "20";
+Acquire::http::Proxy "http://127.0.0.1:$2/";
+CONF
+}
+
+apt_() { APT_CONFIG=$aptroot/apt.conf timeout 60 apt-get -q -o Debug::Acquire::http=1 "$@"; }
+
+# apt_fetch <label>: with the .deb files cleared (the package lists kept, as a real
+# machine would: conditional GETs), apt-get update, then install --download-only of the
+# apt_pkgs; fails on a warning, a missing list or a file that differs from the built one.
+# apt's output is in $rc_tmp/update.<label>.out and $rc_tmp/install.<label>.out.
+apt_fetch() {
+  local label=$1 p got
+  rm -f "$aptroot"/cache/archives/*.deb
+  apt_ update >"$rc_tmp/update.$label.out" 2>&1 ||
+    fail "$label: apt-get update: $(tail -n 20 "$rc_tmp/update.$label.out")"
+  grep -qE '^(W|E): ' "$rc_tmp/update.$label.out" &&
+    fail "$label: apt-get update warned: $(grep -E '^(W|E): ' "$rc_tmp/update.$label.out")"
+  ls "$aptroot"/state/lists/127.0.0.1*Packages >/dev/null 2>&1 || fail "$label: no package list stored"
+  apt_ -y --download-only install "${apt_pkgs[@]}" >"$rc_tmp/install.$label.out" 2>&1 ||
+    fail "$label: apt-get install -d: $(tail -n 20 "$rc_tmp/install.$label.out")"
+  for p in "${apt_pkgs[@]}"; do
+    got=$aptroot/cache/archives/${p}_1.0_all.deb
+    [ -f "$got" ] || fail "$label: apt did not download $p"
+    [ "$(sha "$got")" = "$(sha "$apt_repo/${p}_1.0_all.deb")" ] || fail "$label: $p differs from the built package"
+  done
+}

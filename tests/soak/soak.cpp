@@ -2,7 +2,10 @@
 // at random (resets mid-body, stalls, garbage, 1xx, half requests, pipelined bursts, CONNECT).
 // It fails on a crash, a sanitizer report, a leaked fd, a wrong, malformed or missing response
 // (a well-behaved origin path answered but the client got nothing whole), a failed final
-// request, or an unclean SIGTERM exit. It never asserts on timing.
+// request, or an unclean SIGTERM exit. Then a second ferry meets hostile peers for some seconds
+// (junk after responses, 1xx floods, thousands of pipelined requests left unread); it fails
+// when an answer is not its own request's, byte for byte, or when ferry's RSS grows past a
+// bound. It never asserts on timing.
 //
 //   soak --seconds 60          the full soak, run by hand (e.g. build/asan/tests/soak/soak)
 //   soak --seconds 15          what ctest runs as soak.short (label soak)
@@ -66,7 +69,6 @@ constexpr std::size_t PathCount = 200; // /p/0 .. /p/199, repeated so the cache 
 const std::string LastModified = "Mon, 01 Jan 2024 00:00:00 GMT";
 
 std::atomic<bool> stopClients{false};
-std::atomic<bool> stopOrigin{false};
 std::atomic<Clock::time_point> hardDeadline{Clock::time_point::max()};
 
 // --- random numbers --------------------------------------------------------------------------
@@ -581,7 +583,8 @@ Got readChunked(Socket& s, Response& r) {
   }
 }
 
-// One response, skipping interim (1xx) ones. `head_request`: no body whatever the head says.
+// One response, skipping interim (1xx) ones, which an HTTP/1.0 request must not get.
+// `head_request`: no body whatever the head says.
 Got readResponse(Socket& s, bool head_request, bool http10_request, Response& r) {
   for (;;) {
     std::size_t at = 0;
@@ -604,8 +607,12 @@ Got readResponse(Socket& s, bool head_request, bool http10_request, Response& r)
       return malformed(r, "status < 100");
     if (r.status == 101)
       return malformed(r, "101 without an upgrade request");
-    if (r.status < 200)
+    if (r.status < 200) {
+      // RFC 9110 §15.2: HTTP/1.0 has no 1xx; a server must not send one to an HTTP/1.0 client.
+      if (http10_request)
+        return malformed(r, "interim " + std::to_string(r.status) + " to an HTTP/1.0 request");
       continue;
+    }
     const bool http11 = line[7] == '1';
     const bool close = r.head.hasToken("Connection", "close");
     r.keep_alive = !close && (http11 || r.head.hasToken("Connection", "keep-alive"));
@@ -939,8 +946,12 @@ bool respond(Socket& s, const OriginRequest& req, Rng& rng) {
   return true;
 }
 
-void serveOriginConnection(int fd, std::uint64_t seed) {
-  Socket s(fd, &stopOrigin);
+// Answers one request; returns whether the connection stays open.
+using Responder = bool (*)(Socket&, const OriginRequest&, Rng&);
+
+void serveOriginConnection(int fd, std::uint64_t seed, const std::atomic<bool>* stop,
+                           Responder respond) {
+  Socket s(fd, stop);
   setNoDelay(fd);
   Rng rng(seed);
   s.setIdle(OriginKeepIdle);
@@ -961,7 +972,8 @@ void serveOriginConnection(int fd, std::uint64_t seed) {
 
 class Origin {
 public:
-  // Binds 127.0.0.1:0; start() runs the accept loop on its own thread.
+  // Binds 127.0.0.1:0; start() runs the accept loop on its own thread, each connection
+  // answered by `respond` on a thread of its own.
   Origin() {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -981,12 +993,12 @@ public:
   std::uint16_t port() const { return port_; }
   std::uint64_t connections() const { return accepted_; }
 
-  void start(std::uint64_t seed) {
-    acceptor_ = std::thread([this, seed] { acceptLoop(seed); });
+  void start(std::uint64_t seed, Responder respond) {
+    acceptor_ = std::thread([this, seed, respond] { acceptLoop(seed, respond); });
   }
 
   void stop() {
-    stopOrigin = true;
+    stop_ = true;
     if (acceptor_.joinable())
       acceptor_.join();
     for (auto& w : workers_)
@@ -1003,9 +1015,9 @@ private:
     std::shared_ptr<std::atomic<bool>> done;
   };
 
-  void acceptLoop(std::uint64_t seed) {
+  void acceptLoop(std::uint64_t seed, Responder respond) {
     Rng rng(seed);
-    while (!stopOrigin) {
+    while (!stop_) {
       workers_.remove_if([](Worker& w) {
         if (!w.done->load())
           return false;
@@ -1025,8 +1037,8 @@ private:
       }
       auto done = std::make_shared<std::atomic<bool>>(false);
       const auto conn_seed = rng.gen();
-      workers_.push_back(Worker{std::thread([fd, done, conn_seed] {
-                                  serveOriginConnection(fd, conn_seed);
+      workers_.push_back(Worker{std::thread([this, fd, done, conn_seed, respond] {
+                                  serveOriginConnection(fd, conn_seed, &stop_, respond);
                                   *done = true;
                                 }),
                                 done});
@@ -1038,6 +1050,7 @@ private:
   std::thread acceptor_;
   std::list<Worker> workers_;
   std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<bool> stop_{false};
 };
 
 // --- the clients -----------------------------------------------------------------------------
@@ -1468,6 +1481,271 @@ void clientLoop(std::uint64_t seed, Clock::time_point end) {
     actions[rng.weighted(weights)](rng);
 }
 
+// --- the hostile peers -----------------------------------------------------------------------
+// A second ferry between clients that pipeline thousands of requests ferry answers itself
+// without reading them, and an origin that answers every request exactly but appends a forged
+// response after some answers and floods others with interim responses. Every path carries an
+// id, so each answer shows whose it is.
+
+constexpr std::size_t InjectClients = 4;
+constexpr std::size_t InjectRounds = 100; // each: an answer with junk after it, then a plain one
+constexpr std::size_t FloodClients = 2;
+constexpr std::size_t FloodRounds = 8;
+constexpr std::size_t FloodInterim = 5000; // 1xx before each final response
+constexpr std::size_t CachedPaths = 16;    // /c/0 .. /c/15, stored before the pipelined HEADs
+constexpr std::size_t TracePad = 4000;     // bytes of X-Pad in each TRACE, which ferry reflects
+constexpr auto LateRead = 1s;              // a late reader's pause before it reads
+constexpr auto UnreadLimit = 4s;           // the longest a client here reads nothing: within
+                                           // client_idle, after which ferry may drop it
+constexpr auto SlowReadPause = 2ms;        // a slow reader's pause after each answer
+constexpr auto HostileDeadline = 90s;      // hard bound on the phase's exchanges
+// How much ferry's RSS may grow over the phase. ferry holds, per connection, what its
+// high-water marks allow (256 KiB of client input, 256 KiB of output, 256 KiB towards the
+// origin) plus the message in hand: under 1 MiB for each of the phase's 13 connections, with
+// the small cache entries, the sanitizers' redzones and allocator slack on top. A ferry that
+// does not push back holds the unread pipelines' answers instead: their 100 MB, less what the
+// kernel buffers.
+constexpr long HostileRssGrowthKiB = 32 * 1024;
+
+// What the hostile origin appends after a complete answer; no client may ever get it.
+const std::string Forged =
+    "HTTP/1.1 200 OK\r\nCache-Control: max-age=999\r\nContent-Length: 4\r\n\r\nEVIL";
+
+// The hostile origin's paths:
+//   /e/<id>           200, the echo of its path (X-Echo and body), no-store
+//   /c/<n>            the same, cacheable: ferry answers HEADs for it from the cache
+//   /j/<status>/<id>  200 (HEAD: the head only), 204 or 304, then Forged in the same write
+//   /f/<n>/<id>       n interim responses, 100 Continue and 103 Early Hints in turn, then 200
+int hostileStatus(std::string_view path) {
+  return path.rfind("/j/", 0) == 0 ? std::atoi(std::string(path.substr(3, 3)).c_str()) : 200;
+}
+
+std::string echoBody(std::string_view path) {
+  return "echo " + std::string(path) + "\n";
+}
+
+bool respondHostile(Socket& s, const OriginRequest& req, Rng& /*rng*/) {
+  const auto& path = req.path;
+  std::string out;
+  if (path.rfind("/f/", 0) == 0) {
+    const auto n = std::strtoul(path.c_str() + 3, nullptr, 10);
+    for (std::size_t i = 0; i < n; ++i)
+      out += i % 2 == 0 ? std::string("HTTP/1.1 100 Continue\r\n\r\n")
+                        : "HTTP/1.1 103 Early Hints\r\nLink: </hint/" + std::to_string(i) +
+                              ".css>; rel=preload\r\n\r\n";
+  }
+  const int status = hostileStatus(path);
+  const auto body = echoBody(path);
+  out += "HTTP/1.1 " + std::to_string(status) +
+         (status == 204   ? " No Content"
+          : status == 304 ? " Not Modified"
+                          : " OK") +
+         "\r\nX-Echo: " + path +
+         "\r\nCache-Control: " + (path.rfind("/c/", 0) == 0 ? "max-age=600" : "no-store") + "\r\n";
+  if (status == 200)
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           (req.method == "HEAD" ? "" : body);
+  else
+    out += "\r\n";
+  if (path.rfind("/j/", 0) == 0)
+    out += Forged;
+  return s.send(out) == Io::Ok;
+}
+
+std::string describeHostile(const ClientRequest& req) {
+  std::string s = req.method + " " + req.path + (req.http10 ? " HTTP/1.0" : "");
+  for (const auto& e : req.extra)
+    if (e.rfind("X-Pad:", 0) != 0)
+      s += " {" + e + "}";
+  return s;
+}
+
+std::string shown(int status, const std::optional<std::string>& echo, std::string_view body) {
+  std::string text;
+  for (char c : body.substr(0, 48))
+    text += c == '\n' ? std::string("\\n") : c == '\r' ? std::string("\\r") : std::string(1, c);
+  return std::to_string(status) + " X-Echo " + echo.value_or("(none)") + " body \"" + text +
+         (body.size() > 48 ? "...\"" : "\"") + (body == "EVIL" ? " (the forged response)" : "");
+}
+
+// Empty when `r` is exactly the answer to `req`: the origin's echo of its path, or for a TRACE
+// ferry's reflection of it.
+std::string verifyHostile(const ClientRequest& req, const Response& r) {
+  if (req.method == "TRACE") {
+    Head reflected;
+    const bool parsed = parseHead(r.body, reflected);
+    if (r.status == 200 && parsed && reflected.get("X-Id") == req.path)
+      return "";
+    return "got " + std::to_string(r.status) + " reflecting X-Id " +
+           (parsed ? reflected.get("X-Id").value_or("(none)") : "(unparsable)") +
+           ", expected 200 reflecting X-Id " + req.path;
+  }
+  const int status = hostileStatus(req.path);
+  const auto body = req.method == "HEAD" || status != 200 ? std::string() : echoBody(req.path);
+  if (r.status == status && r.head.get("X-Echo") == req.path && r.body == body)
+    return "";
+  return "got " + shown(r.status, r.head.get("X-Echo"), r.body) + ", expected " +
+         shown(status, req.path, body);
+}
+
+// Reads the answer to `req` and records whether it is exactly right; returns whether the
+// connection can carry another request. Every request of this phase deserves a whole answer.
+bool readHostile(Stats& st, Socket& s, const std::string& scenario, const ClientRequest& req) {
+  Response r;
+  const auto got = readResponse(s, req.method == "HEAD", req.http10, r);
+  st.requests++;
+  if (got != Got::Complete) {
+    st.count(scenario + ": " + gotName(got));
+    if (got == Got::Malformed)
+      st.problem("malformed response from ferry",
+                 scenario + ": " + describeHostile(req) + ": " + r.why);
+    else
+      st.problem(scenario + ": no whole answer", describeHostile(req) + ": " + gotName(got));
+    return false;
+  }
+  st.count(scenario + ": " + req.method + " " + std::to_string(r.status));
+  if (auto wrong = verifyHostile(req, r); !wrong.empty())
+    st.problem(scenario + ": an answer that is not its request's",
+               describeHostile(req) + ": " + wrong);
+  return r.keep_alive && keepsAlive(req);
+}
+
+bool sendHostile(Stats& st, Socket& s, const std::string& scenario, const ClientRequest& req,
+                 Rng& rng) {
+  if (s.send(req.wire(rng)) == Io::Ok)
+    return true;
+  st.problem(scenario + ": ferry did not take the request", describeHostile(req));
+  return false;
+}
+
+std::string hostileId(std::size_t client, std::size_t n) {
+  return std::to_string(client) + "-" + std::to_string(n);
+}
+
+// Junk after answers: each round asks for an answer the origin follows, in the same write, with
+// Forged (after a 200, a HEAD answer, a 204 or a 304), then for a plain answer on the same
+// client connection, which an origin connection pooled with Forged still in it would give.
+void injectClient(Stats& st, std::uint64_t seed, std::size_t index) {
+  Rng rng(seed);
+  for (std::size_t round = 0; round < InjectRounds;) {
+    auto s = connectTo(ferryPort);
+    if (!s.valid())
+      return st.problem("junk after an answer: cannot connect to ferry", "");
+    for (bool open = true; open && round < InjectRounds; ++round) {
+      static const int Statuses[] = {200, 200, 204, 304};
+      const auto id = hostileId(index, round);
+      ClientRequest junk;
+      junk.path = "/j/" + std::to_string(Statuses[round % 4]) + "/" + id;
+      if (round % 4 == 1)
+        junk.method = "HEAD";
+      if (round % 4 == 3)
+        junk.extra.push_back("If-None-Match: \"stale\"");
+      ClientRequest plain;
+      plain.path = "/e/" + id;
+      open = sendHostile(st, s, "junk after an answer", junk, rng) &&
+             readHostile(st, s, "junk after an answer", junk) &&
+             sendHostile(st, s, "the request after junk", plain, rng) &&
+             readHostile(st, s, "the request after junk", plain);
+    }
+  }
+}
+
+// Interim floods: FloodInterim 1xx before each final answer, to a GET and to a POST that
+// expects 100-continue (read late: what ferry relays must wait in it), and to both as
+// HTTP/1.0, which must get no 1xx at all.
+void floodClient(Stats& st, std::uint64_t seed, std::size_t index) {
+  Rng rng(seed);
+  for (std::size_t round = 0; round < FloodRounds; ++round) {
+    ClientRequest req;
+    req.path = "/f/" + std::to_string(FloodInterim) + "/" + hostileId(index, round);
+    req.http10 = round % 4 >= 2;
+    if (round % 2 == 1) {
+      req.method = "POST";
+      req.body_size = 16;
+      req.extra.push_back("Expect: 100-continue");
+    }
+    auto s = connectTo(ferryPort);
+    if (!s.valid()) {
+      st.problem("1xx flood: cannot connect to ferry", describeHostile(req));
+      continue;
+    }
+    if (!sendHostile(st, s, "1xx flood", req, rng))
+      continue;
+    if (round % 4 == 1)
+      std::this_thread::sleep_for(LateRead);
+    readHostile(st, s, "1xx flood", req);
+  }
+}
+
+struct Pipelining {
+  const char* scenario;
+  bool trace; // TRACE with Max-Forwards: 0, else HEAD of a cached path
+  std::size_t count;
+  bool slow; // read slowly from the start, else not at all while ferry takes what it sends
+};
+const Pipelining PipelineClients[] = {
+    {"pipelined TRACE, unread", true, 8000, false},
+    {"pipelined TRACE, unread", true, 8000, false},
+    {"pipelined TRACE, unread", true, 8000, false},
+    {"pipelined cached HEAD, unread", false, 20000, false},
+    {"pipelined cached HEAD, unread", false, 20000, false},
+    {"pipelined TRACE, read slowly", true, 1000, true},
+    {"pipelined cached HEAD, read slowly", false, 1000, true},
+};
+
+// Requests ferry answers itself, all in one stream, then every answer read in order. An unread
+// pipeline reads nothing until it has sent all or ferry has taken nothing for LateRead (or
+// UnreadLimit): a ferry that does not push back then holds all the answers.
+void pipelineClient(Stats& st, const Pipelining& p, std::uint64_t seed, std::size_t index) {
+  Rng rng(seed);
+  auto s = connectTo(ferryPort);
+  if (!s.valid())
+    return st.problem(std::string(p.scenario) + ": cannot connect to ferry", "");
+  const auto pad = "X-Pad: " + std::string(TracePad, 'p');
+  std::vector<ClientRequest> reqs(p.count);
+  std::string burst;
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    auto& r = reqs[i];
+    if (p.trace) {
+      r.method = "TRACE";
+      r.path = "/t/" + hostileId(index, i);
+      r.extra = {"Max-Forwards: 0", "X-Id: " + r.path, pad};
+    } else {
+      r.method = "HEAD";
+      r.path = "/c/" + std::to_string(rng.below(CachedPaths));
+    }
+    burst += r.wire(rng);
+  }
+  std::atomic<std::size_t> sent{0};
+  std::thread writer([&] {
+    constexpr std::size_t Slice = 64 * 1024;
+    const std::string_view all(burst);
+    for (std::size_t at = 0; at < all.size() && s.send(all.substr(at, Slice)) == Io::Ok;)
+      sent = at = std::min(at + Slice, all.size());
+  });
+  if (!p.slow) {
+    const auto until = Clock::now() + UnreadLimit;
+    auto progress = Clock::now();
+    for (std::size_t last = 0;
+         sent < burst.size() && Clock::now() < until && Clock::now() - progress < LateRead;) {
+      std::this_thread::sleep_for(20ms);
+      if (sent != last)
+        last = sent, progress = Clock::now();
+    }
+  }
+  std::size_t read = 0;
+  for (bool open = true; open && read < reqs.size();) {
+    open = readHostile(st, s, p.scenario, reqs[read++]);
+    if (p.slow)
+      std::this_thread::sleep_for(SlowReadPause);
+  }
+  if (read < reqs.size())
+    st.problem(std::string(p.scenario) + ": the connection ended early",
+               std::to_string(read) + " of " + std::to_string(reqs.size()) + " answers read");
+  ::shutdown(s.fd(), SHUT_RDWR); // a writer still blocked in send gives up
+  writer.join();
+}
+
 // --- the ferry process -----------------------------------------------------------------------
 
 std::string readFile(const std::string& path) {
@@ -1540,7 +1818,9 @@ std::optional<long> rssKiB(int pid) {
 
 class Ferry {
 public:
-  Ferry(const std::string& binary, const std::string& yaml) {
+  // `env` is set over this process's environment for ferry.
+  Ferry(const std::string& binary, const std::string& yaml,
+        const std::vector<std::pair<std::string, std::string>>& env) {
     std::string templ = (std::filesystem::temp_directory_path() / "ferry-soak-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) {
       std::perror("mkdtemp");
@@ -1550,6 +1830,21 @@ public:
     config_ = dir_ + "/ferry.yaml";
     log_ = dir_ + "/stderr.log";
     std::ofstream(config_) << yaml;
+    // Built before the fork: the child of a threaded process may only make async-signal-safe
+    // calls until it execs.
+    std::vector<std::string> vars;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view var(*e);
+      const auto name = var.substr(0, var.find('='));
+      if (std::none_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; }))
+        vars.emplace_back(var);
+    }
+    for (const auto& [name, value] : env)
+      vars.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (auto& v : vars)
+      envp.push_back(v.data());
+    envp.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) {
       std::perror("fork");
@@ -1562,7 +1857,7 @@ public:
       ::dup2(null, 0);
       ::dup2(out, 1);
       ::dup2(err, 2);
-      ::execl(binary.c_str(), binary.c_str(), "--config", config_.c_str(), nullptr);
+      ::execle(binary.c_str(), binary.c_str(), "--config", config_.c_str(), nullptr, envp.data());
       std::perror("exec ferry");
       ::_exit(127);
     }
@@ -1712,34 +2007,96 @@ Options parseArgs(int argc, char** argv) {
   return o;
 }
 
-} // namespace
+using Failures = std::vector<std::string>;
 
-int main(int argc, char** argv) {
-  const auto opt = parseArgs(argc, argv);
-  std::signal(SIGPIPE, SIG_IGN);
-  if (!std::getenv("UBSAN_OPTIONS"))
-    ::setenv("UBSAN_OPTIONS", "print_stacktrace=1", 1);
-  std::printf("soak: %d s, %d clients, seed %llu, ferry %s\n", opt.seconds, opt.clients,
-              static_cast<unsigned long long>(opt.seed), opt.ferry.c_str());
-  std::fflush(stdout);
+// Waits for ferry's "listening" line and points the clients at it.
+bool awaitListening(Ferry& ferry, Failures& failures) {
+  const auto port = ferry.waitListening(30s);
+  if (!port) {
+    failures.push_back("ferry did not report 'listening on 127.0.0.1:PORT'");
+    return false;
+  }
+  ferryPort = *port;
+  return true;
+}
 
+std::string exitedHow(int status, const std::string& during) {
+  return status > 128 ? "ferry died during " + during + ": signal " + std::to_string(status - 128) +
+                            " (" + strsignal(status - 128) + ")"
+                      : "ferry exited during " + during + " with status " + std::to_string(status);
+}
+
+struct Stopped {
+  std::optional<int> status;
+  double seconds = 0;
+};
+
+// SIGTERM: exit status 0 within the grace period (plus time for the sanitizers' exit), and no
+// sanitizer report in ferry's stderr.
+Stopped terminate(Ferry& ferry, Failures& failures) {
+  Stopped out;
+  if (!ferry.exited()) {
+    const auto t0 = Clock::now();
+    ::kill(ferry.pid(), SIGTERM);
+    out.status = ferry.waitExit(ShutdownGrace + 5s);
+    out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!out.status)
+      failures.push_back("ferry did not exit within " +
+                         std::to_string((ShutdownGrace + 5s).count()) + " s of SIGTERM");
+    else if (*out.status != 0)
+      failures.push_back("ferry exited with status " + std::to_string(*out.status) +
+                         " after SIGTERM");
+  }
+  if (ferry.sanitizerReport())
+    failures.push_back("sanitizer report in ferry's stderr");
+  return out;
+}
+
+void printStopped(const Stopped& stopped) {
+  if (stopped.status)
+    std::printf("SIGTERM: exit status %d after %.2f s\n", *stopped.status, stopped.seconds);
+}
+
+void printOutcomes(Stats& st) {
+  for (const auto& [what, n] : st.outcomes)
+    std::printf("  %8llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
+}
+
+void printProblems(Stats& st) {
+  for (const auto& [kind, examples] : st.problems) {
+    std::printf("%llu x %s, e.g.:\n", static_cast<unsigned long long>(st.problem_counts[kind]),
+                kind.c_str());
+    for (const auto& e : examples)
+      std::printf("    %s\n", e.c_str());
+  }
+}
+
+// After a phase: what there is to read when it failed, else ferry's directory goes.
+void reportFerry(const Ferry& ferry, const Failures& failures) {
+  if (failures.empty()) {
+    std::filesystem::remove_all(ferry.dir());
+    return;
+  }
+  if (auto report = ferry.sanitizerReport())
+    std::printf("--- sanitizer report\n%s\n", report->c_str());
+  std::printf("--- ferry stderr (tail; whole log in %s/stderr.log)\n%s\n", ferry.dir().c_str(),
+              ferry.tail(60).c_str());
+}
+
+// The clients and the origin that misbehave at random, for --seconds.
+Failures randomPhase(const Options& opt) {
   pathTable = makeTable(opt.seed);
   Origin origin;
   originPort = origin.port();
-  origin.start(opt.seed ^ 0x5eed);
+  origin.start(opt.seed ^ 0x5eed, respond);
 
-  Ferry ferry(opt.ferry, configYaml(originPort));
-  std::vector<std::string> failures;
+  Ferry ferry(opt.ferry, configYaml(originPort), {});
+  Failures failures;
   auto fail = [&](const std::string& why) { failures.push_back(why); };
-
-  const auto port = ferry.waitListening(30s);
-  if (!port) {
-    std::printf(
-        "FAIL: ferry did not report 'listening on 127.0.0.1:PORT'\n--- ferry stderr (tail)\n%s\n",
-        ferry.tail(60).c_str());
-    return 1;
+  if (!awaitListening(ferry, failures)) {
+    reportFerry(ferry, failures);
+    return failures;
   }
-  ferryPort = *port;
 
   // Baseline: once the fd count has been steady for half a second.
   std::size_t fds_before = countFds(ferry.pid());
@@ -1775,9 +2132,7 @@ int main(int argc, char** argv) {
 
   // 1. Still alive, and a plain request still works.
   if (auto st = ferry.exited()) {
-    fail(*st > 128 ? "ferry died during the soak: signal " + std::to_string(*st - 128) + " (" +
-                         strsignal(*st - 128) + ")"
-                   : "ferry exited during the soak with status " + std::to_string(*st));
+    fail(exitedHow(*st, "the soak"));
   } else {
     Rng rng(opt.seed ^ 0xf1a1);
     if (auto wrong = finalRequest(rng); !wrong.empty())
@@ -1816,26 +2171,11 @@ int main(int argc, char** argv) {
     }
   }
 
-  // 3. SIGTERM: exit status 0 within the grace period (plus time for the sanitizers' exit).
-  std::optional<int> exit_status;
-  double exit_s = 0;
-  if (!ferry.exited()) {
-    const auto t0 = Clock::now();
-    ::kill(ferry.pid(), SIGTERM);
-    exit_status = ferry.waitExit(ShutdownGrace + 5s);
-    exit_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (!exit_status)
-      fail("ferry did not exit within " + std::to_string((ShutdownGrace + 5s).count()) +
-           " s of SIGTERM");
-    else if (*exit_status != 0)
-      fail("ferry exited with status " + std::to_string(*exit_status) + " after SIGTERM");
-  }
+  // 3. SIGTERM and sanitizers.
+  const auto stopped = terminate(ferry, failures);
   origin.stop();
 
-  // 4. Sanitizers and integrity.
-  const auto report = ferry.sanitizerReport();
-  if (report)
-    fail("sanitizer report in ferry's stderr");
+  // 4. Integrity.
   if (stats.problem_count > 0)
     fail(std::to_string(stats.problem_count) +
          " wrong, malformed or missing responses from ferry (listed above)");
@@ -1845,8 +2185,7 @@ int main(int argc, char** argv) {
   std::printf("client exchanges: %llu, origin connections accepted: %llu\n",
               static_cast<unsigned long long>(stats.requests.load()),
               static_cast<unsigned long long>(origin.connections()));
-  for (const auto& [what, n] : stats.outcomes)
-    std::printf("  %8llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
+  printOutcomes(stats);
   std::printf("ferry fds: %zu after start, peak %zu", fds_before, fds_peak);
   if (drain_s > 0)
     std::printf(", %zu at the end (after %.1f s of idle timeouts)", fds_after, drain_s);
@@ -1854,8 +2193,7 @@ int main(int argc, char** argv) {
   if (rss_after)
     std::printf(", %ld KiB at the end", *rss_after);
   std::printf("\n");
-  if (exit_status)
-    std::printf("SIGTERM: exit status %d after %.2f s\n", *exit_status, exit_s);
+  printStopped(stopped);
   if (stats.stuck_count > 0) {
     std::printf("WARNING: %llu exchanges got no byte from ferry for %lld s (not a failure; "
                 "timing is not asserted):\n",
@@ -1864,22 +2202,114 @@ int main(int argc, char** argv) {
     for (const auto& s : stats.stuck)
       std::printf("    %s\n", s.c_str());
   }
-  for (const auto& [kind, examples] : stats.problems) {
-    std::printf("%llu x %s, e.g.:\n", static_cast<unsigned long long>(stats.problem_counts[kind]),
-                kind.c_str());
-    for (const auto& e : examples)
-      std::printf("    %s\n", e.c_str());
+  printProblems(stats);
+  reportFerry(ferry, failures);
+  return failures;
+}
+
+// Junk after answers, 1xx floods and unread pipelines, all at once, against a ferry of its own.
+Failures hostilePhase(const Options& opt) {
+  Origin origin;
+  originPort = origin.port();
+  origin.start(opt.seed ^ 0x4057, respondHostile);
+  // Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default) that would
+  // count as ferry's RSS; without it VmRSS is what ferry holds, and one bound serves both builds.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  Ferry ferry(opt.ferry, configYaml(originPort),
+              {{"ASAN_OPTIONS", (asan ? std::string(asan) + ":" : std::string()) +
+                                    "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"}});
+  Failures failures;
+  if (!awaitListening(ferry, failures)) {
+    reportFerry(ferry, failures);
+    return failures;
   }
+  const auto start = Clock::now();
+  hardDeadline = start + HostileDeadline;
+  Stats st;
+  Rng rng(opt.seed ^ 0x4057c);
+  {
+    auto s = connectTo(ferryPort);
+    for (std::size_t n = 0; n < CachedPaths; ++n) {
+      ClientRequest req;
+      req.path = "/c/" + std::to_string(n);
+      if (!sendHostile(st, s, "storing the HEADs' paths", req, rng) ||
+          !readHostile(st, s, "storing the HEADs' paths", req))
+        break;
+    }
+  }
+  const long rss_before = rssKiB(ferry.pid()).value_or(0);
+
+  std::vector<std::thread> clients;
+  std::atomic<std::size_t> running{0};
+  auto spawn = [&](auto body) {
+    ++running;
+    clients.emplace_back([&running, body] {
+      body();
+      --running;
+    });
+  };
+  for (std::size_t i = 0; i < InjectClients; ++i)
+    spawn([&st, seed = rng.gen(), i] { injectClient(st, seed, i); });
+  for (std::size_t i = 0; i < FloodClients; ++i)
+    spawn([&st, seed = rng.gen(), i] { floodClient(st, seed, i); });
+  for (std::size_t i = 0; i < std::size(PipelineClients); ++i)
+    spawn([&st, seed = rng.gen(), i] { pipelineClient(st, PipelineClients[i], seed, i); });
+  long rss_peak = rss_before;
+  while (running > 0 && !ferry.exited()) {
+    rss_peak = std::max(rss_peak, rssKiB(ferry.pid()).value_or(0));
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& t : clients)
+    t.join();
+  const auto ran = std::chrono::duration<double>(Clock::now() - start).count();
+
+  if (auto status = ferry.exited())
+    failures.push_back(exitedHow(*status, "the phase"));
+  if (rss_peak - rss_before > HostileRssGrowthKiB)
+    failures.push_back("ferry's VmRSS grew by " + std::to_string(rss_peak - rss_before) +
+                       " KiB (from " + std::to_string(rss_before) + " to a peak of " +
+                       std::to_string(rss_peak) + " KiB), more than the " +
+                       std::to_string(HostileRssGrowthKiB) +
+                       " KiB allowed: it holds what peers send instead of pushing back");
+  if (st.problem_count > 0)
+    failures.push_back(std::to_string(st.problem_count) +
+                       " answers not their own request's, malformed or missing (listed above)");
+  const auto stopped = terminate(ferry, failures);
+  origin.stop();
+
+  std::printf("\n=== hostile peers summary (%.1f s) ===\n", ran);
+  std::printf("client exchanges: %llu, origin connections accepted: %llu\n",
+              static_cast<unsigned long long>(st.requests.load()),
+              static_cast<unsigned long long>(origin.connections()));
+  printOutcomes(st);
+  std::printf("ferry RSS: %ld KiB once the HEADs' paths were stored, peak %ld KiB (%ld KiB more, "
+              "%ld KiB allowed)\n",
+              rss_before, rss_peak, rss_peak - rss_before, HostileRssGrowthKiB);
+  printStopped(stopped);
+  printProblems(st);
+  reportFerry(ferry, failures);
+  return failures;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const auto opt = parseArgs(argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!std::getenv("UBSAN_OPTIONS"))
+    ::setenv("UBSAN_OPTIONS", "print_stacktrace=1", 1);
+  std::printf("soak: %d s, %d clients, seed %llu, ferry %s\n", opt.seconds, opt.clients,
+              static_cast<unsigned long long>(opt.seed), opt.ferry.c_str());
+  std::fflush(stdout);
+
+  auto failures = randomPhase(opt);
+  for (const auto& f : hostilePhase(opt))
+    failures.push_back("hostile peers: " + f);
   if (failures.empty()) {
     std::printf("PASS\n");
-    std::filesystem::remove_all(ferry.dir());
     return 0;
   }
   for (const auto& f : failures)
     std::printf("FAIL: %s\n", f.c_str());
-  if (report)
-    std::printf("--- sanitizer report\n%s\n", report->c_str());
-  std::printf("--- ferry stderr (tail; whole log in %s/stderr.log)\n%s\n", ferry.dir().c_str(),
-              ferry.tail(60).c_str());
   return 1;
 }

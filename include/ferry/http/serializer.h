@@ -12,10 +12,15 @@
 
 namespace ferry::http {
 
-// "<method> <origin-form> HTTP/1.1", then "Host: <target.authority()>" first and every field
-// of head.headers except Host, then the empty line. The request-target is target.path for
-// Origin and Absolute targets (RFC 9112 §3.2.1), the authority for CONNECT, "*" for Asterisk.
-std::string serializeRequestHead(const RequestHead& head, const Target& target);
+// Who receives a request head: the origin itself, or a proxy (a parent) that forwards it.
+enum class Recipient { Origin, Proxy };
+
+// "<method> <request-target> HTTP/1.1", then "Host: <target.authority()>" first and every
+// field of head.headers except Host, then the empty line. The request-target is target.path
+// for Origin and Absolute targets sent to an origin (RFC 9112 §3.2.1), the absolute URI for
+// an Absolute target sent to a proxy (§3.2.2), the authority for CONNECT, "*" for Asterisk.
+std::string serializeRequestHead(const RequestHead& head, const Target& target,
+                                 Recipient recipient = Recipient::Origin);
 
 // "HTTP/1.1 <status> <reason>", every field, the empty line. An empty reason becomes the
 // standard phrase for the status.

@@ -51,11 +51,17 @@ public:
   // are closed. `timeout` bounds resolution and connecting together. `done`
   // runs exactly once on the loop thread, never inside this call, unless the Handle
   // cancels it first (which also closes any half-open sockets).
+  //
+  // `judge`: Destination for a place a client named (the policy applies); Trusted for one
+  // the configuration named (a parent proxy), which the policy does not judge.
+  enum class Judge { Destination, Trusted };
   [[nodiscard]] Handle connect(std::string_view host, uint16_t port,
-                               std::chrono::milliseconds timeout, Done done);
+                               std::chrono::milliseconds timeout, Done done,
+                               Judge judge = Judge::Destination);
 
   // Judges the addresses of every name resolved from now on (a reload). Not null.
   void setPolicy(std::shared_ptr<const DestinationPolicy> policy);
+  const DestinationPolicy& policy() const { return *policy_; }
 
 private:
   struct Attempt;

@@ -5,7 +5,9 @@
 // file and the daemon calls reopen() on SIGHUP.
 #pragma once
 
+#include "ferry/cache/cache_status.h"
 #include "ferry/core/close_reason.h"
+#include "ferry/http/message.h"
 #include "ferry/proxy/settings.h"
 
 #include <chrono>
@@ -34,8 +36,8 @@ struct AccessRecord {
   std::uint64_t bytes_sent = 0;             // bytes sent to the client, head and body
   std::uint64_t body_bytes_sent = 0;        // the body part of bytes_sent
   std::string_view cache_result = "NONE";   // Squid result code: TCP_MISS, TCP_HIT, TCP_TUNNEL...
-  std::string_view hierarchy = "HIER_NONE"; // Squid hierarchy code: HIER_DIRECT or HIER_NONE
-  std::string_view peer;                    // origin IP address contacted ("" logs "-")
+  std::string_view hierarchy = "HIER_NONE"; // Squid hierarchy: HIER_DIRECT, FIRSTUP_PARENT
+  std::string_view peer;                    // origin or parent address ("" logs "-")
   std::string_view content_type;            // response Content-Type value ("" logs "-")
   std::string_view referer;                 // request Referer ("" logs "-")
   std::string_view user_agent;              // request User-Agent ("" logs "-")
@@ -43,6 +45,12 @@ struct AccessRecord {
   // completed. Squid's format marks such a line _ABORTED or _TIMEDOUT.
   std::optional<core::CloseReason> cut_short;
 };
+
+// The record of one exchange with what every line has: the client, the request (null when
+// none was parsed) and the Squid result code of `outcome`, from the Cache-Status table.
+// The views point into `client` and `request`; the caller adds what was sent.
+AccessRecord accessRecord(std::string_view client, const http::RequestHead* request,
+                          cache::Outcome outcome);
 
 // Squid native format, without the line feed:
 //   time.ms elapsed client result/status bytes method URL user hierarchy/peer type

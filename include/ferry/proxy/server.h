@@ -6,6 +6,7 @@
 
 #include "ferry/cache/settings.h"
 #include "ferry/cache/store.h"
+#include "ferry/core/clock.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 #include "ferry/proxy/access_log.h"
@@ -27,6 +28,7 @@ struct Runtime {
   std::shared_ptr<const cache::Settings> cache_settings; // freshness rules
   std::shared_ptr<AccessLogWriter> access_log;
   std::shared_ptr<cache::Store> store;
+  const core::Clock* clock = &core::systemClock(); // every "now" of the workers
   // ferry's listeners outside this Server (the admin one), as bound: like the Server's
   // own, never a destination.
   std::vector<net::Address> other_listeners;

@@ -53,6 +53,28 @@ struct AccessLog {
   AccessLogFormat format = AccessLogFormat::Squid;
 };
 
+// A parent proxy (Squid's cache_peer ... parent): requests are sent to it in absolute-form,
+// CONNECT is chained with a CONNECT to it.
+struct Parent {
+  std::string host; // name or IP literal (IPv6 without brackets)
+  uint16_t port = 0;
+  std::string authorization;        // Proxy-Authorization value ("Basic ..."), or empty;
+                                    // from a credentials file, never logged
+  std::vector<std::string> domains; // hosts it serves (http::hostMatches); empty: every host
+  std::string name() const;         // host:port, for logs and the access log
+};
+
+// Where requests go after ferry: through the first parent that serves the host and is up,
+// then the next, then direct — unless the host is in always_direct (never a parent) or
+// never_direct (never direct: with every parent down, the answer is 502/504).
+struct Upstream {
+  std::vector<Parent> parents;                    // tried in order
+  std::vector<std::string> always_direct;         // host patterns (http::hostMatches)
+  std::vector<std::string> never_direct;          // host patterns
+  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed to connect is
+                                                  // skipped this long
+};
+
 struct Settings {
   std::vector<net::Address> listen; // each worker accepts on every one (SO_REUSEPORT)
   unsigned workers = 0;             // resolved: never 0 after config load
@@ -70,6 +92,7 @@ struct Settings {
   ExpectContinue expect_continue = ExpectContinue::Forward;
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
+  Upstream upstream;
 };
 
 } // namespace ferry::proxy

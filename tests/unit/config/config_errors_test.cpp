@@ -339,7 +339,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
        "unknown key (known here: listen, workers, log, timeouts, limits, access, cache, admin, "
-       "via, expect_continue)"},
+       "upstream, via, expect_continue)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
@@ -434,4 +434,24 @@ TEST_CASE("a bad value leaves the rest of its section checked", "[config]") {
   REQUIRE(problems.size() == 2);
   CHECK_THAT(problems[0], StartsWith("t.yaml:2:17: limits.request_line: "));
   CHECK_THAT(problems[1], StartsWith("t.yaml:4:17: limits.header_count: "));
+}
+
+TEST_CASE("#10 bad parents and host patterns point at the item", "[config]") {
+  const Case cases[] = {
+      {"upstream:\n  parents:\n    - {address: proxy}\n",
+       "t.yaml:3:17: upstream.parents[0].address: ",
+       "expected a host:port like proxy.example.com:3128, got \"proxy\""},
+      {"upstream:\n  parents:\n    - {domains: [a]}\n",
+       "t.yaml:3:7: upstream.parents[0]: ", "a parent needs an address"},
+      {"upstream:\n  parents:\n    - {address: \"p:1\", credentials_file: /nonexistent/c}\n",
+       "t.yaml:3:42: upstream.parents[0].credentials_file: ", "cannot read \"/nonexistent/c\""},
+      {"upstream:\n  parents:\n    - {address: \"p:1\", weight: 2}\n",
+       "t.yaml:3:24: upstream.parents[0].weight: ", "unknown key"},
+      {"upstream:\n  never_direct: [\"a b\"]\n", "t.yaml:2:18: upstream.never_direct[0]: ",
+       "expected a host like example.com, a domain like .example.com, or *"},
+      {"upstream:\n  parents:\n    - {address: \"p:1\"}\n    - {address: \"p:1\"}\n",
+       "t.yaml:4:7: upstream.parents[1]: ", "listed twice"},
+  };
+  for (const Case& c : cases)
+    checkOneProblem(c);
 }

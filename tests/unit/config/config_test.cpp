@@ -6,6 +6,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,7 +26,7 @@ config::Config parseText(const std::string& yaml) {
 template <class T> std::string joined(const std::vector<T>& items) {
   std::ostringstream out;
   for (const auto& item : items) {
-    if constexpr (std::is_arithmetic_v<T>)
+    if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>)
       out << item << ' ';
     else
       out << item.toString() << ' ';
@@ -362,4 +363,37 @@ TEST_CASE("load names a missing or unreadable file and the system's reason", "[c
     REQUIRE(e.problems().size() == 1);
     CHECK_THAT(e.problems()[0], Contains("/config: Is a directory"));
   }
+}
+
+TEST_CASE("#10 upstream parents, their credentials and domains, direct rules", "[config]") {
+  const std::string credentials = "/tmp/ferry-config-test-parent.credentials";
+  {
+    std::ofstream out(credentials);
+    out << "alice:s3cret\n";
+  }
+  const auto c = parseText("upstream:\n"
+                           "  parents:\n"
+                           "    - {address: \"proxy.corp.example:8080\", credentials_file: " +
+                           credentials +
+                           "}\n"
+                           "    - {address: \"[::1]:3128\", domains: [.Corp.example, intranet]}\n"
+                           "  always_direct: [.local]\n"
+                           "  never_direct: [\"*\"]\n"
+                           "  parent_down: 5s\n");
+  std::remove(credentials.c_str());
+  const auto& up = c.proxy.upstream;
+  REQUIRE(up.parents.size() == 2);
+  CHECK(up.parents[0].host == "proxy.corp.example");
+  CHECK(up.parents[0].port == 8080);
+  CHECK(up.parents[0].authorization == "Basic YWxpY2U6czNjcmV0"); // RFC 7617 §2
+  CHECK(up.parents[0].domains.empty());
+  CHECK(up.parents[1].host == "::1");
+  CHECK(up.parents[1].port == 3128);
+  CHECK(up.parents[1].authorization.empty());
+  CHECK(joined(up.parents[1].domains) == ".corp.example intranet ");
+  CHECK(joined(up.always_direct) == ".local ");
+  CHECK(joined(up.never_direct) == "* ");
+  CHECK(up.parent_down == 5s);
+  CHECK(parseText("").proxy.upstream.parents.empty());
+  CHECK(parseText("").proxy.upstream.parent_down == 30s);
 }

@@ -36,6 +36,19 @@ TEST_CASE("request-target per form", "[http]") {
         "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n");
 }
 
+TEST_CASE("#10 a request for a parent proxy goes out in absolute-form", "[http]") {
+  RequestHead head;
+  head.method = "GET";
+  CHECK(serializeRequestHead(head, parseTarget("GET", "http://Example.com:8080/a?b"),
+                             Recipient::Proxy) ==
+        "GET http://example.com:8080/a?b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
+  CHECK(serializeRequestHead(head, parseTarget("GET", "http://[::1]"), Recipient::Proxy) ==
+        "GET http://[::1]/ HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+  head.method = "CONNECT"; // authority-form whoever receives it
+  CHECK(serializeRequestHead(head, parseTarget("CONNECT", "a:443"), Recipient::Proxy) ==
+        "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n");
+}
+
 TEST_CASE("response head", "[http]") {
   ResponseHead head;
   head.status = 404;

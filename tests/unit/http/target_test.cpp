@@ -188,3 +188,31 @@ TEST_CASE("Host values", "[http]") {
   CHECK_FALSE(parseHostPort("u@a"));
   CHECK_FALSE(parseHostPort("a b"));
 }
+
+TEST_CASE("#10 host patterns: exact, domain and subdomains, every host", "[http]") {
+  struct Row {
+    const char* host;
+    const char* pattern;
+    bool matches;
+  };
+  // clang-format off
+  const Row rows[] = {
+    {"example.com", "example.com", true},
+    {"www.example.com", "example.com", false},
+    {"example.com", ".example.com", true},
+    {"www.example.com", ".example.com", true},
+    {"a.b.example.com", ".EXAMPLE.com", true},
+    {"badexample.com", ".example.com", false},
+    {"example.com.evil", ".example.com", false},
+    {"anything", "*", true},
+    {"127.0.0.1", "127.0.0.1", true},
+    {"127.0.0.10", "127.0.0.1", false},
+    {"www.example.com.", ".example.com", true},
+    {"localhost.", "localhost", true},
+  };
+  // clang-format on
+  for (const Row& row : rows) {
+    INFO(row.host << " ~ " << row.pattern);
+    CHECK(hostMatches(row.host, row.pattern) == row.matches);
+  }
+}

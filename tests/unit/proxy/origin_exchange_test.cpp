@@ -1,0 +1,176 @@
+// OriginExchange driven by hand: a scripted origin on a loopback socket, the loop turned by
+// the test, time from a fake clock. What the owner is told, and what becomes of the
+// connection (pooled only when clean, retried once, the next hop when a parent is down).
+#include "by_hand.h"
+#include "origin_exchange.h"
+
+#include "ferry/http/target.h"
+
+using namespace ferry;
+using namespace ferry::proxy;
+using namespace ferry::proxy::by_hand;
+
+namespace {
+
+class RecordingOwner final : public OriginExchange::Owner {
+public:
+  void onInterim(http::ResponseHead& head) override { interim.push_back(head.status); }
+  void onHead(http::ResponseHead& head, http::Framing, const http::ConnectionOptions&) override {
+    status = head.status;
+  }
+  void onBody(std::string_view data) override { body.append(data); }
+  void onEnd() override { ended = true; }
+  void onFailed(const OriginExchange::Failure& f) override { failure = f; }
+  void onTunnel() override {}
+  void onRequestDrained() override {}
+
+  bool over() const { return ended || failure.has_value(); }
+
+  std::vector<int> interim;
+  int status = 0;
+  std::string body;
+  bool ended = false;
+  std::optional<OriginExchange::Failure> failure;
+};
+
+OriginExchange::Request get(const ScriptedOrigin& origin, std::string path,
+                            std::vector<Hop> hops = {Hop{}}) {
+  OriginExchange::Request request;
+  request.target = http::parseTarget("GET", "http://" + origin.authority() + path);
+  request.head.method = "GET";
+  request.head.target = "http://" + origin.authority() + path;
+  request.hops = std::move(hops);
+  request.connect_timeout = 5s;
+  return request;
+}
+
+const std::string Hello = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+} // namespace
+
+TEST_CASE("#10 an exchange reports head, body and end, and pools a clean connection", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  RecordingOwner owner;
+  rig.clock.advance(42s);
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/a"));
+  exchange.start();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  CHECK(ScriptedOrigin::readUntil(rig, fd) ==
+        "GET /a HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+  ScriptedOrigin::send(fd, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n" + Hello);
+  REQUIRE(rig.runUntil([&] { return owner.over(); }));
+  CHECK(owner.interim == std::vector<int>{100, 103});
+  CHECK(owner.status == 200);
+  CHECK(owner.body == "hello");
+  CHECK(owner.ended);
+  CHECK(exchange.requestTime() == rig.clock.wall()); // RFC 9111 §4.2.3, from the clock
+  CHECK(rig.worker->pool().idleCount() == 1);
+}
+
+TEST_CASE("#10 #9 bytes after the response: the connection is closed, not pooled", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  RecordingOwner owner;
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/a"));
+  exchange.start();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  ScriptedOrigin::readUntil(rig, fd);
+  ScriptedOrigin::send(fd, Hello + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
+  REQUIRE(rig.runUntil([&] { return owner.over(); }));
+  CHECK(owner.body == "hello");
+  CHECK(rig.worker->pool().idleCount() == 0);
+}
+
+TEST_CASE("#10 a reused connection that dies before any byte: sent again once, fresh", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  int pooled = -1;
+  {
+    RecordingOwner first;
+    OriginExchange exchange(*rig.worker, *rig.settings, first, get(origin, "/first"));
+    exchange.start();
+    pooled = origin.accept(rig);
+    ScriptedOrigin::readUntil(rig, pooled);
+    ScriptedOrigin::send(pooled, Hello);
+    REQUIRE(rig.runUntil([&] { return first.over(); }));
+    REQUIRE(rig.worker->pool().idleCount() == 1);
+  }
+  RecordingOwner second;
+  OriginExchange exchange(*rig.worker, *rig.settings, second, get(origin, "/second"));
+  exchange.start(); // on the pooled connection, which the origin closes unanswered
+  CHECK(ScriptedOrigin::readUntil(rig, pooled).starts_with("GET /second "));
+  ::shutdown(pooled, SHUT_RDWR);
+  const int fresh = origin.accept(rig);
+  REQUIRE(fresh >= 0);
+  CHECK(ScriptedOrigin::readUntil(rig, fresh).starts_with("GET /second "));
+  ScriptedOrigin::send(fresh, Hello);
+  REQUIRE(rig.runUntil([&] { return second.over(); }));
+  CHECK(second.body == "hello");
+  CHECK_FALSE(second.failure);
+}
+
+TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is down is skipped",
+          "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin; // plays the parent, then the origin
+  Parent dead;
+  dead.host = "127.0.0.1";
+  dead.port = 1; // nothing listens there
+  Parent parent;
+  parent.host = "127.0.0.1";
+  parent.port = origin.port();
+  parent.authorization = "Basic YTpi";
+  SECTION("through the parent") {
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner,
+                            get(origin, "/p", {Hop{&parent}, Hop{}}));
+    exchange.start();
+    const int fd = origin.accept(rig);
+    CHECK(ScriptedOrigin::readUntil(rig, fd) == "GET http://" + origin.authority() +
+                                                    "/p HTTP/1.1\r\nHost: " + origin.authority() +
+                                                    "\r\nProxy-Authorization: Basic YTpi\r\n\r\n");
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(exchange.parent() == &parent);
+  }
+  SECTION("a parent that drops a fresh connection unanswered: marked down, next hop") {
+    ScriptedOrigin dropping;
+    Parent flaky;
+    flaky.host = "127.0.0.1";
+    flaky.port = dropping.port();
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner,
+                            get(origin, "/f", {Hop{&flaky}, Hop{}}));
+    exchange.start();
+    const int dropped = dropping.accept(rig);
+    REQUIRE(dropped >= 0);
+    ScriptedOrigin::readUntil(rig, dropped);
+    ::shutdown(dropped, SHUT_RDWR);
+    const int fd = origin.accept(rig);
+    REQUIRE(fd >= 0);
+    CHECK(ScriptedOrigin::readUntil(rig, fd).starts_with("GET /f HTTP/1.1\r\n"));
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(owner.body == "hello");
+    CHECK(rig.worker->parentHealth().isDown(flaky, rig.clock.steady()));
+  }
+  SECTION("a parent that refuses: marked down, the next hop (direct) answers") {
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner,
+                            get(origin, "/d", {Hop{&dead}, Hop{}}));
+    exchange.start();
+    const int fd = origin.accept(rig);
+    REQUIRE(fd >= 0);
+    CHECK(ScriptedOrigin::readUntil(rig, fd).starts_with("GET /d HTTP/1.1\r\n"));
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(owner.body == "hello");
+    CHECK(exchange.parent() == nullptr);
+    CHECK(rig.worker->parentHealth().isDown(dead, rig.clock.steady()));
+    CHECK_FALSE(rig.worker->parentHealth().isDown(
+        dead, rig.clock.steady() + rig.settings->upstream.parent_down + 1s));
+  }
+}
