@@ -138,8 +138,20 @@ bool resolvesLocally(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), &address) == 1;
 }
 
-// What the process keeps between runs: the listeners and the settings. Each run builds its
-// own Worker and Store on them.
+// ferry's time in every run: it never moves, so freshness and Age depend on the input alone
+// (timers still run on libevent's clock, but no timeout is short enough to fire).
+class FixedClock final : public core::Clock {
+public:
+  std::chrono::steady_clock::time_point steady() const override {
+    return std::chrono::steady_clock::time_point{std::chrono::hours(1)};
+  }
+  std::chrono::system_clock::time_point wall() const override {
+    return std::chrono::system_clock::time_point{std::chrono::seconds(1704110400)};
+  } // Mon, 01 Jan 2024 12:00:00 GMT
+};
+
+// What the process keeps between runs: the listeners, the settings and the clock. Each run
+// builds its own Worker and Store on them.
 struct Environment {
   Environment() {
     spdlog::set_level(spdlog::level::off);
@@ -182,6 +194,7 @@ struct Environment {
   std::shared_ptr<const cache::Settings> cache_settings;
   std::shared_ptr<proxy::AccessLogWriter> access_log;
   std::shared_ptr<const net::DestinationPolicy> destinations;
+  FixedClock clock;
 };
 
 Environment& environment() {
@@ -412,7 +425,7 @@ public:
                                    .cache_settings = env_.cache_settings,
                                    .access_log = env_.access_log,
                                    .store = store,
-                                   .clock = &core::systemClock(),
+                                   .clock = &env_.clock,
                                    .other_listeners = {}};
       proxy::Worker worker(0, runtime, env_.destinations);
       base_ = worker.base();
