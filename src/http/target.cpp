@@ -5,7 +5,7 @@
 
 #include "ferry/http/headers.h"
 
-#include <arpa/inet.h>
+#include <algorithm>
 
 #include "chars.h"
 
@@ -44,6 +44,62 @@ std::uint16_t defaultPort(std::string_view scheme) noexcept {
   return 0;
 }
 
+bool isHexDigit(char c) noexcept {
+  return chars::isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986 §3.2.2: dec-octet "." dec-octet "." dec-octet "." dec-octet, where a dec-octet is
+// 0..255 without leading zeros.
+bool isIpv4Address(std::string_view s) noexcept {
+  for (int i = 0; i < 4; ++i) {
+    const std::size_t end = i < 3 ? s.find('.') : s.size();
+    if (end == std::string_view::npos) {
+      return false;
+    }
+    const std::string_view octet = s.substr(0, end);
+    std::uint64_t value = 0;
+    if ((octet.size() > 1 && octet.front() == '0') || !chars::parseDecimal(octet, 255, value)) {
+      return false;
+    }
+    s.remove_prefix(i < 3 ? end + 1 : end);
+  }
+  return true;
+}
+
+// The 16-bit pieces of `s`, h16 *( ":" h16 ) (RFC 3986 §3.2.2), counted: an IPv4address as
+// the last piece counts two when `ipv4_last`. 0 for empty input, -1 when `s` is no such list.
+int countPieces(std::string_view s, bool ipv4_last) noexcept {
+  if (s.empty()) {
+    return 0;
+  }
+  for (int pieces = 1;; ++pieces) {
+    const std::size_t colon = s.find(':');
+    const std::string_view piece = s.substr(0, colon);
+    if (colon == std::string_view::npos && ipv4_last && piece.find('.') != std::string_view::npos) {
+      return isIpv4Address(piece) ? pieces + 1 : -1;
+    }
+    if (piece.empty() || piece.size() > 4 || !std::all_of(piece.begin(), piece.end(), isHexDigit)) {
+      return -1;
+    }
+    if (colon == std::string_view::npos) {
+      return pieces;
+    }
+    s.remove_prefix(colon + 1);
+  }
+}
+
+// RFC 3986 §3.2.2 IPv6address: eight pieces, or fewer around one "::" that stands for at
+// least one zero piece; the last two may be written as an IPv4address.
+bool isIpv6Address(std::string_view s) noexcept {
+  const std::size_t gap = s.find("::");
+  if (gap == std::string_view::npos) {
+    return countPieces(s, true) == 8;
+  }
+  const int before = countPieces(s.substr(0, gap), false);
+  const int after = countPieces(s.substr(gap + 2), true);
+  return before >= 0 && after >= 0 && before + after <= 7;
+}
+
 Target invalid(Target t, int status, const char* reason) {
   t.error = ParseError{status, reason};
   return t;
@@ -71,14 +127,7 @@ std::optional<HostPort> parseHostPort(std::string_view text) {
       return std::nullopt;
     }
     const std::string_view literal = text.substr(1, close - 1);
-    char copy[INET6_ADDRSTRLEN + 1];
-    unsigned char address[16];
-    if (literal.empty() || literal.size() >= sizeof copy) {
-      return std::nullopt;
-    }
-    literal.copy(copy, literal.size());
-    copy[literal.size()] = '\0';
-    if (inet_pton(AF_INET6, copy, address) != 1) {
+    if (!isIpv6Address(literal)) {
       return std::nullopt;
     }
     result.host.reserve(literal.size());

@@ -20,7 +20,7 @@ namespace ferry::proxy {
 
 class Worker;
 
-class BackgroundRefresh : private OriginExchange::Owner {
+class BackgroundRefresh final : private OriginExchange::Owner {
 public:
   // `request` is the client's request (hop-by-hop fields removed), `stale` what it was
   // served. `done` runs once, from the loop, when the refresh is over.

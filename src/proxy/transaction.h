@@ -27,7 +27,7 @@ namespace ferry::proxy {
 
 class Worker;
 
-class Transaction : private OriginExchange::Owner {
+class Transaction final : private OriginExchange::Owner {
 public:
   // `request`: the client's head, hop-by-hop fields removed. `request_complete`: it has no
   // body, so it has been read whole already. `upgrade`: the protocols the client asked to

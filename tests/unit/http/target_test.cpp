@@ -68,6 +68,55 @@ TEST_CASE("IP literals", "[http]") {
   CHECK_FALSE(parseTarget("GET", "http://::1/").isValid());
 }
 
+TEST_CASE("IPv6 literals follow the RFC 3986 grammar", "[http]") {
+  const char* good[] = {
+      "::",
+      "::1",
+      "1::",
+      "1:2:3:4:5:6:7:8",
+      "1:2:3:4:5:6:7::",
+      "::2:3:4:5:6:7:8",
+      "abcd:EF01::0",
+      "0000::ffff",
+      "::ffff:192.0.2.1",
+      "1:2:3:4:5:6:0.0.0.0",
+      "1::255.255.255.255",
+  };
+  for (const char* literal : good) {
+    INFO(literal);
+    const auto parsed = parseHostPort(std::string("[") + literal + "]:80");
+    REQUIRE(parsed);
+    CHECK(parsed->port == 80);
+  }
+  const char* bad[] = {
+      ":",
+      "1:",
+      ":1",
+      ":::",
+      "1:::2",
+      "1::2::3",
+      "1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4:5:6:7:8::",
+      "12345::",
+      "::g",
+      "::1.2.3",
+      "::1.2.3.4.5",
+      "::256.0.0.1",
+      "::01.2.3.4",
+      "1.2.3.4::",
+      "::1.2.3.4:5",
+      "1:2:3:4:5:6:7:1.2.3.4",
+      "::1.2.3.",
+      "::.1.2.3",
+      " ::1",
+  };
+  for (const char* literal : bad) {
+    INFO(literal);
+    CHECK_FALSE(parseHostPort(std::string("[") + literal + "]"));
+  }
+}
+
 TEST_CASE("invalid absolute-form targets", "[http]") {
   const char* bad[] = {
       "http://user@a/", "http://u:p@a/", "http://a:0/",  "http://a:65536/",
