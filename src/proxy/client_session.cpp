@@ -136,7 +136,7 @@ bool ClientSession::onRequestStep(const http::Step& step) {
         return false;
       }
       if (state_ == State::Busy && !request_done_) {
-        abandonCutShortRequest();
+        abandonRequest(core::CloseReason::ClientEof); // its body can never complete
         return false;
       }
     }
@@ -163,6 +163,12 @@ bool ClientSession::onRequestStep(const http::Step& step) {
       transaction_->onRequestEnd();
     break;
   case http::Event::Error:
+    if (state_ == State::Busy) {
+      // A malformed body of the request being answered: its response may have begun, so
+      // no 400 can follow it; the exchange ends and the connection with it.
+      abandonRequest(core::CloseReason::ClientRequestError);
+      return false;
+    }
     refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
     return false;
   }
@@ -306,12 +312,13 @@ void ClientSession::onTunnelDone(bool idle_timeout) {
   event_active(resume_.get(), EV_TIMEOUT, 0);
 }
 
-// The client's FIN cut the request in progress short: it can never complete. Its exchange
-// is dropped (never inside one of its callbacks: it is reached only from the session's),
-// and the answers to earlier requests still queued are delivered before the close.
-void ClientSession::abandonCutShortRequest() {
+// The request in progress cannot be read whole (cut short by the FIN, or a malformed
+// body). Its exchange is dropped (never inside one of its callbacks: this is reached only
+// from the session's), and what is already queued for the client — earlier answers, the
+// part of this one sent so far — is delivered before the close, so the client can tell.
+void ClientSession::abandonRequest(core::CloseReason reason) {
   transaction_.reset();
-  closeGracefully(core::CloseReason::ClientEof);
+  closeGracefully(reason);
 }
 
 void ClientSession::forceClose(core::CloseReason reason) {
@@ -400,7 +407,7 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
       if (!buffered)
         self->keep_alive_ = false;
     } else if (!buffered) {
-      self->abandonCutShortRequest();
+      self->abandonRequest(core::CloseReason::ClientEof); // its body can never complete
     } // else the body may still complete from what is buffered: parsing decides
     return;
   case State::Idle:

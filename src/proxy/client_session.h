@@ -73,7 +73,7 @@ private:
   void closeGracefully(core::CloseReason reason);
   void armIdleTimer();
   void setUploadTimeout(bool on);
-  void abandonCutShortRequest();
+  void abandonRequest(core::CloseReason reason);
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;

@@ -236,6 +236,7 @@ public:
              std::chrono::system_clock::time_point response_time) override {
     return memory_.updateHead(entry, std::move(head), request_time, response_time);
   }
+  bool erase(const cache::Entry& entry) override { return memory_.erase(entry); }
   std::size_t remove(const cache::Key& key) override { return memory_.remove(key); }
   cache::FetchTicket joinFetch(const cache::Key& key) override { return memory_.joinFetch(key); }
   cache::StoreStats stats() const override { return memory_.stats(); }
@@ -251,9 +252,9 @@ private:
     const std::shared_ptr<const cache::Entry>& entry() const noexcept override {
       return inner_->entry();
     }
-    bool append(std::string bytes) override {
+    bool append(std::string_view bytes) override {
       body_.add(bytes);
-      return inner_->append(std::move(bytes));
+      return inner_->append(bytes);
     }
     bool complete() override {
       const bool complete = inner_->complete();

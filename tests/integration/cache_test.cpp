@@ -604,3 +604,18 @@ TEST_CASE("#11 cache.targeted_fields: CDN-Cache-Control replaces Cache-Control w
     CHECK(requestsFor(origin, "/t") == 2);
   }
 }
+
+TEST_CASE("#9 a malformed body of a request being answered ends the connection, no 400 in it",
+          "[integration][cache]") {
+  FakeOrigin origin(answering("0123", {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/g")));
+  RawClient client("127.0.0.1", proxy.port);
+  // A hit answered at once, while its request's chunked body is still being read: bad.
+  client.send("GET http://" + origin.authority() + "/g HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\nTransfer-Encoding: chunked\r\n\r\nx\r\n");
+  const std::string all = client.readAll(5s);
+  CHECK(all.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(all.find("400 Bad Request") == std::string::npos);
+  CHECK(client.waitClosed(1s)); // the answer cut short by the close: the client can tell
+}

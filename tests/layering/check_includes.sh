@@ -20,9 +20,9 @@ cd "$src" || exit 1
 
 # Depends-on lists; a module always includes its own headers.
 declare -A deps=(
-  [core]="" [net]="core" [http]="core" [cache]="http core"
-  [proxy]="net http cache core" [admin]="net http core" [config]="net http core"
-  [main]="core net http cache proxy admin config"
+  [core]="" [net]="core" [http]="core" [cache]="http core" [pac]="net core"
+  [proxy]="pac net http cache core" [admin]="pac net http core" [config]="net http core"
+  [main]="core net http cache pac proxy admin config"
 )
 libevent_modules=" net proxy admin main "
 pure_modules=" http cache "
