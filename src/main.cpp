@@ -1,5 +1,6 @@
-// ferry's entry point: command line, config load, signals (SIGHUP reload, SIGTERM and
-// SIGINT drain), systemd readiness notifications, and wiring of the modules.
+// ferry's entry point: command line, config load, signals (SIGHUP reload, SIGUSR1 access
+// log reopen, SIGTERM and SIGINT drain), systemd readiness notifications, and wiring of
+// the modules.
 #include "ferry/admin/admin_server.h"
 #include "ferry/cache/memory_store.h"
 #include "ferry/config/config.h"
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -42,7 +44,8 @@ void printUsage(std::FILE* out) {
                "\n"
                "Exit status: 0 success, 1 invalid configuration or start-up failure\n"
                "(e.g. the listen address is in use), 2 bad command line.\n"
-               "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT drain and exit.\n",
+               "Signals: SIGHUP reloads the configuration, SIGUSR1 reopens the access log,\n"
+               "SIGTERM/SIGINT drain and exit.\n",
                DefaultConfig);
 }
 
@@ -77,7 +80,8 @@ public:
          std::shared_ptr<proxy::AccessLogWriter> access_log,
          std::shared_ptr<cache::MemoryStore> store)
       : config_path_(std::move(config_path)), config_(std::move(config)),
-        access_log_(std::move(access_log)), store_(std::move(store)), base_(event_base_new()) {}
+        access_log_(std::move(access_log)), store_(std::move(store)), base_(event_base_new()),
+        started_(std::chrono::system_clock::now()) {}
 
   // The admin listener first: the workers must know its address to never connect to it.
   bool start() {
@@ -98,9 +102,11 @@ public:
 
   int run() {
     net::EventPtr hup(evsignal_new(base_.get(), SIGHUP, &Daemon::onReload, this));
+    net::EventPtr usr1(evsignal_new(base_.get(), SIGUSR1, &Daemon::onReopenLog, this));
     net::EventPtr term(evsignal_new(base_.get(), SIGTERM, &Daemon::onStop, this));
     net::EventPtr intr(evsignal_new(base_.get(), SIGINT, &Daemon::onStop, this));
     event_add(hup.get(), nullptr);
+    event_add(usr1.get(), nullptr);
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
 
@@ -121,13 +127,22 @@ private:
   bool startAdmin() {
     if (!config_->admin.listen)
       return true;
-    auto started = admin::AdminServer::start(base_.get(), config_->admin);
+    // The PAC file announces the first proxy listener, bound after this one: asked lazily.
+    admin::Sources sources{
+        FERRY_VERSION, started_,
+        [store = store_] {
+          const cache::StoreStats stats = store->stats();
+          return admin::CacheFigures{stats.entries, stats.used_bytes, stats.budget_bytes};
+        },
+        [this] { return server_->listening().front(); }};
+    auto started = admin::AdminServer::start(base_.get(), config_->admin, std::move(sources));
     if (auto* err = std::get_if<net::SocketError>(&started)) {
       spdlog::critical("cannot listen for admin: {}", err->message);
       return false;
     }
     admin_ = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
-    spdlog::info("admin interface on {} (/healthz, /metrics)", admin_->address().toString());
+    spdlog::info("admin interface on {} (/, /status.json, /metrics, /healthz, /proxy.pac)",
+                 admin_->address().toString());
     return true;
   }
 
@@ -148,6 +163,12 @@ private:
   static void onStop(evutil_socket_t sig, short, void* arg) noexcept {
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     event_base_loopbreak(static_cast<Daemon*>(arg)->base_.get());
+  }
+
+  // logrotate's postrotate: the access log goes on in a new file at the same path.
+  static void onReopenLog(evutil_socket_t, short, void* arg) noexcept {
+    spdlog::info("SIGUSR1: reopening the access log");
+    static_cast<Daemon*>(arg)->access_log_->reopen();
   }
 
   static void onReload(evutil_socket_t, short, void* arg) noexcept {
@@ -175,7 +196,7 @@ private:
         if (snapshot->admin.listen != config_->admin.listen)
           spdlog::warn("admin.listen changed: takes effect after a restart");
         if (admin_)
-          admin_->setAllowed(snapshot->admin.allowed);
+          admin_->reconfigure(snapshot->admin);
         store_->reconfigure(snapshot->cache);
         config_ = snapshot;
         access_log_ = access_log;
@@ -195,6 +216,7 @@ private:
   std::shared_ptr<cache::MemoryStore> store_;
   std::unique_ptr<proxy::Server> server_;
   net::EventBasePtr base_;
+  std::chrono::system_clock::time_point started_;
   std::unique_ptr<admin::AdminServer> admin_;
 };
 

@@ -6,6 +6,7 @@
 #include "ferry/core/counters.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/parser.h"
+#include "ferry/pac/pac.h"
 
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
@@ -17,18 +18,8 @@ namespace ferry::admin {
 namespace {
 
 constexpr long long RequestTimeoutMs = 10000;
-
-std::string plainResponse(int status, std::string_view content_type, std::string_view body,
-                          bool head_request) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
-                    std::string(http::reasonPhrase(status)) +
-                    "\r\nContent-Type: " + std::string(content_type) +
-                    "\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
-  if (!head_request)
-    out.append(body);
-  return out;
-}
+constexpr std::size_t TopHostCount = 20;
+constexpr std::string_view PlainText = "text/plain; charset=utf-8";
 
 } // namespace
 
@@ -87,14 +78,29 @@ private:
       return http::errorResponse(403, "your address may not use the admin interface", true);
     if (!head.isMethod("GET") && !is_head)
       return http::errorResponse(405, "the admin interface answers GET and HEAD", true, is_head);
-    if (head.target == "/healthz")
-      return server_.draining_
-                 ? plainResponse(503, "text/plain; charset=utf-8", "draining\n", is_head)
-                 : plainResponse(200, "text/plain; charset=utf-8", "ok\n", is_head);
-    if (head.target == "/metrics")
-      return plainResponse(200, "text/plain; version=0.0.4; charset=utf-8",
-                           core::renderPrometheus(core::snapshotCounters()), is_head);
-    return http::errorResponse(404, "unknown admin path (try /healthz or /metrics)", true, is_head);
+    const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
+    auto ok = [&](std::string_view type, std::string_view body) {
+      return http::ownResponse(200, type, body, true, is_head);
+    };
+    if (path == "/")
+      return ok("text/html; charset=utf-8", statusPage());
+    if (path == "/status.json")
+      return ok("application/json", renderStatusJson(server_.snapshot()));
+    if (path == "/healthz")
+      return server_.draining_ ? http::ownResponse(503, PlainText, "draining\n", true, is_head)
+                               : ok(PlainText, "ok\n");
+    if (path == "/metrics")
+      return ok("text/plain; version=0.0.4; charset=utf-8", server_.metrics());
+    if (pac::isScriptPath(head.target)) {
+      const auto& pac = server_.settings_.pac;
+      const net::Address reached = net::localAddress(bufferevent_getfd(bev_.get()));
+      return ok(
+          pac::ContentType,
+          pac::script(pac, pac::announcedProxy(pac, server_.sources_.proxy_address(), reached)));
+    }
+    return http::errorResponse(
+        404, "unknown admin path (try /, /status.json, /metrics, /healthz or /proxy.pac)", true,
+        is_head);
   }
 
   void answer(const std::string& bytes) {
@@ -110,21 +116,74 @@ private:
   bool closing_ = false; // handed to done(); waiting to be destroyed
 };
 
-std::variant<std::unique_ptr<AdminServer>, net::SocketError> AdminServer::start(event_base* base,
-                                                                                Settings settings) {
+std::variant<std::unique_ptr<AdminServer>, net::SocketError>
+AdminServer::start(event_base* base, Settings settings, Sources sources) {
   FERRY_ASSERT(settings.listen.has_value());
   auto fd = net::openListenSocket(*settings.listen, 64);
   if (auto* err = std::get_if<net::SocketError>(&fd))
     return *err;
   return std::unique_ptr<AdminServer>(
-      new AdminServer(base, std::move(settings), std::get<int>(fd)));
+      new AdminServer(base, std::move(settings), std::move(sources), std::get<int>(fd)));
 }
 
-AdminServer::AdminServer(event_base* base, Settings settings, int fd)
-    : base_(base), settings_(std::move(settings)),
+AdminServer::AdminServer(event_base* base, Settings settings, Sources sources, int fd)
+    : base_(base), settings_(std::move(settings)), sources_(std::move(sources)),
+      sampler_(event_new(base, -1, EV_PERSIST, &AdminServer::onSample, this)),
       listener_(base, fd, [this](int client, const net::Address& peer) { accept(client, peer); }),
       reap_(event_new(base, -1, 0, &AdminServer::onReap, this)) {
-  FERRY_ASSERT(reap_);
+  FERRY_ASSERT(reap_ && sampler_);
+  sample();
+  const timeval interval = net::toTimeval(SampleInterval.count());
+  event_add(sampler_.get(), &interval);
+}
+
+void AdminServer::reconfigure(Settings settings) {
+  settings.listen = settings_.listen;
+  settings_ = std::move(settings);
+}
+
+void AdminServer::onSample(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<AdminServer*>(arg)->sample();
+}
+
+void AdminServer::sample() {
+  const auto counters = core::snapshotCounters();
+  const auto gauges = core::snapshotGauges();
+  history_.add({std::chrono::system_clock::now(),
+                counters[core::index(core::Counter::RequestsTotal)].value,
+                counters[core::index(core::Counter::CacheStatusHit)].value,
+                counters[core::index(core::Counter::ClientBytesOut)].value,
+                gauges[static_cast<std::size_t>(core::Gauge::ClientConnections)].value});
+}
+
+StatusSnapshot AdminServer::snapshot() const {
+  StatusSnapshot s;
+  s.version = sources_.version;
+  s.config_file = settings_.config_file;
+  s.started = sources_.started;
+  s.now = std::chrono::system_clock::now();
+  s.counters = core::snapshotCounters();
+  s.gauges = core::snapshotGauges();
+  s.histograms = core::snapshotHistograms();
+  s.origins = core::traffic::snapshotOrigins();
+  s.top_hosts = core::traffic::topHosts(TopHostCount);
+  s.cache = sources_.cache();
+  s.sample_interval = SampleInterval;
+  s.history = history_.samples();
+  return s;
+}
+
+std::string AdminServer::metrics() const {
+  const CacheFigures cache = sources_.cache();
+  auto to = [](std::size_t n) { return static_cast<std::int64_t>(n); };
+  const std::vector<core::GaugeValue> cache_gauges{
+      {"cache_entries", "entries in the memory cache", to(cache.entries)},
+      {"cache_memory_bytes", "bytes charged to the memory cache", to(cache.memory_used)},
+      {"cache_memory_budget_bytes", "the memory cache's budget (cache.memory)",
+       to(cache.memory_budget)}};
+  return core::renderPrometheus(core::snapshotCounters()) +
+         core::renderPrometheus(core::snapshotGauges()) + core::renderPrometheus(cache_gauges) +
+         core::renderPrometheus(core::snapshotHistograms());
 }
 
 AdminServer::~AdminServer() = default;

@@ -107,4 +107,17 @@ std::string_view squidCode(Outcome outcome) noexcept {
   return rowOf(outcome).squid;
 }
 
+core::Counter statusCounter(Outcome outcome) noexcept {
+  const Row& row = rowOf(outcome);
+  if (row.hit)
+    return core::Counter::CacheStatusHit;
+  if (row.fwd == "stale")
+    return core::Counter::CacheStatusRevalidated;
+  if (row.fwd == "bypass")
+    return core::Counter::CacheStatusBypass;
+  if (row.fwd.empty())
+    return core::Counter::CacheStatusNone;
+  return core::Counter::CacheStatusMiss;
+}
+
 } // namespace ferry::cache

@@ -5,6 +5,8 @@
 
 #include "field_values.h"
 
+#include "ferry/http/structured_field.h"
+
 namespace ferry::cache {
 
 namespace {
@@ -80,6 +82,72 @@ void qualified(const Directive& d, bool& unqualified, std::vector<std::string>& 
     fields.push_back(std::move(name));
 }
 
+// RFC 9213 §2.2: one targeted field, its lines combined (RFC 8941 §4.2), as directives; nullopt
+// when it is absent, empty or invalid.
+std::optional<ResponseDirectives> parseTargeted(const http::Headers& response,
+                                                std::string_view name) {
+  std::string combined;
+  for (std::string_view line : response.getAll(name))
+    combined.append(combined.empty() ? "" : ", ").append(line);
+  const auto members = http::parseDictionary(combined);
+  if (!members || members->empty())
+    return std::nullopt;
+  using Type = http::StructuredItem::Type;
+  ResponseDirectives r;
+  r.targeted = true;
+  for (const http::DictionaryMember& m : *members) {
+    const http::StructuredItem& v = m.value;
+    const bool flag = v.type == Type::Boolean && v.integer == 1;
+    // Every known directive with a value of another type makes the field invalid.
+    const auto integer = [&](std::optional<seconds>& field) {
+      if (v.type != Type::Integer || v.integer < 0)
+        return false;
+      field = seconds(std::min(v.integer, MaxDeltaSeconds.count())); // RFC 9111 §1.2.2
+      return true;
+    };
+    const auto boolean = [&](bool& field) {
+      field = field || flag;
+      return v.type == Type::Boolean;
+    };
+    const auto fieldNames = [&](bool& unqualified, std::vector<std::string>& fields) {
+      if (v.type == Type::Boolean)
+        return boolean(unqualified);
+      if (v.type != Type::String)
+        return false;
+      qualified(Directive{m.key, v.text, true}, unqualified, fields);
+      return true;
+    };
+    bool valid = true;
+    if (m.key == "max-age")
+      valid = integer(r.max_age);
+    else if (m.key == "s-maxage")
+      valid = integer(r.s_maxage);
+    else if (m.key == "stale-while-revalidate")
+      valid = integer(r.stale_while_revalidate);
+    else if (m.key == "stale-if-error")
+      valid = integer(r.stale_if_error);
+    else if (m.key == "no-cache")
+      valid = fieldNames(r.no_cache, r.no_cache_fields);
+    else if (m.key == "private")
+      valid = fieldNames(r.is_private, r.private_fields);
+    else if (m.key == "no-store")
+      valid = boolean(r.no_store);
+    else if (m.key == "public")
+      valid = boolean(r.is_public);
+    else if (m.key == "must-revalidate")
+      valid = boolean(r.must_revalidate);
+    else if (m.key == "proxy-revalidate")
+      valid = boolean(r.proxy_revalidate);
+    else if (m.key == "must-understand")
+      valid = boolean(r.must_understand);
+    else if (m.key == "immutable")
+      valid = boolean(r.immutable);
+    if (!valid)
+      return std::nullopt;
+  }
+  return r;
+}
+
 } // namespace
 
 RequestDirectives parseRequestDirectives(const http::Headers& request) {
@@ -107,7 +175,11 @@ RequestDirectives parseRequestDirectives(const http::Headers& request) {
   return r;
 }
 
-ResponseDirectives parseResponseDirectives(const http::Headers& response) {
+ResponseDirectives parseResponseDirectives(const http::Headers& response,
+                                           const std::vector<std::string>& targeted) {
+  for (const std::string& name : targeted)
+    if (auto directives = parseTargeted(response, name))
+      return std::move(*directives);
   ResponseDirectives r;
   forEachDirective(response, [&](const Directive& d) {
     if (is(d, "max-age"))

@@ -42,6 +42,16 @@ Subscription Entry::subscribe(std::function<void()> callback) const {
   return notifier_.subscribe(std::move(callback));
 }
 
+std::shared_ptr<const Entry> withHead(const Entry& complete, http::ResponseHead head,
+                                      std::chrono::system_clock::time_point request_time,
+                                      std::chrono::system_clock::time_point response_time) {
+  if (complete.state() != EntryState::Complete)
+    return nullptr;
+  return detail::EntryMutator::withBodyOf(
+      complete, EntryInit{complete.key(), complete.secondaryKey(), std::move(head), request_time,
+                          response_time, complete.contentLength()});
+}
+
 namespace detail {
 
 std::shared_ptr<Entry> EntryMutator::create(EntryInit init) {
@@ -64,26 +74,35 @@ std::shared_ptr<Entry> EntryMutator::withBodyOf(const Entry& body, EntryInit ini
   return entry;
 }
 
-void EntryMutator::append(Entry& entry, Chunk chunk) {
+bool EntryMutator::append(Entry& entry, Chunk chunk) {
   FERRY_ASSERT(chunk != nullptr);
   {
     std::lock_guard lock(entry.mutex_);
-    FERRY_ASSERT(entry.state_.load(std::memory_order_relaxed) == EntryState::Filling);
+    if (entry.state_.load(std::memory_order_relaxed) != EntryState::Filling) {
+      return false;
+    }
     entry.body_size_.store(entry.body_size_.load(std::memory_order_relaxed) + chunk->size(),
                            std::memory_order_release);
     entry.chunks_.push_back(std::move(chunk));
   }
   entry.notifier_.notify();
+  return true;
 }
 
 bool EntryMutator::finish(Entry& entry, EntryState state) {
   FERRY_ASSERT(state != EntryState::Filling);
+  std::vector<Chunk> released; // freed after the lock
   {
     std::lock_guard lock(entry.mutex_);
     if (entry.state_.load(std::memory_order_relaxed) != EntryState::Filling) {
       return false;
     }
     entry.state_.store(state, std::memory_order_release);
+    if (state == EntryState::Abandoned) {
+      // Never served whole: the memory goes now, not when the last holder lets go. Readers
+      // keep the chunks they took.
+      released.swap(entry.chunks_);
+    }
   }
   entry.notifier_.notify();
   entry.notifier_.close();

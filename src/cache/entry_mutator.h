@@ -15,9 +15,11 @@ struct EntryMutator {
   // A Complete Entry with init's head and metadata and the same chunks as `body` (which
   // must be Complete), its hit count carried over.
   static std::shared_ptr<Entry> withBodyOf(const Entry& body, EntryInit init);
-  // Publishes one chunk, then notifies subscribers with no lock held. The Entry is Filling.
-  static void append(Entry& entry, Chunk chunk);
-  // Filling → final; notifies and closes the subscriber list. False if it was already final.
+  // Publishes one chunk, then notifies subscribers with no lock held. False, publishing
+  // nothing, when the Entry is final already (the store may abandon it on another thread).
+  static bool append(Entry& entry, Chunk chunk);
+  // Filling → final; notifies and closes the subscriber list. Abandoned releases the chunks.
+  // False if it was already final.
   static bool finish(Entry& entry, EntryState state);
   static void countHit(const Entry& entry) noexcept;
 };

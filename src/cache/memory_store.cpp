@@ -1,10 +1,11 @@
-// MemoryStore. Each shard has its own mutex, index (Key → variants) and LRU list; the byte
-// budget is one atomic counter over all shards. Room is reserved before bytes are recorded,
-// evicting the globally least recently used Entry (the oldest shard tail) until it fits, so
-// the accounted total never exceeds the budget. No code path holds two shard locks, an Entry
+// MemoryStore. Each shard has its own mutex, index (Key → variants by secondary key) and LRU
+// list; the byte budget is one atomic counter over all shards. Room is reserved before bytes are
+// recorded, evicting the globally least recently used Entry (the oldest shard tail) until it fits,
+// so the accounted total never exceeds the budget. No code path holds two shard locks, an Entry
 // lock together with a shard lock, or any lock while notifying.
 #include "ferry/cache/memory_store.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -35,10 +36,47 @@ struct Record {
 
 using Lru = std::list<Record>; // most recently used first
 
+// The variants of one Key that share one Vary field value.
+struct VaryGroup {
+  std::string vary;                   // Entry::vary()
+  std::vector<Lru::iterator> members; // the first one's head computes the request's key
+};
+
+// Every stored variant of one Key (RFC 9111 §4.1). A lookup computes the request's secondary
+// key once per distinct Vary value — usually one — and then finds the variant by hash, so it
+// never walks every variant.
+struct Variants {
+  std::unordered_map<std::string, Lru::iterator> by_secondary;
+  std::vector<VaryGroup> groups;
+};
+
+// Filling Entries taken out of the index under a shard lock, abandoned once it is released
+// (abandoning notifies readers, which must not happen under the lock). Declare it before the
+// lock_guard so that it is destroyed after it.
+class Orphans {
+public:
+  Orphans() = default;
+  Orphans(const Orphans&) = delete;
+  Orphans& operator=(const Orphans&) = delete;
+  ~Orphans() {
+    for (const auto& entry : entries_) {
+      EntryMutator::finish(*entry, EntryState::Abandoned);
+    }
+  }
+  void add(const std::shared_ptr<Entry>& entry) {
+    if (entry->state() == EntryState::Filling) {
+      entries_.push_back(entry);
+    }
+  }
+
+private:
+  std::vector<std::shared_ptr<Entry>> entries_;
+};
+
 struct Shard {
   mutable std::mutex mutex;
   Lru lru;
-  std::unordered_map<Key, std::vector<Lru::iterator>> index;
+  std::unordered_map<Key, Variants> index;
   std::unordered_map<Key, std::weak_ptr<PendingFetch>> fetches;
   // Tick of lru.back(), NoTick when empty: lets eviction pick a shard without locking all.
   std::atomic<std::uint64_t> tail_tick{NoTick};
@@ -52,12 +90,11 @@ struct Shard {
     if (it == index.end()) {
       return lru.end();
     }
-    for (const auto record : it->second) {
-      if (record->entry.get() == &entry) {
-        return record;
-      }
+    const auto variant = it->second.by_secondary.find(entry.secondaryKey());
+    if (variant == it->second.by_secondary.end() || variant->second->entry.get() != &entry) {
+      return lru.end();
     }
-    return lru.end();
+    return variant->second;
   }
 };
 
@@ -65,14 +102,17 @@ struct Shard {
 
 struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
   explicit MemoryStoreImpl(const Settings& settings)
-      : budget(settings.memory_bytes), max_object(settings.max_object_bytes) {}
+      : budget(settings.memory_bytes), max_object(settings.max_object_bytes),
+        max_variants(settings.max_variants) {}
 
   std::array<Shard, MemoryStore::ShardCount> shards;
   std::atomic<std::size_t> budget;
   std::atomic<std::size_t> max_object;
+  std::atomic<std::size_t> max_variants;
   std::atomic<std::size_t> used{0};
   std::atomic<std::size_t> entries{0};
   std::atomic<std::uint64_t> evictions{0};
+  std::atomic<std::uint64_t> variant_evictions{0};
   std::atomic<std::uint64_t> clock{0};
 
   std::size_t shardOf(const Key& key) const noexcept {
@@ -85,12 +125,23 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     shard.updateTailLocked();
   }
 
-  // Takes a record out of the index and the accounting. Its Entry lives on with its holders.
-  void unlinkLocked(Shard& shard, Lru::iterator record) {
-    const auto it = shard.index.find(record->entry->key());
+  // Takes a record out of the index and the accounting. Its Entry lives on with its holders;
+  // a Filling one goes to `orphans`, to be abandoned.
+  void unlinkLocked(Shard& shard, Lru::iterator record, Orphans& orphans) {
+    orphans.add(record->entry);
+    const Entry& entry = *record->entry;
+    const auto it = shard.index.find(entry.key());
     FERRY_ASSERT(it != shard.index.end());
-    std::erase(it->second, record);
-    if (it->second.empty()) {
+    Variants& variants = it->second;
+    FERRY_ASSERT(variants.by_secondary.erase(entry.secondaryKey()) == 1);
+    const auto group = std::find_if(variants.groups.begin(), variants.groups.end(),
+                                    [&](const VaryGroup& g) { return g.vary == entry.vary(); });
+    FERRY_ASSERT(group != variants.groups.end());
+    std::erase(group->members, record);
+    if (group->members.empty()) {
+      variants.groups.erase(group);
+    }
+    if (variants.by_secondary.empty()) {
       shard.index.erase(it);
     }
     used.fetch_sub(record->charged, std::memory_order_relaxed);
@@ -116,10 +167,11 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
         return false;
       }
       Shard& shard = shards[oldest];
+      Orphans orphans;
       std::lock_guard lock(shard.mutex);
       for (auto record = shard.lru.rbegin(); record != shard.lru.rend(); ++record) {
         if (record->entry.get() != keep) {
-          unlinkLocked(shard, std::prev(record.base()));
+          unlinkLocked(shard, std::prev(record.base()), orphans);
           evictions.fetch_add(1, std::memory_order_relaxed);
           return true;
         }
@@ -147,15 +199,15 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     }
   }
 
-  // Charges bytes appended to an indexed Entry. An Entry that left the index is no longer
-  // charged. False when it cannot fit the budget.
+  // Charges bytes appended to an indexed Entry. False when it cannot fit the budget, or has
+  // left the index (it is being abandoned: it must not grow uncharged).
   bool charge(std::size_t shard_index, const Entry& entry, std::size_t bytes) {
     Shard& shard = shards[shard_index];
     {
       std::lock_guard lock(shard.mutex);
       const auto record = shard.findLocked(entry);
       if (record == shard.lru.end()) {
-        return true;
+        return false;
       }
       if (record->charged + bytes > budget.load(std::memory_order_relaxed)) {
         return false; // would not fit even alone: do not evict everything first
@@ -168,19 +220,22 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     const auto record = shard.findLocked(entry);
     if (record == shard.lru.end()) {
       used.fetch_sub(bytes, std::memory_order_relaxed); // left the index meanwhile
-    } else {
-      record->charged += bytes;
+      return false;
     }
+    record->charged += bytes;
     return true;
   }
 
-  void removeEntry(std::size_t shard_index, const Entry& entry) {
+  bool removeEntry(std::size_t shard_index, const Entry& entry) {
     Shard& shard = shards[shard_index];
+    Orphans orphans;
     std::lock_guard lock(shard.mutex);
     const auto record = shard.findLocked(entry);
-    if (record != shard.lru.end()) {
-      unlinkLocked(shard, record);
+    if (record == shard.lru.end()) {
+      return false;
     }
+    unlinkLocked(shard, record, orphans);
+    return true;
   }
 
   void releaseFetch(std::size_t shard_index, const PendingFetch& fetch) {
@@ -209,7 +264,7 @@ public:
 
   const std::shared_ptr<const Entry>& entry() const noexcept override { return view_; }
 
-  bool append(std::string bytes) override {
+  bool append(std::string_view bytes) override {
     if (entry_->state() != EntryState::Filling) {
       return false;
     }
@@ -217,24 +272,33 @@ public:
       return true;
     }
     const std::uint64_t max_object = store_->max_object.load(std::memory_order_relaxed);
-    if (entry_->bodySize() + bytes.size() > max_object) {
+    if (entry_->bodySize() + pending_.size() + bytes.size() > max_object) {
       abandon();
       return false;
     }
-    // Count what the allocation holds, not just what is used: a caller's buffer may be
-    // larger than its contents.
-    const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
-    if (!store_->charge(shard_, *entry_, cost)) {
-      abandon();
-      return false;
+    if (pending_.empty() && bytes.size() >= MemoryStore::MinChunkBytes) {
+      return publish(std::string(bytes)); // big enough on its own: one copy, no staging
     }
-    EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
-    return true;
+    if (pending_.capacity() < MemoryStore::MinChunkBytes) {
+      pending_.reserve(MemoryStore::MinChunkBytes);
+    }
+    pending_.append(bytes);
+    if (pending_.size() < MemoryStore::MinChunkBytes) {
+      return true;
+    }
+    return publish(std::exchange(pending_, std::string()));
   }
 
   bool complete() override {
     if (entry_->state() != EntryState::Filling) {
       return entry_->state() == EntryState::Complete;
+    }
+    if (!pending_.empty()) {
+      std::string last = std::exchange(pending_, std::string());
+      last.shrink_to_fit(); // the last chunk is often small: keep only what it holds
+      if (!publish(std::move(last))) {
+        return false;
+      }
     }
     const auto length = entry_->contentLength();
     if (length && *length != entry_->bodySize()) {
@@ -245,6 +309,7 @@ public:
   }
 
   void abandon() override {
+    pending_ = std::string();
     if (entry_->state() != EntryState::Filling) {
       return;
     }
@@ -254,10 +319,23 @@ public:
   }
 
 private:
+  // Charges one chunk and makes it visible to readers; abandons the Entry when it does not fit.
+  bool publish(std::string bytes) {
+    // Count what the allocation holds, not just what is used.
+    const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
+    if (!store_->charge(shard_, *entry_, cost)) {
+      abandon();
+      return false;
+    }
+    // False when the store abandoned the Entry (it left the index) since it was charged.
+    return EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
+  }
+
   std::shared_ptr<MemoryStoreImpl> store_;
   std::shared_ptr<Entry> entry_;
   std::shared_ptr<const Entry> view_;
   std::size_t shard_;
+  std::string pending_; // appended, not yet published: less than MinChunkBytes
 };
 
 std::size_t statusLineSize(const http::ResponseHead& head) noexcept {
@@ -285,44 +363,56 @@ std::size_t MemoryStore::headCharge(const Key& key, const std::string& secondary
       vary += field.value.size() + 2;
     }
   }
-  // The key is held twice: by the Entry and by the shard's index.
-  return EntryOverheadBytes + 2 * key.size() + secondary_key.size() + detail::statusLineSize(head) +
-         head.headers.wireSize() + head.headers.size() * 4 * sizeof(std::uint32_t) + vary;
+  // The key and the secondary key are held twice: by the Entry and by the shard's index.
+  return EntryOverheadBytes + 2 * key.size() + 2 * secondary_key.size() +
+         detail::statusLineSize(head) + head.headers.wireSize() +
+         head.headers.size() * 4 * sizeof(std::uint32_t) + vary;
 }
 
 std::shared_ptr<const Entry> MemoryStore::lookup(const Key& key, const SecondaryKeyFn& secondary) {
   auto& shard = impl_->shards[impl_->shardOf(key)];
-  std::vector<std::shared_ptr<Entry>> variants;
+  // One sample variant per distinct Vary value: the request's secondary key depends on nothing
+  // else.
+  std::vector<std::shared_ptr<Entry>> samples;
+  if (secondary) {
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.index.find(key);
+    if (it == shard.index.end()) {
+      return nullptr;
+    }
+    samples.reserve(it->second.groups.size());
+    for (const detail::VaryGroup& group : it->second.groups) {
+      samples.push_back(group.members.front()->entry);
+    }
+  }
+  // The caller's function runs with no lock held: it may be as slow as it likes.
+  std::vector<std::string> wanted;
+  if (!secondary) {
+    wanted.emplace_back(); // the variant stored without Vary
+  }
+  for (const auto& sample : samples) {
+    if (auto value = secondary(*sample)) {
+      wanted.push_back(std::move(*value));
+    }
+  }
+  std::shared_ptr<Entry> found;
   {
     std::lock_guard lock(shard.mutex);
     const auto it = shard.index.find(key);
     if (it == shard.index.end()) {
       return nullptr;
     }
-    variants.reserve(it->second.size());
-    for (const auto record : it->second) {
-      variants.push_back(record->entry);
-    }
-  }
-  // The caller's function runs with no lock held: it may be as slow as it likes.
-  std::shared_ptr<Entry> found;
-  for (auto& variant : variants) {
-    const std::optional<std::string> wanted =
-        secondary ? secondary(*variant) : std::optional<std::string>(std::string());
-    if (wanted && *wanted == variant->secondaryKey()) {
-      found = std::move(variant);
-      break;
+    for (const std::string& value : wanted) {
+      const auto variant = it->second.by_secondary.find(value);
+      if (variant != it->second.by_secondary.end()) {
+        found = variant->second->entry;
+        impl_->touchLocked(shard, variant->second);
+        break;
+      }
     }
   }
   if (found == nullptr) {
     return nullptr;
-  }
-  {
-    std::lock_guard lock(shard.mutex);
-    const auto record = shard.findLocked(*found);
-    if (record != shard.lru.end()) {
-      impl_->touchLocked(shard, record);
-    }
   }
   EntryMutator::countHit(*found);
   return found;
@@ -344,17 +434,33 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
   }
   auto& shard = impl_->shards[shard_index];
   {
+    detail::Orphans orphans;
     std::lock_guard lock(shard.mutex);
-    auto& variants = shard.index[entry->key()];
-    for (const auto record : variants) {
-      if (record->entry->secondaryKey() == entry->secondaryKey()) {
-        impl_->unlinkLocked(shard, record); // the same variant, newer response
-        break;
+    if (const auto it = shard.index.find(entry->key()); it != shard.index.end()) {
+      auto& by_secondary = it->second.by_secondary;
+      if (const auto same = by_secondary.find(entry->secondaryKey()); same != by_secondary.end()) {
+        impl_->unlinkLocked(shard, same->second, orphans); // the same variant, newer response
+      } else if (by_secondary.size() >= impl_->max_variants.load(std::memory_order_relaxed)) {
+        // Too many variants for one URI: the least recently used one makes room.
+        const auto oldest = std::min_element(
+            by_secondary.begin(), by_secondary.end(),
+            [](const auto& a, const auto& b) { return a.second->tick < b.second->tick; });
+        impl_->unlinkLocked(shard, oldest->second, orphans);
+        impl_->variant_evictions.fetch_add(1, std::memory_order_relaxed);
       }
     }
     shard.lru.push_front(Record{entry, charge, impl_->clock.fetch_add(1)});
-    // unlinkLocked may have dropped the Key's list: look it up again.
-    shard.index[entry->key()].push_back(shard.lru.begin());
+    // unlinkLocked may have dropped the Key's variants: look them up again.
+    detail::Variants& variants = shard.index[entry->key()];
+    variants.by_secondary.emplace(entry->secondaryKey(), shard.lru.begin());
+    const auto group =
+        std::find_if(variants.groups.begin(), variants.groups.end(),
+                     [&](const detail::VaryGroup& g) { return g.vary == entry->vary(); });
+    if (group == variants.groups.end()) {
+      variants.groups.push_back(detail::VaryGroup{entry->vary(), {shard.lru.begin()}});
+    } else {
+      group->members.push_back(shard.lru.begin());
+    }
     impl_->entries.fetch_add(1, std::memory_order_relaxed);
     shard.updateTailLocked();
   }
@@ -407,16 +513,24 @@ MemoryStore::updateHead(const std::shared_ptr<const Entry>& entry, http::Respons
   return fresh;
 }
 
+bool MemoryStore::erase(const Entry& entry) {
+  return impl_->removeEntry(impl_->shardOf(entry.key()), entry);
+}
+
 std::size_t MemoryStore::remove(const Key& key) {
   auto& shard = impl_->shards[impl_->shardOf(key)];
+  detail::Orphans orphans;
   std::lock_guard lock(shard.mutex);
   const auto it = shard.index.find(key);
   if (it == shard.index.end()) {
     return 0;
   }
-  const std::vector<detail::Lru::iterator> records = it->second;
+  std::vector<detail::Lru::iterator> records;
+  for (const auto& [secondary, record] : it->second.by_secondary) {
+    records.push_back(record);
+  }
   for (const auto record : records) {
-    impl_->unlinkLocked(shard, record);
+    impl_->unlinkLocked(shard, record, orphans);
   }
   return records.size();
 }
@@ -445,11 +559,13 @@ StoreStats MemoryStore::stats() const {
   stats.used_bytes = impl_->used.load(std::memory_order_relaxed);
   stats.budget_bytes = impl_->budget.load(std::memory_order_relaxed);
   stats.evictions = impl_->evictions.load(std::memory_order_relaxed);
+  stats.variant_evictions = impl_->variant_evictions.load(std::memory_order_relaxed);
   return stats;
 }
 
 void MemoryStore::reconfigure(const Settings& settings) {
   impl_->max_object.store(settings.max_object_bytes, std::memory_order_relaxed);
+  impl_->max_variants.store(settings.max_variants, std::memory_order_relaxed);
   impl_->budget.store(settings.memory_bytes, std::memory_order_relaxed);
   while (impl_->used.load(std::memory_order_relaxed) >
              impl_->budget.load(std::memory_order_relaxed) &&
@@ -463,16 +579,26 @@ void MemoryStore::checkInvariantsForTest() const {
   for (auto& shard : impl_->shards) {
     std::lock_guard lock(shard.mutex);
     std::size_t indexed = 0;
-    for (const auto& [key, records] : shard.index) {
-      FERRY_ASSERT(!records.empty());
-      for (const auto record : records) {
+    for (const auto& [key, variants] : shard.index) {
+      FERRY_ASSERT(!variants.by_secondary.empty());
+      std::size_t grouped = 0;
+      for (const auto& group : variants.groups) {
+        FERRY_ASSERT(!group.members.empty());
+        for (const auto record : group.members) {
+          FERRY_ASSERT(record->entry->vary() == group.vary);
+        }
+        grouped += group.members.size();
+      }
+      FERRY_ASSERT(grouped == variants.by_secondary.size());
+      for (const auto& [secondary, record] : variants.by_secondary) {
         FERRY_ASSERT(record->entry->key() == key);
+        FERRY_ASSERT(record->entry->secondaryKey() == secondary);
         FERRY_ASSERT(record->entry->state() != EntryState::Abandoned);
         FERRY_ASSERT(record->charged >= headCharge(record->entry->key(),
                                                    record->entry->secondaryKey(),
                                                    record->entry->head()));
       }
-      indexed += records.size();
+      indexed += variants.by_secondary.size();
     }
     FERRY_ASSERT(indexed == shard.lru.size());
     std::uint64_t previous = detail::NoTick;

@@ -58,6 +58,33 @@ std::int64_t heuristicLifetime(const http::ResponseHead& response, TimePoint res
                   static_cast<std::int64_t>(settings.heuristic_max.count()));
 }
 
+// §3 from the response's side (and §3.5, which weighs the request's Authorization against it):
+// what storability() checks once the method, status and request no-store have passed.
+StoreDecision responseStorability(const http::RequestHead& request,
+                                  const http::ResponseHead& response, const Settings& settings) {
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
+  if (d.must_understand) {
+    // §5.2.2.3: understood status → no-store is overridden; unknown status → not stored.
+    if (!isUnderstood(response.status))
+      return StoreDecision::MustUnderstand;
+  } else if (d.no_store) {
+    return StoreDecision::ResponseNoStore;
+  }
+  if (d.is_private)
+    return StoreDecision::Private;
+  if (request.headers.has("Authorization") && !d.is_public && !d.s_maxage && !d.must_revalidate)
+    return StoreDecision::Authorization;
+  if (hasVaryAny(response.headers))
+    return StoreDecision::VaryAny;
+  if (!hasExplicitFreshness(response, settings) && !d.is_public &&
+      !isHeuristicallyCacheable(response.status))
+    return StoreDecision::Status;
+  if (settings.set_cookie == SetCookie::Refuse &&
+      (response.headers.has("Set-Cookie") || response.headers.has("Set-Cookie2")))
+    return StoreDecision::SetCookie;
+  return StoreDecision::Store;
+}
+
 } // namespace
 
 bool isCacheableMethod(std::string_view method) noexcept {
@@ -96,7 +123,8 @@ bool isOnlyIfCached(const http::RequestHead& request) {
   return parseRequestDirectives(request.headers).only_if_cached;
 }
 
-StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response) {
+StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response,
+                          const Settings& settings) {
   if (!request.isMethod("GET"))
     return StoreDecision::Method;
   // §3: a final status; a 206 is never stored whole and a 304 only updates (§4.3.4).
@@ -104,23 +132,21 @@ StoreDecision storability(const http::RequestHead& request, const http::Response
     return StoreDecision::Status;
   if (parseRequestDirectives(request.headers).no_store)
     return StoreDecision::RequestNoStore;
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
-  if (d.must_understand) {
-    // §5.2.2.3: understood status → no-store is overridden; unknown status → not stored.
-    if (!isUnderstood(response.status))
-      return StoreDecision::MustUnderstand;
-  } else if (d.no_store) {
-    return StoreDecision::ResponseNoStore;
+  return responseStorability(request, response, settings);
+}
+
+FreshenOutcome freshenOutcome(const http::RequestHead& request, const http::ResponseHead& freshened,
+                              const Settings& settings) {
+  if (parseRequestDirectives(request.headers).no_store) // §5.2.1.5: no part of it is stored
+    return FreshenOutcome::ServeOnly;
+  switch (responseStorability(request, freshened, settings)) {
+  case StoreDecision::Store:
+    return FreshenOutcome::Update;
+  case StoreDecision::Authorization: // §3.5: this user's answer, not everybody's
+    return FreshenOutcome::ServeOnly;
+  default:
+    return FreshenOutcome::Remove;
   }
-  if (d.is_private)
-    return StoreDecision::Private;
-  if (request.headers.has("Authorization") && !d.is_public && !d.s_maxage && !d.must_revalidate)
-    return StoreDecision::Authorization;
-  if (hasVaryAny(response.headers))
-    return StoreDecision::VaryAny;
-  if (!hasExplicitFreshness(response) && !d.is_public && !isHeuristicallyCacheable(response.status))
-    return StoreDecision::Status;
-  return StoreDecision::Store;
 }
 
 std::string_view describe(StoreDecision decision) noexcept {
@@ -142,38 +168,46 @@ std::string_view describe(StoreDecision decision) noexcept {
     return "vary-star";
   case StoreDecision::MustUnderstand:
     return "must-understand";
+  case StoreDecision::SetCookie:
+    return "set-cookie";
   }
   return "unknown";
 }
 
-std::size_t removeUnstorableFields(http::Headers& response) {
-  const ResponseDirectives d = parseResponseDirectives(response);
-  if (d.no_cache_fields.empty() && d.private_fields.empty())
+bool isCookieField(std::string_view name) noexcept {
+  return http::equalsIgnoreCase(name, "Set-Cookie") || http::equalsIgnoreCase(name, "Set-Cookie2");
+}
+
+std::size_t removeUnstorableFields(http::Headers& response, const Settings& settings) {
+  const ResponseDirectives d = parseResponseDirectives(response, settings.targeted_fields);
+  const bool strip_cookies = settings.set_cookie == SetCookie::Strip;
+  if (d.no_cache_fields.empty() && d.private_fields.empty() && !strip_cookies)
     return 0;
-  const auto named = [&](const http::Field& field) {
+  const auto unstorable = [&](const http::Field& field) {
     const auto same = [&](const std::string& name) {
       return http::equalsIgnoreCase(name, field.name);
     };
-    return std::any_of(d.no_cache_fields.begin(), d.no_cache_fields.end(), same) ||
+    return (strip_cookies && isCookieField(field.name)) ||
+           std::any_of(d.no_cache_fields.begin(), d.no_cache_fields.end(), same) ||
            std::any_of(d.private_fields.begin(), d.private_fields.end(), same);
   };
-  return response.removeIf(named);
+  return response.removeIf(unstorable);
 }
 
-bool hasExplicitFreshness(const http::ResponseHead& response) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
-  return d.s_maxage || d.max_age || response.headers.has("Expires");
+bool hasExplicitFreshness(const http::ResponseHead& response, const Settings& settings) {
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
+  return d.s_maxage || d.max_age || (!d.targeted && response.headers.has("Expires"));
 }
 
 Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
                           std::string_view uri, const Settings& settings) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers);
+  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
   std::int64_t lifetime = 0;
   if (d.s_maxage) { // §5.2.2.10: a shared cache prefers s-maxage
     lifetime = d.s_maxage->count();
   } else if (d.max_age) {
     lifetime = d.max_age->count();
-  } else if (response.headers.has("Expires")) {
+  } else if (!d.targeted && response.headers.has("Expires")) { // RFC 9213 §2.1
     // §5.3: an invalid Expires (e.g. "0") is a time in the past.
     const auto expires = detail::dateField(response.headers, "Expires", response_time);
     lifetime = expires ? *expires - dateValue(response, response_time) : 0;
@@ -183,12 +217,26 @@ Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response
   return Seconds(std::clamp<std::int64_t>(lifetime, 0, MaxDelta));
 }
 
+std::optional<Seconds> parseAge(const http::Headers& response) {
+  std::optional<std::string_view> first;
+  for (std::string_view line : response.getAll("Age"))
+    http::forEachListMember(line, [&](std::string_view member) {
+      if (!first)
+        first = member;
+    });
+  if (!first)
+    return std::nullopt;
+  const auto value = detail::parseDeltaSeconds(*first);
+  if (!value)
+    return std::nullopt;
+  return Seconds(*value);
+}
+
 AgeCalculation calculateAge(const http::ResponseHead& response, TimePoint request_time,
                             TimePoint response_time, TimePoint now) {
   const std::int64_t responseTime = epochSeconds(response_time);
-  std::int64_t ageValue = 0; // §4.2.3: 0 when not available
-  if (const auto age = response.headers.get("Age"))
-    ageValue = detail::parseDeltaSeconds(detail::trimmed(*age)).value_or(0);
+  // §4.2.3: 0 when not available; an invalid Age is ignored (§5.1).
+  const std::int64_t ageValue = parseAge(response.headers).value_or(Seconds(0)).count();
   const auto positive = [](std::int64_t value) {
     return Seconds(std::max<std::int64_t>(0, value));
   };
@@ -206,9 +254,16 @@ std::string ageValue(Seconds current_age) {
   return std::to_string(std::clamp<std::int64_t>(current_age.count(), 0, MaxDelta));
 }
 
+Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
+                      TimePoint response_time, std::string_view uri, const Settings& settings) {
+  return Stored{head, request_time, response_time,
+                freshnessLifetime(head, response_time, uri, settings),
+                parseResponseDirectives(head.headers, settings.targeted_fields)};
+}
+
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now) {
   const RequestDirectives r = parseRequestDirectives(request.headers);
-  const ResponseDirectives d = parseResponseDirectives(stored.head.headers);
+  const ResponseDirectives& d = stored.directives;
   Decision decision;
   decision.age =
       calculateAge(stored.head, stored.request_time, stored.response_time, now).current_age;
@@ -249,7 +304,7 @@ Decision decide(const http::RequestHead& request, const Stored& stored, TimePoin
 
 bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored, TimePoint now) {
   const RequestDirectives r = parseRequestDirectives(request.headers);
-  const ResponseDirectives d = parseResponseDirectives(stored.head.headers);
+  const ResponseDirectives& d = stored.directives;
   if (r.no_cache || d.no_cache) // the client or the origin demanded a validated response
     return false;
   const Seconds age =

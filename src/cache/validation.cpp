@@ -43,6 +43,29 @@ bool keepsStoredValue(std::string_view name, const http::Headers& not_modified) 
   return not_modified.hasToken("Connection", name);
 }
 
+// Replaces, for every field name of `from` that `replaced` accepts, the field lines of `into`
+// with those of `from`; a single line keeps the position of the first one it replaces.
+template <class Pred>
+void replaceFields(http::Headers& into, const http::Headers& from, Pred&& replaced) {
+  std::vector<std::string> done;
+  for (const http::Field field : from) {
+    if (!replaced(field.name))
+      continue;
+    const std::string name = detail::lowerCase(field.name);
+    if (std::find(done.begin(), done.end(), name) != done.end())
+      continue;
+    done.push_back(name);
+    const auto values = from.getAll(field.name);
+    if (values.size() == 1) {
+      into.set(field.name, values.front());
+    } else {
+      into.remove(field.name);
+      for (std::string_view value : values)
+        into.add(field.name, value);
+    }
+  }
+}
+
 } // namespace
 
 bool weakMatch(std::string_view a, std::string_view b) noexcept {
@@ -105,33 +128,31 @@ bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_
   return true;
 }
 
-void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
-             TimePoint received) {
+void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
+             const Settings& settings) {
   const http::Headers& fresh = not_modified.headers;
   // §3.2: each field of the 304 replaces the stored field lines of the same name.
-  std::vector<std::string> done;
-  for (const http::Field field : fresh) {
-    if (keepsStoredValue(field.name, fresh))
-      continue;
-    const std::string name = detail::lowerCase(field.name);
-    if (std::find(done.begin(), done.end(), name) != done.end())
-      continue;
-    done.push_back(name);
-    const auto values = fresh.getAll(field.name);
-    if (values.size() == 1) {
-      stored.headers.set(field.name, values.front()); // keeps the stored position
-    } else {
-      stored.headers.remove(field.name);
-      for (std::string_view value : values)
-        stored.headers.add(field.name, value);
-    }
-  }
+  replaceFields(stored.headers, fresh, [&](std::string_view name) {
+    return !keepsStoredValue(name, fresh) && !isPerClientField(name);
+  });
   // Age and Date describe the exchange that brought the 304, not the first one.
   if (!fresh.has("Age"))
     stored.headers.remove("Age");
   if (!fresh.has("Date"))
     stored.headers.set("Date", formatHttpDate(received)); // RFC 9110 §6.6.1
-  removeUnstorableFields(stored.headers);
+  removeUnstorableFields(stored.headers, settings);
+}
+
+http::ResponseHead withClientFields(const http::ResponseHead& freshened,
+                                    const http::ResponseHead& not_modified) {
+  http::ResponseHead answer = freshened;
+  replaceFields(answer.headers, not_modified.headers, isPerClientField);
+  return answer;
+}
+
+bool isPerClientField(std::string_view name) noexcept {
+  return isCookieField(name) || http::equalsIgnoreCase(name, "Authentication-Info") ||
+         http::equalsIgnoreCase(name, "Proxy-Authentication-Info");
 }
 
 bool isNotModified(const http::RequestHead& request, const Stored& stored) {

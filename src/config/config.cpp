@@ -58,6 +58,15 @@ std::vector<net::Cidr> deniedDestinations() {
   return out;
 }
 
+// What a PAC file sends DIRECT by default: loopback, private and link-local ranges.
+std::vector<net::Cidr> localNetworks() {
+  std::vector<net::Cidr> networks;
+  for (std::string_view text : {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"})
+    networks.push_back(*net::Cidr::parse(text));
+  return networks;
+}
+
 unsigned coreCount() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
@@ -72,6 +81,8 @@ Config defaults(const std::string& name) {
   config.proxy.allowed_clients = loopbackNetworks();
   config.proxy.deny_destinations = deniedDestinations();
   config.admin.allowed = loopbackNetworks();
+  config.admin.config_file = name;
+  config.admin.pac.direct_networks = localNetworks();
   return config;
 }
 
@@ -208,6 +219,32 @@ std::optional<std::string> readPseudonym(const Value& value) {
   // RFC 9110 §7.6.3: the received-by pseudonym is a token.
   if (text->empty() || !std::all_of(text->begin(), text->end(), isTokenChar)) {
     value.fail(quoted(*text) + " is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~)");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// Field names compare case-insensitively (RFC 9110 §5.1).
+bool sameFieldName(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// A response field name (RFC 9110 §5.1: a token), for cache.targeted_fields.
+std::optional<std::string> readTargetedField(const Value& value) {
+  auto text = value.scalar("a field name like CDN-Cache-Control");
+  if (!text)
+    return std::nullopt;
+  if (text->empty() || !std::all_of(text->begin(), text->end(), isTokenChar)) {
+    value.fail(quoted(*text) + " is not a field name (letters, digits and !#$%&'*+-.^_`|~)");
+    return std::nullopt;
+  }
+  if (sameFieldName(*text, "Cache-Control")) {
+    value.fail("Cache-Control is always obeyed when no targeted field applies; list only "
+               "targeted fields like CDN-Cache-Control");
     return std::nullopt;
   }
   return text;
@@ -396,10 +433,19 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
 }
 
 void readCache(const Value& section, cache::Settings& cache) {
-  auto map = section.map(
-      {"memory", "max_object_size", "heuristic_percent", "heuristic_max", "refresh_rules"});
+  auto map = section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
+                          "refresh_rules", "set_cookie", "targeted_fields", "max_variants"});
   if (!map)
     return;
+  set(*map, "set_cookie", cache.set_cookie, [](const Value& value) {
+    using cache::SetCookie;
+    return value.choice<SetCookie>(
+        {{"strip", SetCookie::Strip}, {"refuse", SetCookie::Refuse}, {"store", SetCookie::Store}});
+  });
+  setList(*map, "targeted_fields", "field names like CDN-Cache-Control", cache.targeted_fields,
+          readTargetedField, sameFieldName);
+  set(*map, "max_variants", cache.max_variants,
+      [](const Value& value) { return value.count(1, 10000); });
   set(*map, "heuristic_percent", cache.heuristic_percent,
       [](const Value& value) { return value.count(0, 100); });
   set(*map, "heuristic_max", cache.heuristic_max, readLifetime);
@@ -550,9 +596,57 @@ void readUpstream(const Value& section, proxy::Upstream& upstream) {
       [](const Value& value) { return value.duration(MinTimeout, MaxTimeout); });
 }
 
+// A host name for the PAC file: letters, digits, '-' and '.', lower case; a leading '.'
+// when `suffix` (the name and every name below it).
+std::optional<std::string> readDomain(const Value& value) {
+  auto text = value.scalar("a domain like example.com or .example.com");
+  if (!text)
+    return std::nullopt;
+  const std::string_view name = std::string_view(*text).substr(text->rfind('.', 0) == 0 ? 1 : 0);
+  const bool good =
+      !name.empty() && name.front() != '.' && name.back() != '.' &&
+      name.find("..") == std::string_view::npos &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+      });
+  if (!good) {
+    value.fail(quoted(*text) +
+               " is not a lower-case domain like example.com or .example.com (with every name "
+               "below it)");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// host:port for the PAC file's PROXY line: a name or an address, with a port.
+std::optional<std::string> readProxyAddress(const Value& value) {
+  constexpr std::string_view Example = "proxy.example.com:3128 or \"[2001:db8::1]:3128\"";
+  auto text = value.scalar("an address like " + std::string(Example));
+  if (!text)
+    return std::nullopt;
+  auto parsed = http::parseHostPort(*text);
+  if (!parsed || !parsed->has_port) {
+    value.fail(quoted(*text) + " is not a host with a port, like " + std::string(Example));
+    return std::nullopt;
+  }
+  return text;
+}
+
+void readPac(const Value& section, pac::Settings& pac) {
+  auto map = section.map({"proxy", "direct_domains", "direct_networks"});
+  if (!map)
+    return;
+  if (auto proxy = map->find("proxy")) // "" or no value: the listen address
+    pac.proxy = proxy->isEmpty() ? "" : readProxyAddress(*proxy).value_or(pac.proxy);
+  setList(*map, "direct_domains", "domains like .example.com", pac.direct_domains, readDomain,
+          std::equal_to<>());
+  setList(*map, "direct_networks", "networks like 10.0.0.0/8", pac.direct_networks, readCidr,
+          sameNetwork);
+}
+
 void readRoot(const Value& root, Config& config) {
   auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin",
-                       "upstream", "via", "expect_continue"});
+                       "upstream", "pac", "via", "expect_continue"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -578,6 +672,8 @@ void readRoot(const Value& root, Config& config) {
   // After listen, which it is checked against.
   if (auto admin = map->find("admin"))
     readAdmin(*admin, config);
+  if (auto pac = map->find("pac"))
+    readPac(*pac, config.admin.pac);
   set(*map, "via", proxy.http.via_pseudonym, readPseudonym);
   set(*map, "expect_continue", proxy.expect_continue, [](const Value& value) {
     using proxy::ExpectContinue;
@@ -636,6 +732,8 @@ Config parse(const std::string& yaml, const std::string& name) {
     throw Error(problems.sorted());
   // PURGE is an admin operation that arrives on the proxy port: same networks.
   config.proxy.purge_allowed = config.admin.allowed;
+  // One PAC file, served by the admin listener and on the proxy port.
+  config.proxy.pac = config.admin.pac;
   return config;
 }
 

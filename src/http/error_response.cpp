@@ -126,15 +126,22 @@ std::string errorResponse(int status, std::string_view detail, bool close, bool 
     }
     body += '\n';
   }
+  return ownResponse(status, "text/plain; charset=utf-8", body, close, head_request);
+}
+
+std::string ownResponse(int status, std::string_view content_type, std::string_view body,
+                        bool close, bool head_request) {
   std::string out;
   out.reserve(160 + body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
-  out += reason;
-  out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  out += reasonPhrase(status);
+  out += "\r\nContent-Type: ";
+  out += content_type;
+  out += "\r\nContent-Length: ";
   out += std::to_string(body.size());
-  // Refusals describe this hop only; nothing downstream should store them.
+  // Answers describe this hop only; nothing downstream should store them.
   out += "\r\nCache-Control: no-store\r\n";
   if (close) {
     out += "Connection: close\r\n";

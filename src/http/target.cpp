@@ -234,6 +234,9 @@ std::string cacheKey(const Target& target) {
 bool hostMatches(std::string_view host, std::string_view pattern) noexcept {
   if (pattern == "*")
     return true;
+  // A fully qualified "example.com." names the same host as "example.com".
+  if (!host.empty() && host.back() == '.')
+    host.remove_suffix(1);
   if (!pattern.empty() && pattern.front() == '.') {
     const std::string_view domain = pattern.substr(1);
     if (equalsIgnoreCase(host, domain))

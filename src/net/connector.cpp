@@ -2,6 +2,7 @@
 #include "ferry/net/connector.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/histograms.h"
 #include "ferry/net/socket.h"
 
 #include <sys/socket.h>
@@ -68,6 +69,7 @@ struct Connector::Operation {
   std::string host;
   uint16_t port = 0;
   std::chrono::milliseconds timeout{0};
+  std::chrono::steady_clock::time_point started; // for the origin_connect_seconds histogram
   Done done;
   bool judged = true; // the policy decides which addresses may be tried
   Handle lookup;
@@ -115,6 +117,7 @@ Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::mil
   op.host = std::string(host);
   op.port = port;
   op.timeout = timeout;
+  op.started = std::chrono::steady_clock::now();
   op.done = std::move(done);
   op.judged = judge == Judge::Destination;
   op.deadline.reset(evtimer_new(base_, &Connector::onDeadlineEvent, &op));
@@ -245,6 +248,10 @@ void Connector::finish(Operation& op, ConnectResult result, bool notify) {
   FERRY_ASSERT(!node.empty());
   finished_.push_back(std::move(node.mapped()));
   event_active(reap_event_.get(), EV_TIMEOUT, 0);
+  if (result.fd >= 0)
+    core::observe(core::Histogram::OriginConnect,
+                  std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - op.started));
   if (notify)
     done(std::move(result));
 }

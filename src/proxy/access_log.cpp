@@ -113,7 +113,9 @@ void appendSquid(std::string& out, const AccessRecord& r) {
   appendToken(out, r.method);
   out += ' ';
   appendToken(out, r.url);
-  out += " - "; // user: ferry does not authenticate clients
+  out += ' ';
+  appendToken(out, r.user);
+  out += ' ';
   appendToken(out, r.hierarchy);
   out += '/';
   appendToken(out, r.peer);
@@ -130,8 +132,10 @@ void appendCombined(std::string& out, const AccessRecord& r) {
   gmtime_r(&t, &tm);
   auto it = std::back_inserter(out);
   appendQuotedItem(out, r.client);
-  fmt::format_to(it, " - - [{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000] \"", tm.tm_mday,
-                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  out += " - ";
+  appendQuotedItem(out, r.user);
+  fmt::format_to(it, " [{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000] \"", tm.tm_mday, kMonths[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   appendQuotedItem(out, r.method);
   out += ' ';
   appendQuotedItem(out, r.url);

@@ -48,19 +48,20 @@ void BackgroundRefresh::start() {
 
 void BackgroundRefresh::onHead(http::ResponseHead& head, http::Framing framing,
                                const http::ConnectionOptions&) {
-  const bool freshened = freshenStored(worker_.store(), stale_, head, exchange_->requestTime(),
-                                       worker_.clock().wall()) != nullptr;
+  const bool freshened =
+      freshenStored(worker_.store(), worker_.cacheSettings(), request_, stale_, head,
+                    exchange_->requestTime(), worker_.clock().wall()) != nullptr;
   if (!freshened) {
     cache::policy::StoreDecision decision = cache::policy::StoreDecision::Store;
-    writer_ = beginStoring(worker_.store(), key_, request_, head, framing, exchange_->requestTime(),
-                           worker_.clock().wall(), decision);
+    writer_ = beginStoring(worker_.store(), worker_.cacheSettings(), key_, request_, head, framing,
+                           exchange_->requestTime(), worker_.clock().wall(), decision);
   }
   // Followers look the Key up again after publish(), and fetch themselves after giveUp().
   freshened || writer_ ? ticket_.publish() : ticket_.giveUp();
 }
 
 void BackgroundRefresh::onBody(std::string_view data) {
-  if (writer_ && !writer_->append(std::string(data)))
+  if (writer_ && !writer_->append(data))
     writer_.reset();
 }
 

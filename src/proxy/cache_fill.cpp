@@ -1,19 +1,35 @@
-// Cache updates from origin responses.
+// Cache updates from origin responses, and the serving rules' view of an Entry.
 #include "cache_fill.h"
 
 namespace ferry::proxy {
 
+namespace {
+
+bool hasPerClientField(const http::Headers& headers) {
+  for (const http::Field field : headers)
+    if (cache::policy::isPerClientField(field.name))
+      return true;
+  return false;
+}
+
+} // namespace
+
+cache::policy::Stored storedView(const cache::Entry& entry, const cache::Settings& settings) {
+  return cache::policy::storedResponse(entry.head(), entry.requestTime(), entry.responseTime(),
+                                       entry.key(), settings);
+}
+
 std::unique_ptr<cache::EntryWriter>
-beginStoring(cache::Store& store, const std::string& key, const http::RequestHead& request,
-             const http::ResponseHead& response, http::Framing framing,
-             std::chrono::system_clock::time_point request_time,
+beginStoring(cache::Store& store, const cache::Settings& settings, const std::string& key,
+             const http::RequestHead& request, const http::ResponseHead& response,
+             http::Framing framing, std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point now, cache::policy::StoreDecision& decision) {
-  decision = cache::policy::storability(request, response);
+  decision = cache::policy::storability(request, response, settings);
   // A Range request on a miss goes to the origin as is; its answer is not stored.
   if (decision != cache::policy::StoreDecision::Store || request.headers.has("Range"))
     return nullptr;
   http::ResponseHead stored = response;
-  cache::policy::removeUnstorableFields(stored.headers);
+  cache::policy::removeUnstorableFields(stored.headers, settings);
   cache::EntryInit init;
   init.key = key;
   init.secondary_key = cache::policy::varyKey(response.headers, request.headers).value_or("");
@@ -25,16 +41,30 @@ beginStoring(cache::Store& store, const std::string& key, const http::RequestHea
   return store.insert(std::move(init));
 }
 
-std::shared_ptr<const cache::Entry>
-freshenStored(cache::Store& store, const std::shared_ptr<const cache::Entry>& stale,
-              const http::ResponseHead& not_modified,
-              std::chrono::system_clock::time_point request_time,
-              std::chrono::system_clock::time_point now) {
-  if (not_modified.status != 304 || !cache::policy::canFreshen(stale->head(), not_modified))
+std::shared_ptr<const cache::Entry> freshenStored(
+    cache::Store& store, const cache::Settings& settings, const http::RequestHead& request,
+    const std::shared_ptr<const cache::Entry>& stale, const http::ResponseHead& not_modified,
+    std::chrono::system_clock::time_point request_time, std::chrono::system_clock::time_point now) {
+  namespace policy = cache::policy;
+  if (not_modified.status != 304 || !policy::canFreshen(stale->head(), not_modified))
     return nullptr;
-  http::ResponseHead head = stale->head();
-  cache::policy::freshen(head, not_modified, now);
-  return store.updateHead(stale, std::move(head), request_time, now);
+  http::ResponseHead shared = stale->head();
+  policy::freshen(shared, not_modified, now, settings);
+  http::ResponseHead answer = policy::withClientFields(shared, not_modified);
+  switch (policy::freshenOutcome(request, shared, settings)) {
+  case policy::FreshenOutcome::Update: {
+    auto updated = store.updateHead(stale, std::move(shared), request_time, now);
+    if (!hasPerClientField(not_modified.headers))
+      return updated; // what this client gets is what everybody gets
+    break;
+  }
+  case policy::FreshenOutcome::Remove:
+    store.erase(*stale);
+    break;
+  case policy::FreshenOutcome::ServeOnly:
+    break;
+  }
+  return cache::withHead(*stale, std::move(answer), request_time, now);
 }
 
 } // namespace ferry::proxy

@@ -14,6 +14,7 @@
 #include "ferry/core/counters.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/hop_by_hop.h"
+#include "ferry/net/socket.h"
 
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
@@ -128,11 +129,16 @@ bool ClientSession::onRequestStep(const http::Step& step) {
   core::count(core::Counter::ClientBytesIn, step.consumed);
   switch (step.event) {
   case http::Event::NeedMore:
-    // Every complete request sent before the client's FIN has been answered.
-    if (client_eof_ && state_ == State::Idle &&
-        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
-      closeGracefully(core::CloseReason::ClientEof);
-      return false;
+    if (client_eof_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
+      if (state_ == State::Idle) {
+        // Every complete request sent before the client's FIN has been answered.
+        closeGracefully(core::CloseReason::ClientEof);
+        return false;
+      }
+      if (state_ == State::Busy && !request_done_) {
+        abandonCutShortRequest();
+        return false;
+      }
     }
     break;
   case http::Event::Head:
@@ -219,6 +225,10 @@ void ClientSession::setUploadTimeout(bool on) {
   bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
 }
 
+net::Address ClientSession::localAddress() const {
+  return net::localAddress(bufferevent_getfd(bev_.get()));
+}
+
 void ClientSession::write(std::string_view bytes) {
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
 }
@@ -294,6 +304,14 @@ void ClientSession::onTunnelDone(bool idle_timeout) {
   finished_->logTunnel(tunnel_->bytesToClient(), close_reason_);
   tunnel_finished_ = true;
   event_active(resume_.get(), EV_TIMEOUT, 0);
+}
+
+// The client's FIN cut the request in progress short: it can never complete. Its exchange
+// is dropped (never inside one of its callbacks: it is reached only from the session's),
+// and the answers to earlier requests still queued are delivered before the close.
+void ClientSession::abandonCutShortRequest() {
+  transaction_.reset();
+  closeGracefully(core::CloseReason::ClientEof);
 }
 
 void ClientSession::forceClose(core::CloseReason reason) {
@@ -381,9 +399,10 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
       // Finish the response, then answer the requests buffered behind it, then close.
       if (!buffered)
         self->keep_alive_ = false;
-      return;
-    }
-    break;
+    } else if (!buffered) {
+      self->abandonCutShortRequest();
+    } // else the body may still complete from what is buffered: parsing decides
+    return;
   case State::Idle:
     if (buffered || unsent) {
       self->parseRequests(); // closes once every buffered request is answered

@@ -41,6 +41,7 @@ public:
 private:
   // ClientSink, for the Transaction in progress (same thread).
   const net::Address& peer() const override { return peer_; }
+  net::Address localAddress() const override;
   bool keepAlive() const override { return keep_alive_; }
   void write(std::string_view bytes) override;
   evbuffer* output() override;
@@ -72,6 +73,7 @@ private:
   void closeGracefully(core::CloseReason reason);
   void armIdleTimer();
   void setUploadTimeout(bool on);
+  void abandonCutShortRequest();
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;

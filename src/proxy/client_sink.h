@@ -18,6 +18,8 @@ class OriginConnection;
 class ClientSink {
 public:
   virtual const net::Address& peer() const = 0;
+  // The address the client reached ferry on.
+  virtual net::Address localAddress() const = 0;
   // Whether the client wants the connection kept after this response (decided at the
   // request head; false once ferry decided to close it).
   virtual bool keepAlive() const = 0;

@@ -2,6 +2,8 @@
 #include "origin_connection.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/gauges.h"
+#include "ferry/core/traffic_stats.h"
 
 #include <event2/buffer.h>
 #include <sys/socket.h>
@@ -14,6 +16,13 @@ OriginConnection::OriginConnection(event_base* base, int fd, std::string key, ne
     : bev_(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)), key_(std::move(key)),
       peer_(std::move(peer)) {
   FERRY_ASSERT(bev_);
+  core::addGauge(core::Gauge::OriginConnections, 1);
+  core::traffic::originOpened(key_);
+}
+
+OriginConnection::~OriginConnection() {
+  core::addGauge(core::Gauge::OriginConnections, -1);
+  core::traffic::originClosed(key_);
 }
 
 bool OriginConnection::isQuiet() const {

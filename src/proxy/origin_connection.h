@@ -15,6 +15,7 @@ public:
   // Takes ownership of the connected, non-blocking `fd`. `key` is the pool key of the
   // destination (scheme://host:port from the request target, never from a header).
   OriginConnection(event_base* base, int fd, std::string key, net::Address peer);
+  ~OriginConnection();
 
   OriginConnection(const OriginConnection&) = delete;
   OriginConnection& operator=(const OriginConnection&) = delete;

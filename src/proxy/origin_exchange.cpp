@@ -68,18 +68,30 @@ void OriginExchange::connect() {
       parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
 }
 
+// A parent that cannot be reached, or that drops a fresh connection before answering, is
+// skipped for upstream.parent_down. True when the request goes on to the next hop, which
+// it does only if `resend` allows it (nothing was sent yet, or the request may be sent
+// again).
+bool OriginExchange::skipParent(const std::string& why, bool resend) {
+  const Parent* parent = request_.hops[hop_].parent;
+  spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
+               settings_.upstream.parent_down.count(), why);
+  worker_.parentHealth().markDown(*parent,
+                                  worker_.clock().steady() + settings_.upstream.parent_down);
+  if (!resend || hop_ + 1 >= request_.hops.size())
+    return false;
+  ++hop_;
+  release(false);
+  parser_.reset();
+  pending_ = replay_;
+  connect();
+  return true;
+}
+
 void OriginExchange::onConnected(net::ConnectResult result) {
   if (const Parent* parent = request_.hops[hop_].parent; parent && result.fd < 0) {
-    // A parent that cannot be reached is skipped for a while; the next hop is tried.
-    spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
-                 settings_.upstream.parent_down.count(), result.error);
-    worker_.parentHealth().markDown(*parent,
-                                    worker_.clock().steady() + settings_.upstream.parent_down);
-    if (hop_ + 1 < request_.hops.size()) {
-      ++hop_;
-      connect();
+    if (skipParent(result.error, true))
       return;
-    }
     result.error = "parent proxy " + parent->name() + ": " + result.error;
   }
   if (result.denied) {
@@ -300,8 +312,7 @@ void OriginExchange::onHeadParsed() {
     // else is the parent refusing, which the client cannot fix.
     if (!isTunnelAnswer(head))
       fail(502, core::CloseReason::OriginError,
-           "parent proxy " + parent()->name() + " answered CONNECT with " +
-               std::to_string(head.status));
+           "answered CONNECT with " + std::to_string(head.status));
     return;
   }
   const http::Framing framing = parser_->framing();
@@ -337,6 +348,15 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
     pending_ = replay_;
     connect();
     return;
+  }
+  if (const Parent* parent = request_.hops[hop_].parent) {
+    // Nothing came back on a fresh connection: the parent, not the origin, failed. The
+    // request moves on only if it could have been retried (idempotent, held whole).
+    const bool before_any_byte = origin_ && !origin_->isReused() && !response_bytes_ &&
+                                 reason == core::CloseReason::OriginError;
+    if (before_any_byte && skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
+      return;
+    why = "parent proxy " + parent->name() + ": " + why;
   }
   transition(State::Done);
   release(false);

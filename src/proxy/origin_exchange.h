@@ -138,6 +138,7 @@ private:
   bool isTunnelAnswer(const http::ResponseHead& head) const;
   void fail(int status, core::CloseReason reason, std::string why);
   bool retryable() const;
+  bool skipParent(const std::string& why, bool resend);
   void release(bool reusable);
 
   Worker& worker_;

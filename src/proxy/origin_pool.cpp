@@ -3,6 +3,8 @@
 
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
+#include "ferry/core/gauges.h"
+#include "ferry/core/traffic_stats.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,8 +19,8 @@ OriginPool::~OriginPool() {
 }
 
 void OriginPool::clear() {
-  lru_.clear();
-  per_key_.clear();
+  while (!lru_.empty())
+    erase(lru_.begin(), lru_.front().connection->key());
 }
 
 void OriginPool::closeRefused(const net::DestinationPolicy& policy) {
@@ -37,8 +39,10 @@ std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
     auto connection = std::move(at->connection);
     newer = erase(at, key);
     bufferevent_setcb(connection->bev(), nullptr, nullptr, nullptr, nullptr);
-    if (connection->isQuiet())
+    if (connection->isQuiet()) {
+      core::traffic::originReused(key);
       return connection;
+    }
     spdlog::debug("origin {}: pooled connection had data or EOF; closing", key);
     core::count(core::Counter::OriginConnectionsUnclean);
   }
@@ -65,6 +69,8 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   if (lru_.size() >= limits.origin_idle_total)
     erase(lru_.begin(), lru_.front().connection->key());
   ++per_key_[key];
+  core::addGauge(core::Gauge::OriginConnectionsIdle, 1);
+  core::traffic::originIdle(key, 1);
 
   lru_.push_back(Idle{this, std::move(connection), nullptr});
   Idle& idle = lru_.back();
@@ -82,6 +88,8 @@ OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const st
   FERRY_ASSERT(count != per_key_.end() && count->second > 0);
   if (--count->second == 0)
     per_key_.erase(count);
+  core::addGauge(core::Gauge::OriginConnectionsIdle, -1);
+  core::traffic::originIdle(key, -1);
   return lru_.erase(it);
 }
 

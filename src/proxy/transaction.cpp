@@ -2,16 +2,21 @@
 // answers ferry gives itself (DESIGN.md, "The rules the product is built on").
 #include "transaction.h"
 
+#include "cache_fill.h"
 #include "origin_request.h"
 #include "worker.h"
 
 #include "ferry/cache/policy.h"
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
+#include "ferry/core/histograms.h"
+#include "ferry/core/traffic_stats.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/framing.h"
 #include "ferry/http/hop_by_hop.h"
 #include "ferry/http/serializer.h"
+#include "ferry/net/socket.h"
+#include "ferry/pac/pac.h"
 
 #include <spdlog/spdlog.h>
 
@@ -28,6 +33,12 @@ void countStatus(int status) {
   const int cls = status / 100;
   if (cls >= 1 && cls <= 5)
     core::count(ByClass[cls - 1]);
+}
+
+// Time from `start` to `now`, for the latency histograms.
+std::chrono::microseconds since(std::chrono::system_clock::time_point start,
+                                std::chrono::system_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(now - start);
 }
 
 } // namespace
@@ -110,6 +121,7 @@ void Transaction::start() {
 // RFC 9112 §3.2: a forward proxy serves absolute-form http:// targets and CONNECT; an
 // origin-form request means the client took ferry for an origin server.
 void Transaction::route() {
+  core::traffic::hostRequested(target_.host);
   if (request_.isMethod("CONNECT")) {
     cache_status_.outcome = cache::Outcome::Tunnel;
     const auto& ports = settings_.connect_ports;
@@ -118,6 +130,11 @@ void Transaction::route() {
       return;
     }
     fetch(Step::Connect);
+    return;
+  }
+  if (target_.form == http::TargetForm::Origin && pac::isScriptPath(target_.path) &&
+      (request_.isMethod("GET") || request_.isMethod("HEAD"))) {
+    servePac();
     return;
   }
   if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
@@ -175,8 +192,23 @@ void Transaction::fetch(Step step) {
   request.hops =
       nextHops(settings_.upstream, target_.host, worker_.parentHealth(), worker_.clock().steady());
   if (request.hops.empty()) {
-    answer(502, "no parent proxy is up for " + target_.host + " (upstream.never_direct)");
+    const auto& parents = settings_.upstream.parents;
+    const bool served = std::any_of(parents.begin(), parents.end(),
+                                    [&](const Parent& p) { return serves(p, target_.host); });
+    answer(502, (served ? "every parent proxy for " + target_.host + " is down"
+                        : "no parent proxy serves " + target_.host) +
+                    " (upstream.never_direct)");
     return;
+  }
+  if (!request.hops.front().isDirect()) {
+    // Through a parent ferry resolves nothing, but an address literal is judged as ever.
+    const bool ipv6 = target_.host.find(':') != std::string::npos;
+    const auto literal = net::Address::parse((ipv6 ? "[" + target_.host + "]" : target_.host) +
+                                             ":" + std::to_string(target_.port));
+    if (literal && !worker_.connector().policy().allows(*literal)) {
+      refuse(worker_.connector().policy().refusal(*literal));
+      return;
+    }
   }
   request.connect_timeout = settings_.timeouts.origin_connect;
   const OriginRequestPlan plan{request_framing_, upgrade_,
@@ -284,6 +316,8 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
   close_delimited_ = client_framing.kind == http::Framing::UntilClose;
   client_chunked_ = client_framing.kind == http::Framing::Chunked;
   http::setFraming(head.headers, client_framing);
+  if (head.status == 204)
+    head.headers.remove("Content-Length"); // RFC 9110 §8.6: a 204 never has one
   if (client_close_)
     head.headers.set("Connection", "close");
   else if (!http11_client)
@@ -301,7 +335,7 @@ void Transaction::onBody(std::string_view data) {
   if (step_ != Step::Relay)
     return; // the body of a 304 or of an error answered from the cache
   body_bytes_sent_ += data.size();
-  if (writer_ && !writer_->append(std::string(data)))
+  if (writer_ && !writer_->append(data))
     writer_.reset(); // too large for the cache: the client is not disturbed
   if (client_chunked_) {
     sendToClient(http::chunkPrefix(data.size()).view());
@@ -408,6 +442,22 @@ void Transaction::answerHere() {
   finish(core::CloseReason::ClientConnectionClose);
 }
 
+// A client that asks ferry itself for the PAC file (a browser's WPAD or a PAC URL naming
+// the proxy port) gets it, announcing the address it reached ferry on.
+void Transaction::servePac() {
+  const net::Address local = client_.localAddress();
+  const std::string body =
+      pac::script(settings_.pac, pac::announcedProxy(settings_.pac, local, local));
+  client_close_ = !client_.keepAlive() || !request_done_;
+  countStatus(200);
+  status_ = 200;
+  cache_status_.outcome = cache::Outcome::Error;
+  content_type_ = pac::ContentType;
+  sendToClient(
+      http::ownResponse(200, pac::ContentType, body, client_close_, request_.isMethod("HEAD")));
+  finish(core::CloseReason::ClientConnectionClose);
+}
+
 void Transaction::finish(core::CloseReason reason) {
   transition(Step::Finish);
   if (exchange_)
@@ -416,11 +466,14 @@ void Transaction::finish(core::CloseReason reason) {
   ticket_ = {};           // a leader that published nothing gives up: followers fetch themselves
   fetch_subscription_.reset();
   const bool truncated = reason == core::CloseReason::OriginTruncated;
+  core::observe(core::Histogram::RequestDuration, since(started_, worker_.clock().wall()));
   logAccess(truncated ? std::optional(reason) : std::nullopt);
   client_.transactionDone(!client_close_ && !truncated && request_done_, reason);
 }
 
 void Transaction::sendToClient(std::string_view bytes) {
+  if (bytes_sent_ == 0)
+    core::observe(core::Histogram::TimeToFirstByte, since(started_, worker_.clock().wall()));
   bytes_sent_ += bytes.size();
   core::count(core::Counter::ClientBytesOut, bytes.size());
   client_.write(bytes);
@@ -433,6 +486,7 @@ void Transaction::logTunnel(std::uint64_t bytes_to_client, core::CloseReason rea
 }
 
 void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
+  core::count(cache::statusCounter(cache_status_.outcome));
   AccessLogWriter& log = worker_.accessLog();
   if (!log.isEnabled())
     return;

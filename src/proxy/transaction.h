@@ -85,6 +85,7 @@ private:
   void fetch(Step step);
   void answer(int status, std::string_view detail);
   void refuse(std::string_view why);
+  void servePac();
   void answerHere();
   void finish(core::CloseReason reason);
 
@@ -114,7 +115,6 @@ private:
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   void purge();
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;
-  std::chrono::seconds lifetime(const cache::Entry& entry) const;
 
   ClientSink& client_;
   Worker& worker_;

@@ -22,11 +22,6 @@ std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) 
   return policy::varyKey(entry.head().headers, request_.headers);
 }
 
-std::chrono::seconds Transaction::lifetime(const cache::Entry& entry) const {
-  return policy::freshnessLifetime(entry.head(), entry.responseTime(), key_,
-                                   worker_.cacheSettings());
-}
-
 void Transaction::lookupCache() {
   cache::Store& store = worker_.store();
   auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
@@ -53,8 +48,7 @@ void Transaction::lookupCache() {
     serveEntry(std::move(entry), cache::Outcome::MemoryHit); // just arrived: fresh
     return;
   }
-  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
-                              lifetime(*entry)};
+  const policy::Stored stored = storedView(*entry, worker_.cacheSettings());
   const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
@@ -116,8 +110,8 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 // 304 has ended), an error may let the stale one be served (RFC 5861 §4). Returns true
 // when the client is answered from the cache.
 bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
-  refresh_ = freshenStored(worker_.store(), stale_, response, exchange_->requestTime(),
-                           worker_.clock().wall());
+  refresh_ = freshenStored(worker_.store(), worker_.cacheSettings(), request_, stale_, response,
+                           exchange_->requestTime(), worker_.clock().wall());
   if (refresh_) {
     transition(Step::Refreshed);
     return true;
@@ -133,8 +127,7 @@ bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
 // RFC 5861 §4: the origin failed or answered with an error; the stored response may stand
 // in for it. Returns true when it does.
 bool Transaction::serveStaleOnError() {
-  const policy::Stored stored{stale_->head(), stale_->requestTime(), stale_->responseTime(),
-                              lifetime(*stale_)};
+  const policy::Stored stored = storedView(*stale_, worker_.cacheSettings());
   if (!policy::mayServeStaleOnError(request_, stored, worker_.clock().wall()))
     return false;
   exchange_->abandon();
@@ -146,8 +139,8 @@ bool Transaction::serveStaleOnError() {
 // tell collapsed followers what became of the fetch.
 void Transaction::startStoring(const http::ResponseHead& response, http::Framing framing) {
   policy::StoreDecision decision = policy::StoreDecision::Store;
-  writer_ = beginStoring(worker_.store(), key_, request_, response, framing,
-                         exchange_->requestTime(), worker_.clock().wall(), decision);
+  writer_ = beginStoring(worker_.store(), worker_.cacheSettings(), key_, request_, response,
+                         framing, exchange_->requestTime(), worker_.clock().wall(), decision);
   if (decision != policy::StoreDecision::Store)
     cache_status_.detail = policy::describe(decision);
   cache_status_.stored = writer_ != nullptr;
@@ -164,8 +157,7 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   transition(Step::Serve);
   const http::RequestHead& request = request_;
   const auto now = worker_.clock().wall();
-  const policy::Stored stored{entry->head(), entry->requestTime(), entry->responseTime(),
-                              lifetime(*entry)};
+  const policy::Stored stored = storedView(*entry, worker_.cacheSettings());
   const policy::Decision decision = policy::decide(request, stored, now);
   const bool whole = entry->state() == cache::EntryState::Complete;
 

@@ -5,6 +5,7 @@
 #include "water_marks.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/gauges.h"
 
 #include <event2/buffer.h>
 #include <sys/socket.h>
@@ -14,7 +15,13 @@ namespace ferry::proxy {
 Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
                std::function<void(bool)> done)
     : client_{this, std::move(client)}, origin_{this, std::move(origin)},
-      idle_timeout_(idle_timeout), done_(std::move(done)) {}
+      idle_timeout_(idle_timeout), done_(std::move(done)) {
+  core::addGauge(core::Gauge::Tunnels, 1);
+}
+
+Tunnel::~Tunnel() {
+  core::addGauge(core::Gauge::Tunnels, -1);
+}
 
 void Tunnel::start() {
   const timeval idle = net::toTimeval(idle_timeout_.count());

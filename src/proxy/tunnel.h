@@ -19,6 +19,7 @@ public:
   // owner destroys the Tunnel afterwards, never inside `done`.
   Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
          std::function<void(bool idle_timeout)> done);
+  ~Tunnel();
 
   Tunnel(const Tunnel&) = delete;
   Tunnel& operator=(const Tunnel&) = delete;

@@ -20,6 +20,10 @@ std::string Parent::name() const {
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+bool serves(const Parent& parent, std::string_view host) {
+  return parent.domains.empty() || named(parent.domains, host);
+}
+
 bool ParentHealth::isDown(const Parent& parent, Clock::time_point now) const {
   const auto it = down_.find(parent.name());
   return it != down_.end() && it->second > now;
@@ -30,8 +34,7 @@ std::vector<Hop> nextHops(const Upstream& upstream, std::string_view host,
   std::vector<Hop> hops;
   if (!named(upstream.always_direct, host)) {
     for (const Parent& parent : upstream.parents) {
-      const bool serves = parent.domains.empty() || named(parent.domains, host);
-      if (serves && !health.isDown(parent, now))
+      if (serves(parent, host) && !health.isDown(parent, now))
         hops.push_back({&parent});
     }
     if (named(upstream.never_direct, host))

@@ -31,6 +31,9 @@ private:
   std::unordered_map<std::string, Clock::time_point> down_;
 };
 
+// Whether `parent` takes requests for `host` (its domains; none: every host).
+bool serves(const Parent& parent, std::string_view host);
+
 // The hops to try for a request to `host`, in order: each parent that serves it and is not
 // down, then direct unless never_direct names the host; only direct when always_direct
 // does. Empty: nothing may be tried (never_direct and every parent down).

@@ -6,6 +6,7 @@
 
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
+#include "ferry/core/gauges.h"
 #include "ferry/net/socket.h"
 
 #include <spdlog/spdlog.h>
@@ -37,6 +38,7 @@ Worker::~Worker() {
   // the connector and the resolver.
   sessions_.clear();
   finished_.clear();
+  reportSessions();
   refreshes_.clear();
   listeners_.clear();
   pool_.reset();
@@ -104,6 +106,7 @@ void Worker::accept(int fd, const net::Address& peer) {
   auto session = std::make_unique<ClientSession>(*this, fd, peer, runtime_.settings);
   ClientSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
+  reportSessions();
   raw->start();
   updateAccepting();
 }
@@ -153,6 +156,7 @@ void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
   finished.swap(self->finished_);
   for (ClientSession* s : finished)
     self->sessions_.erase(s);
+  self->reportSessions();
   self->updateAccepting();
   self->maybeExit();
 }
@@ -182,7 +186,15 @@ void Worker::onGraceExpired(evutil_socket_t, short, void* arg) noexcept {
     raw->forceClose(core::CloseReason::ShutdownForced);
   self->sessions_.clear();
   self->finished_.clear();
+  self->reportSessions();
   event_base_loopexit(self->base_.get(), nullptr);
+}
+
+// The client_connections_open gauge follows sessions_ (each worker adds its own share).
+void Worker::reportSessions() {
+  const auto now = static_cast<std::int64_t>(sessions_.size());
+  core::addGauge(core::Gauge::ClientConnections, now - reported_sessions_);
+  reported_sessions_ = now;
 }
 
 void Worker::maybeExit() {

@@ -75,6 +75,7 @@ private:
 
   void accept(int fd, const net::Address& peer);
   void updateAccepting();
+  void reportSessions();
   void maybeExit();
 
   unsigned index_;
@@ -95,6 +96,7 @@ private:
   std::map<int, std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<ClientSession*> finished_;
+  std::int64_t reported_sessions_ = 0; // sessions_.size() as last added to the gauge
   std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;
   std::vector<std::uint64_t> refreshes_done_;
   std::uint64_t next_refresh_ = 0;

@@ -500,3 +500,107 @@ TEST_CASE("#9 --check refuses a refresh rule pattern RE2 cannot run in linear ti
   CHECK(result.err.find(path + ":3:") != std::string::npos);
   CHECK(result.err.find("RE2") != std::string::npos);
 }
+
+TEST_CASE("#11 a stored Set-Cookie reaches only the client whose request fetched it",
+          "[integration][cache]") {
+  FakeOrigin origin(
+      answering("per user", {{"Cache-Control", "max-age=60"}, {"Set-Cookie", "sid=alice"}}));
+  SECTION("set_cookie: strip (the default) stores the response without the cookie") {
+    Proxy proxy;
+    auto alice = proxy.fetch(get(origin, "/c"));
+    REQUIRE(alice);
+    CHECK(alice->header("set-cookie") == "sid=alice");
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(bob->body == "per user");
+    CHECK(cacheStatus(*bob).find("ferry; hit") == 0);
+    CHECK_FALSE(bob->header("set-cookie"));
+    CHECK(requestsFor(origin, "/c") == 1);
+  }
+  SECTION("set_cookie: refuse does not store it") {
+    Proxy proxy("cache:\n  set_cookie: refuse\n");
+    auto alice = proxy.fetch(get(origin, "/c"));
+    REQUIRE(alice);
+    CHECK(cacheStatus(*alice).find("detail=set-cookie") != std::string::npos);
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(bob->header("set-cookie") == "sid=alice"); // the origin's answer to bob
+    CHECK(requestsFor(origin, "/c") == 2);
+  }
+  SECTION("set_cookie: store serves it from the cache (RFC 9111 §3)") {
+    Proxy proxy("cache:\n  set_cookie: store\n");
+    REQUIRE(proxy.fetch(get(origin, "/c")));
+    auto bob = proxy.fetch(get(origin, "/c"));
+    REQUIRE(bob);
+    CHECK(cacheStatus(*bob).find("ferry; hit") == 0);
+    CHECK(bob->header("set-cookie") == "sid=alice");
+    CHECK(requestsFor(origin, "/c") == 1);
+  }
+}
+
+TEST_CASE("#11 a 304 with private removes the stored response", "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match"))
+      c.respond(304, "", {{"ETag", "\"v1\""}, {"Cache-Control", "private, max-age=60"}});
+    else
+      c.respond(200, "shared", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/p")));
+  auto revalidated = proxy.fetch(get(origin, "/p"));
+  REQUIRE(revalidated);
+  CHECK(revalidated->status == 200);
+  CHECK(revalidated->body == "shared"); // this client still gets its answer
+  CHECK(revalidated->header("cache-control") == "private, max-age=60");
+  auto after = proxy.fetch(get(origin, "/p"));
+  REQUIRE(after);
+  CHECK(cacheStatus(*after).find("fwd=uri-miss") != std::string::npos);
+  REQUIRE(origin.requests().size() == 3);
+  CHECK_FALSE(origin.requests()[2].header("if-none-match")); // nothing left to revalidate
+}
+
+TEST_CASE("#11 a Set-Cookie in a 304 reaches only the client that revalidated",
+          "[integration][cache]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match"))
+      c.respond(304, "",
+                {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=60"}, {"Set-Cookie", "sid=bob"}});
+    else
+      c.respond(200, "shared", {{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy("cache:\n  set_cookie: store\n");
+  REQUIRE(proxy.fetch(get(origin, "/s")));
+  auto bob = proxy.fetch(get(origin, "/s", "Cookie: sid=old\r\n"));
+  REQUIRE(bob);
+  CHECK(bob->body == "shared");
+  CHECK(bob->header("set-cookie") == "sid=bob");
+  auto carol = proxy.fetch(get(origin, "/s"));
+  REQUIRE(carol);
+  CHECK(cacheStatus(*carol).find("ferry; hit") == 0); // freshened by bob's 304: max-age=60
+  CHECK(carol->body == "shared");
+  CHECK_FALSE(carol->header("set-cookie"));
+  CHECK(requestsFor(origin, "/s") == 2);
+}
+
+TEST_CASE("#11 cache.targeted_fields: CDN-Cache-Control replaces Cache-Control when listed",
+          "[integration][cache]") {
+  FakeOrigin origin(answering(
+      "for the cdn", {{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=60"}}));
+  SECTION("listed: stored for its max-age, the field passed on") {
+    Proxy proxy("cache:\n  targeted_fields: [CDN-Cache-Control]\n");
+    REQUIRE(proxy.fetch(get(origin, "/t")));
+    auto hit = proxy.fetch(get(origin, "/t"));
+    REQUIRE(hit);
+    CHECK(cacheStatus(*hit).find("ferry; hit") == 0);
+    CHECK(hit->header("cdn-cache-control") == "max-age=60");
+    CHECK(requestsFor(origin, "/t") == 1);
+  }
+  SECTION("by default: Cache-Control's no-store applies") {
+    Proxy proxy;
+    auto first = proxy.fetch(get(origin, "/t"));
+    REQUIRE(first);
+    CHECK(first->header("cdn-cache-control") == "max-age=60");
+    REQUIRE(proxy.fetch(get(origin, "/t")));
+    CHECK(requestsFor(origin, "/t") == 2);
+  }
+}

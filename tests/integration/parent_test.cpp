@@ -144,7 +144,7 @@ TEST_CASE("#10 a parent that dies is skipped: the next one, then direct, unless 
     auto again = never.fetch(get(origin, "/never-again")); // marked down: not even tried
     REQUIRE(again);
     CHECK(again->status == 502);
-    CHECK(again->body.find("no parent proxy is up") != std::string::npos);
+    CHECK(again->body.find("every parent proxy for 127.0.0.1 is down") != std::string::npos);
   }
 }
 

@@ -645,20 +645,19 @@ TEST_CASE("#9 a bodiless response that announces a body ends the origin connecti
   // The stray body arrives only once the next request is on the connection: the only
   // defence is not to reuse it.
   FakeOrigin origin([](OriginConnection& c) {
-    auto r = c.readRequest();
-    if (!r)
-      return;
-    if (r->method == "HEAD")
-      c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-    else if (r->target == "/no-content")
-      c.send("HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n");
-    else {
-      c.respond(200, r->target);
-      serveRest(c);
+    while (auto r = c.readRequest()) {
+      if (r->method == "HEAD") {
+        c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      } else if (r->target == "/no-content") {
+        c.send("HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n");
+      } else {
+        c.respond(200, r->target);
+        continue;
+      }
+      if (c.readRequest(3s))
+        c.send("4\r\nEVIL\r\n0\r\n\r\n" + Forged);
       return;
     }
-    if (c.readRequest(3s))
-      c.send("4\r\nEVIL\r\n0\r\n\r\n" + Forged);
   });
   Proxy proxy("", 1);
   for (const std::string method : {"HEAD", "GET"}) {
@@ -668,6 +667,8 @@ TEST_CASE("#9 a bodiless response that announces a body ends the origin connecti
                 "/no-content HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
     auto r = client.readResponse(method == "HEAD");
     REQUIRE(r);
+    if (method == "GET")
+      CHECK_FALSE(r->header("content-length")); // RFC 9110 §8.6: not on a 204
     client.send(get(origin, "/after-" + method));
     auto next = client.readResponse();
     REQUIRE(next);
@@ -759,6 +760,24 @@ TEST_CASE("#9 half-close: every pipelined request sent before the FIN is answere
     CHECK(r->body == "/half/" + std::to_string(i));
   }
   CHECK(client.waitClosed());
+}
+
+TEST_CASE("#9 half-close: a buffered request whose body the FIN cut short ends the connection",
+          "[integration][proxy]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.stall(100ms); // the FIN reaches ferry while the first request is in progress
+    c.respond(200, r.target);
+  }));
+  Proxy proxy("timeouts:\n  client_idle: 30s\n  origin_response: 30s\n");
+  RawClient client = proxy.client();
+  client.send(get(origin, "/first") + "POST http://" + origin.authority() +
+              "/cut HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\nContent-Length: 100\r\n\r\n0123456789");
+  client.shutdownWrite();
+  auto r = client.readResponse();
+  REQUIRE(r);
+  CHECK(r->body == "/first");
+  CHECK(client.waitClosed(5s)); // long before any timeout
 }
 
 TEST_CASE("#9 a response after which ferry closes says Connection: close", "[integration][proxy]") {

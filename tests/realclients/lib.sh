@@ -95,7 +95,7 @@ http {
   fastcgi_temp_path $dir/fastcgi_temp;
   uwsgi_temp_path $dir/uwsgi_temp;
   scgi_temp_path $dir/scgi_temp;
-  types { text/plain txt; application/vnd.debian.binary-package deb; }
+  types { text/plain txt; text/html html; image/svg+xml svg; application/vnd.debian.binary-package deb; }
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$port;

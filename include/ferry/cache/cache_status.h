@@ -3,6 +3,8 @@
 // spellings. Formatting only: deciding the outcome is the proxy's.
 #pragma once
 
+#include "ferry/core/counters.h"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -49,5 +51,9 @@ std::string cacheStatusValue(std::string_view cache, const CacheStatus& status);
 
 // Squid's result code for the access log, e.g. "TCP_MEM_HIT".
 std::string_view squidCode(Outcome outcome) noexcept;
+
+// The cache_status_* counter of the outcome's class: hit, revalidated (fwd=stale), miss,
+// bypass, or none (ferry answered itself).
+core::Counter statusCounter(Outcome outcome) noexcept;
 
 } // namespace ferry::cache

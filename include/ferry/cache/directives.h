@@ -1,6 +1,7 @@
-// Cache-Control (RFC 9111 §5.2) and Pragma (§5.4) read into plain structs, one for requests and
-// one for responses. Only reading: what the directives mean for storing and serving is in
-// policy.h. Unknown directives (cache extensions, §5.2.3) are ignored.
+// Cache-Control (RFC 9111 §5.2), Pragma (§5.4) and targeted cache-control fields (RFC 9213)
+// read into plain structs, one for requests and one for responses. Only reading: what the
+// directives mean for storing and serving is in policy.h. Unknown directives (cache
+// extensions, §5.2.3) are ignored.
 #pragma once
 
 #include <chrono>
@@ -46,12 +47,20 @@ struct ResponseDirectives {
   // §5.2.2.4 / §5.2.2.7 qualified forms, e.g. no-cache="Set-Cookie": field names, lower case.
   std::vector<std::string> no_cache_fields;
   std::vector<std::string> private_fields;
+  // Read from a targeted field (RFC 9213 §2.1), so Expires does not count either.
+  bool targeted = false;
 };
 
 // Reads Cache-Control, and Pragma when the request has no Cache-Control field (§5.4).
 RequestDirectives parseRequestDirectives(const http::Headers& request);
 
-// Reads Cache-Control; Pragma in a response means nothing (§5.4).
-ResponseDirectives parseResponseDirectives(const http::Headers& response);
+// RFC 9213 §2.1: the first field of `targeted` (field names, e.g. CDN-Cache-Control) that the
+// response carries with a valid, non-empty value — a Dictionary (RFC 8941) whose known
+// directives have the expected types (§2.2: Integers for max-age, s-maxage,
+// stale-while-revalidate and stale-if-error, Booleans for the others, a String of field names
+// for qualified no-cache and private) — replaces Cache-Control; an invalid one is ignored.
+// Otherwise Cache-Control is read. Pragma in a response means nothing (§5.4).
+ResponseDirectives parseResponseDirectives(const http::Headers& response,
+                                           const std::vector<std::string>& targeted);
 
 } // namespace ferry::cache

@@ -35,8 +35,9 @@ using Chunk = std::shared_ptr<const std::string>;
 //     │
 //     └──abandon / too large / writer gone──▶ Abandoned
 //
-// Complete and Abandoned are final. An Abandoned Entry is no longer in any index; its body is
-// a prefix of the response at most and must not be served as a whole.
+// Complete and Abandoned are final. An Abandoned Entry is no longer in any index and must not
+// be served as a whole: its chunks are released when it is abandoned (read() returns none;
+// readers keep the chunks they took), bodySize() still counts what was appended.
 enum class EntryState { Filling, Complete, Abandoned };
 
 // What a Store needs to create an Entry when a response head arrives.
@@ -118,5 +119,13 @@ private:
   mutable std::atomic<std::uint64_t> hits_{0};
   mutable Notifier notifier_;
 };
+
+// A Complete Entry with `head` and the times replaced and the body chunks of `complete`
+// (shared, not copied), held by the caller alone: in no Store's index and charged to no budget.
+// It answers one client, e.g. with a 304's per-client fields the stored response must not take.
+// Null when `complete` is not Complete.
+std::shared_ptr<const Entry> withHead(const Entry& complete, http::ResponseHead head,
+                                      std::chrono::system_clock::time_point request_time,
+                                      std::chrono::system_clock::time_point response_time);
 
 } // namespace ferry::cache

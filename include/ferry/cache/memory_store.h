@@ -24,6 +24,9 @@ public:
   static constexpr std::size_t EntryOverheadBytes = 512;
   // The chunk's string, its shared control block and its slot in the chunk list (bytes).
   static constexpr std::size_t ChunkOverheadBytes = 96;
+  // Body bytes are published in chunks of at least this many bytes (EntryWriter::append):
+  // each chunk costs ChunkOverheadBytes here and a libevent chain on every hit.
+  static constexpr std::size_t MinChunkBytes = 16 * 1024;
 
   // settings.memory_bytes is the budget; settings.max_object_bytes bounds one body.
   explicit MemoryStore(const Settings& settings);
@@ -37,12 +40,14 @@ public:
   updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
              std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point response_time) override;
+  bool erase(const Entry& entry) override;
   std::size_t remove(const Key& key) override;
   FetchTicket joinFetch(const Key& key) override;
   StoreStats stats() const override;
 
   // Applies a reloaded configuration: a smaller budget evicts down to it at once; a smaller
-  // max_object_bytes applies to bodies appended from now on.
+  // max_object_bytes applies to bodies appended from now on, a smaller max_variants to
+  // variants stored from now on.
   void reconfigure(const Settings& settings);
 
   // The bytes an Entry with this key, secondary key and head is charged before any body.

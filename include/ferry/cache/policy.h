@@ -52,29 +52,39 @@ enum class StoreDecision {
                    // must-revalidate
   VaryAny,         // §4.1: Vary: * can never be selected
   MustUnderstand,  // §5.2.2.3 with a status this cache does not know
+  SetCookie,       // Set-Cookie or Set-Cookie2 under set_cookie: refuse
 };
 
-// §3: whether a response to `request` may be stored by a shared cache. A complete body is the
-// caller's business (an incomplete response is never stored); so is max_object_bytes.
-StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response);
-inline bool isStorable(const http::RequestHead& request, const http::ResponseHead& response) {
-  return storability(request, response) == StoreDecision::Store;
+// §3: whether a response to `request` may be stored by a shared cache, with settings.set_cookie
+// applied. A complete body is the caller's business (an incomplete response is never stored);
+// so is max_object_bytes.
+StoreDecision storability(const http::RequestHead& request, const http::ResponseHead& response,
+                          const Settings& settings);
+inline bool isStorable(const http::RequestHead& request, const http::ResponseHead& response,
+                       const Settings& settings) {
+  return storability(request, response, settings) == StoreDecision::Store;
 }
 // A token naming the decision, for Cache-Status detail and logs: "stored", "method", "status",
-// "no-store", "private", "authorization", "vary-star", "must-understand".
+// "no-store", "private", "authorization", "vary-star", "must-understand", "set-cookie".
 std::string_view describe(StoreDecision decision) noexcept;
+
+// Set-Cookie and Set-Cookie2 (RFC 6265 §4.1, RFC 2965): the fields that give a client a cookie.
+bool isCookieField(std::string_view name) noexcept;
 
 // §3.1, §5.2.2.4, §5.2.2.7: removes the fields named by qualified no-cache="..." and
 // private="..." from a response about to be stored (it is served to other clients, so those
-// fields are never reused; the client that received the response still got them). Everything
-// else is stored as received, Set-Cookie included; hop-by-hop fields are expected to be gone
-// already (http::stripHopByHop). Returns how many field lines were removed.
-std::size_t removeUnstorableFields(http::Headers& response);
+// fields are never reused; the client that received the response still got them), and the
+// cookie fields under set_cookie: strip. Everything else is stored as received; hop-by-hop
+// fields are expected to be gone already (http::stripHopByHop). Returns how many field lines
+// were removed.
+std::size_t removeUnstorableFields(http::Headers& response, const Settings& settings);
 
 // ---- Freshness (§4.2) ----------------------------------------------------------------------
 
-// Whether the response carries s-maxage, max-age or Expires (even an invalid one, §5.3).
-bool hasExplicitFreshness(const http::ResponseHead& response);
+// Whether the response carries s-maxage, max-age or Expires (even an invalid one, §5.3). The
+// directives are read with settings.targeted_fields (RFC 9213), which make Expires not count.
+// Every rule of this file reads response directives that way.
+bool hasExplicitFreshness(const http::ResponseHead& response, const Settings& settings);
 
 // §4.2.1: s-maxage, else max-age, else Expires − Date (an invalid Expires is in the past; a
 // missing Date is `response_time`, RFC 9110 §6.6.1). Without those, and when the status is
@@ -85,8 +95,15 @@ bool hasExplicitFreshness(const http::ResponseHead& response);
 Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
                           std::string_view uri, const Settings& settings);
 
-// §4.2.3, each step exactly as the RFC names it. Times are floored to whole seconds; negative
-// clock differences count as 0.
+// §5.1: the response's Age. Its field lines are one list (RFC 9110 §5.3) of which only the
+// first member counts (a cache SHOULD use the first member of a list-based value), read as
+// delta-seconds (§1.2.2: past 2^31 reads as 2^31). nullopt when there is no Age, or when that
+// member is not all digits (a sign, a decimal point, a parameter, a letter): §5.1 says to ignore
+// such a field, and never to read a later member instead.
+std::optional<Seconds> parseAge(const http::Headers& response);
+
+// §4.2.3, each step exactly as the RFC names it. age_value is parseAge(), 0 without one. Times are
+// floored to whole seconds; negative clock differences count as 0.
 struct AgeCalculation {
   Seconds apparent_age{0};          // max(0, response_time − date_value)
   Seconds response_delay{0};        // response_time − request_time
@@ -106,10 +123,16 @@ std::string ageValue(Seconds current_age);
 // A stored response as the serving rules see it. Borrowed for the duration of a call.
 struct Stored {
   const http::ResponseHead& head;
-  TimePoint request_time;  // when the request that fetched (or last validated) it was sent
-  TimePoint response_time; // when that response head arrived
-  Seconds lifetime;        // freshnessLifetime(head, response_time, uri, settings)
+  TimePoint request_time;        // when the request that fetched (or last validated) it was sent
+  TimePoint response_time;       // when that response head arrived
+  Seconds lifetime;              // freshnessLifetime(head, response_time, uri, settings)
+  ResponseDirectives directives; // parseResponseDirectives(head.headers, targeted_fields)
 };
+
+// The Stored view of `head`, its lifetime and directives computed under `settings`; `uri` is
+// the cache key (refresh rules match it).
+Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
+                      TimePoint response_time, std::string_view uri, const Settings& settings);
 
 enum class Verdict {
   Fresh,                // serve it
@@ -173,14 +196,39 @@ http::RequestHead backgroundRevalidation(const http::RequestHead& client,
 // caller refetches without conditions.
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
 
+// Fields of a 304 that belong to the one client whose request it answered: the cookie fields
+// and Authentication-Info / Proxy-Authentication-Info (RFC 9110 §11.6.3, §11.7.3), which
+// answer that client's credentials.
+bool isPerClientField(std::string_view name) noexcept;
+
 // §3.2, §4.3.4: copies every field of the 304 into `stored`, replacing fields of the same name,
 // except framing and content-coding fields the stored body depends on (Content-Length,
-// Transfer-Encoding, Content-Range, Content-Encoding) and hop-by-hop fields. Age and Date
-// describe the exchange, so a stored Age the 304 lacks is removed and a missing Date becomes
-// `received` (RFC 9110 §6.6.1). Fields named by the new qualified no-cache/private are removed.
-// The caller then stores the new request/response times and recomputes the lifetime.
-void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified,
-             TimePoint received);
+// Transfer-Encoding, Content-Range, Content-Encoding), hop-by-hop fields and the per-client
+// fields (isPerClientField: a 304 answers one client's request, the stored response serves
+// everybody). Age and Date describe the exchange, so a stored Age the 304 lacks is removed and
+// a missing Date becomes `received` (RFC 9110 §6.6.1). Then removeUnstorableFields applies to
+// the result. The caller then stores the new request/response times and recomputes the
+// lifetime.
+void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
+             const Settings& settings);
+
+// What the client whose request `not_modified` answered is served: `freshened` (the stored
+// head after freshen()) with the 304's per-client fields in place of the stored ones.
+http::ResponseHead withClientFields(const http::ResponseHead& freshened,
+                                    const http::ResponseHead& not_modified);
+
+// §4.3.4 with §3: what a 304 to `request` does to the stored response it freshens, judged on
+// `freshened`, the stored head after freshen() (so the 304's directives count).
+enum class FreshenOutcome {
+  Update,    // the stored response takes the freshened head
+  Remove,    // the freshened head may not be stored (no-store, private, Vary: *, must-understand
+             // with an unknown status, no longer cacheable...): the stored response is removed
+  ServeOnly, // the 304 belongs to this request only (its no-store, §5.2.1.5, or Authorization
+             // without public, s-maxage or must-revalidate, §3.5): the client is served the
+             // freshened response, the stored one stays as it was
+};
+FreshenOutcome freshenOutcome(const http::RequestHead& request, const http::ResponseHead& freshened,
+                              const Settings& settings);
 
 // RFC 9111 §4.3.2, RFC 9110 §13.1.2, §13.1.3, §13.2.2: whether the client's own conditionals,
 // evaluated against a stored response about to be served, call for a 304. If-None-Match (weak

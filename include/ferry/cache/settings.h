@@ -28,9 +28,21 @@ struct RefreshRule {
   std::chrono::seconds max{std::chrono::hours(24) * 3}; // lifetime ceiling, ≥ min
 };
 
+// What the cache does with a response that sets a cookie (Set-Cookie, Set-Cookie2): such a
+// response is almost always meant for one user.
+enum class SetCookie {
+  Strip,  // stored, but the cookie fields are never served from the cache: only the client
+          // whose request fetched the response gets them (Squid, Traffic Server)
+  Refuse, // not stored (nginx, Varnish)
+  Store,  // stored and served with the fields, as RFC 9111 §3 allows a shared cache
+};
+
 struct Settings {
   std::size_t memory_bytes = 256 * 1024 * 1024;    // budget for entries, headers and index
   std::size_t max_object_bytes = 16 * 1024 * 1024; // larger responses are not stored
+  // Vary variants kept per URI (RFC 9111 §4.1); storing one more evicts the least recently
+  // used of them.
+  std::size_t max_variants = 32;
 
   // RFC 9111 §4.2.2 heuristic freshness when no refresh rule matches: percent of the time since
   // Last-Modified, at most heuristic_max.
@@ -38,6 +50,11 @@ struct Settings {
   std::chrono::seconds heuristic_max{std::chrono::hours(24)}; // 0 turns heuristics off
   // Tried in order; the first whose regex matches the URI applies.
   std::vector<RefreshRule> refresh_rules;
+  SetCookie set_cookie = SetCookie::Strip;
+  // RFC 9213 targeted cache-control fields this cache obeys, in order (e.g.
+  // CDN-Cache-Control): the first one a response carries with a valid value replaces its
+  // Cache-Control and Expires. Empty: Cache-Control alone (ferry is not a CDN).
+  std::vector<std::string> targeted_fields;
 };
 
 } // namespace ferry::cache

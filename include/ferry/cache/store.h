@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ferry/cache/entry.h"
 #include "ferry/cache/subscription.h"
@@ -29,11 +30,15 @@ public:
 
   // The Entry being filled; it is already in the store's index (until evicted or replaced).
   virtual const std::shared_ptr<const Entry>& entry() const noexcept = 0;
-  // Appends bytes as one new chunk (pass as much as is available at once) and notifies
-  // readers. Returns false, and stores nothing, once the Entry is Abandoned — by abandon(),
-  // or by the store when the body grows past max_object_bytes or cannot fit the budget.
-  virtual bool append(std::string bytes) = 0;
-  // The body is whole: the Entry becomes Complete. If its content_length was announced and
+  // Copies body bytes into the Entry. They are published to readers (and charged to the
+  // budget) in chunks of at least the store's minimum chunk size, whatever sizes they arrive
+  // in — only the last chunk, published by complete(), may be smaller — so a hit costs in
+  // proportion to its bytes, never to how the origin framed them. Returns false, and stores
+  // nothing, once the Entry is Abandoned — by abandon(), or by the store when the body grows
+  // past max_object_bytes or cannot fit the budget.
+  virtual bool append(std::string_view bytes) = 0;
+  // The body is whole: the bytes not yet published go out as the last chunk and the Entry
+  // becomes Complete. If its content_length was announced and
   // differs from the bytes appended, the body is truncated and the Entry is abandoned
   // instead. Returns whether the Entry is Complete.
   virtual bool complete() = 0;
@@ -104,15 +109,17 @@ private:
 
 // The request's secondary key for the stored variant `entry` (computed by cache::policy from
 // the request and entry.vary()), or nullopt when the variant can never match (Vary: *). Called
-// with no store lock held, possibly once per stored variant. An empty function matches the
-// variant stored without Vary (secondary key "").
+// with no store lock held, once per distinct Vary value among a Key's variants, with one of
+// the variants that have it. An empty function matches the variant stored without Vary
+// (secondary key "").
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
 struct StoreStats {
-  std::size_t entries = 0;      // Entries in the index, Filling ones included
-  std::size_t used_bytes = 0;   // accounted bytes: bodies, heads, keys and fixed overheads
-  std::size_t budget_bytes = 0; // used_bytes never exceeds this
-  std::uint64_t evictions = 0;  // Entries evicted to stay within the budget
+  std::size_t entries = 0;             // Entries in the index, Filling ones included
+  std::size_t used_bytes = 0;          // accounted bytes: bodies, heads, keys and fixed overheads
+  std::size_t budget_bytes = 0;        // used_bytes never exceeds this
+  std::uint64_t evictions = 0;         // Entries evicted to stay within the budget
+  std::uint64_t variant_evictions = 0; // variants evicted to stay within max_variants
 };
 
 // Every method is thread-safe and may be called from any worker thread; none blocks on I/O.
@@ -128,6 +135,11 @@ public:
   // Adds a Filling Entry as soon as a response head arrives, replacing the variant of the same
   // Key and secondary key (a reader of the old one keeps its Entry). Null when it cannot be
   // stored: announced content_length over max_object_bytes, or head larger than the budget.
+  //
+  // Whatever takes a Filling Entry out of the index — eviction, remove(), erase(), replacement,
+  // max_variants — abandons it at once: its writer's next append() fails and its readers are
+  // told, so the bytes the store holds never exceed the budget by more than what each writer
+  // is still coalescing (less than one chunk per fill).
   virtual std::unique_ptr<EntryWriter> insert(EntryInit init) = 0;
 
   // RFC 9111 §3.2 / §4.3.4: a new Complete Entry with head, request_time and response_time
@@ -139,8 +151,12 @@ public:
              std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point response_time) = 0;
 
+  // Removes `entry` from the index if it is still there (e.g. a 304 that forbids keeping it);
+  // its readers carry on. Returns whether it was indexed.
+  virtual bool erase(const Entry& entry) = 0;
+
   // Removes every variant of key (PURGE, RFC 9111 §4.4 invalidation); returns how many.
-  // Readers and writers of removed Entries carry on; a removed Filling Entry still completes.
+  // Readers of removed Complete Entries carry on.
   virtual std::size_t remove(const Key& key) = 0;
 
   // Collapsed forwarding for misses before any response head: the first caller for a Key

@@ -1,13 +1,14 @@
 // Process-wide counters: the one table of counters (name, help), plus one `closes_<name>`
 // counter per CloseReason. Each thread increments its own block of slots (no shared cache
 // line, no locked instruction); snapshotCounters() sums every block, including those of
-// threads that have exited. Counters only ever grow; there are no gauges here.
+// threads that have exited. Counters only ever grow; gauges.h has the values that go down,
+// histograms.h the latencies.
 #pragma once
 
 #include "ferry/core/close_reason.h"
+#include "ferry/core/thread_slots.h"
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,6 +45,15 @@
     "or ferry itself")                                                                             \
   X(CacheHits, "cache_hits", "requests answered from the cache")                                   \
   X(CacheMisses, "cache_misses", "cacheable requests forwarded to the origin")                     \
+  X(CacheStatusHit, "cache_status_hit", "exchanges whose Cache-Status says hit (fresh or stale)")  \
+  X(CacheStatusRevalidated, "cache_status_revalidated",                                            \
+    "exchanges whose Cache-Status says fwd=stale (revalidated with the origin)")                   \
+  X(CacheStatusMiss, "cache_status_miss",                                                          \
+    "exchanges whose Cache-Status says fwd=miss, uri-miss, vary-miss or request")                  \
+  X(CacheStatusBypass, "cache_status_bypass",                                                      \
+    "exchanges the cache took no part in (fwd=bypass: methods not cached, tunnels)")               \
+  X(CacheStatusNone, "cache_status_none",                                                          \
+    "exchanges ferry answered itself: errors, refusals, only-if-cached")                           \
   X(AccessLogDropped, "access_log_dropped",                                                        \
     "access log lines dropped because the queue was full or the write failed")
 
@@ -80,17 +90,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterHelps{
 #undef FERRY_X
 };
 
-// One thread's slots, on cache lines of its own. Only the owning thread stores; any thread
-// may load (snapshot), hence relaxed atomics rather than plain integers.
-struct alignas(64) CounterBlock {
-  std::array<std::atomic<std::uint64_t>, kCounterCount> slots{};
-};
-
-// The calling thread's block, or null before its first count and after it has exited.
-inline thread_local CounterBlock* tls_counter_block = nullptr;
-
-// Slow path: registers the thread's block, or after thread teardown adds to the totals.
-void countSlow(std::size_t slot, std::uint64_t n) noexcept;
+struct CounterTag;
+using CounterSlots = ThreadSlots<CounterTag, kCounterCount>;
 } // namespace detail
 
 constexpr std::size_t index(Counter counter) noexcept {
@@ -111,12 +112,7 @@ constexpr Counter closeCounter(CloseReason reason) noexcept {
 
 // Adds n to a counter. Any thread; wait-free, touches only the calling thread's block.
 inline void count(Counter counter, std::uint64_t n = 1) noexcept {
-  if (detail::CounterBlock* block = detail::tls_counter_block) {
-    auto& slot = block->slots[index(counter)];
-    slot.store(slot.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    return;
-  }
-  detail::countSlow(index(counter), n);
+  detail::CounterSlots::add(index(counter), n);
 }
 
 // Counts one connection closed for `reason` (closes_<name>).

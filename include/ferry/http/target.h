@@ -47,7 +47,7 @@ Target parseTarget(std::string_view method, std::string_view raw);
 
 // Whether `host` (lower case, as in Target) is named by `pattern`: "example.com" names that
 // host only, ".example.com" that host and every name under it, "*" every host. Patterns are
-// compared case-insensitively.
+// compared case-insensitively, and a host's trailing dot ("example.com.") is ignored.
 bool hostMatches(std::string_view host, std::string_view pattern) noexcept;
 
 // The cache key of a target: scheme "://" host [":" port] path, with scheme and host lower

@@ -61,6 +61,7 @@ public:
 
   // Judges the addresses of every name resolved from now on (a reload). Not null.
   void setPolicy(std::shared_ptr<const DestinationPolicy> policy);
+  const DestinationPolicy& policy() const { return *policy_; }
 
 private:
   struct Attempt;

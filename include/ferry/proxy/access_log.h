@@ -2,7 +2,7 @@
 // format. Lines are formatted on the worker that calls write() and handed to one writer
 // thread, so a worker never waits on the disk; when the queue is full the line is dropped
 // and counted (access_log_dropped). It does not rotate files itself: logrotate renames the
-// file and the daemon calls reopen() on SIGHUP.
+// file and the daemon calls reopen() on SIGHUP or SIGUSR1.
 #pragma once
 
 #include "ferry/cache/cache_status.h"
@@ -30,6 +30,7 @@ struct AccessRecord {
   std::string_view client;                       // client IP address, no port ("" logs "-")
   std::string_view method = "NONE";              // as received; NONE when none was parsed
   std::string_view url;  // absolute form as requested; host:port for CONNECT
+  std::string_view user; // the authenticated proxy user ("" logs "-")
   int version_major = 1; // HTTP version of the request
   int version_minor = 1;
   int status = 0;                           // final status sent to the client; 0 when none was
@@ -59,7 +60,7 @@ AccessRecord accessRecord(std::string_view client, const http::RequestHead* requ
 std::string formatSquid(const AccessRecord& record);
 
 // Apache combined format, without the line feed:
-//   client - - [26/Nov/2026:15:45:00 +0000] "GET http://a/ HTTP/1.1" 200 1234 "ref" "agent"
+//   client - user [26/Nov/2026:15:45:00 +0000] "GET http://a/ HTTP/1.1" 200 1234 "ref" "agent"
 // The time is when the request started, always in UTC; the size is body bytes ("-" if
 // none). Quotes, backslashes and control bytes are escaped as Apache does. Pure.
 std::string formatCombined(const AccessRecord& record);

@@ -5,6 +5,7 @@
 #include "ferry/http/settings.h"
 #include "ferry/net/address.h"
 #include "ferry/net/cidr.h"
+#include "ferry/pac/settings.h"
 
 #include <chrono>
 #include <cstddef>
@@ -93,6 +94,7 @@ struct Settings {
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym
   Upstream upstream;
+  pac::Settings pac; // the PAC file served for origin-form GET /proxy.pac, /wpad.dat
 };
 
 } // namespace ferry::proxy

@@ -84,3 +84,33 @@ TEST_CASE("every outcome has a Squid code", "[cache]") {
     CHECK_FALSE(squidCode(static_cast<Outcome>(i)).empty());
   }
 }
+
+TEST_CASE("#14 each outcome counts under the class its Cache-Status value names", "[cache]") {
+  using ferry::core::Counter;
+  const std::pair<Outcome, Counter> rows[] = {
+      {Outcome::Hit, Counter::CacheStatusHit},
+      {Outcome::MemoryHit, Counter::CacheStatusHit},
+      {Outcome::NotModifiedHit, Counter::CacheStatusHit},
+      {Outcome::StaleHit, Counter::CacheStatusHit},
+      {Outcome::StaleWhileRevalidate, Counter::CacheStatusHit},
+      {Outcome::Miss, Counter::CacheStatusMiss},
+      {Outcome::UriMiss, Counter::CacheStatusMiss},
+      {Outcome::VaryMiss, Counter::CacheStatusMiss},
+      {Outcome::ClientRefresh, Counter::CacheStatusMiss},
+      {Outcome::RefreshUnmodified, Counter::CacheStatusRevalidated},
+      {Outcome::RefreshModified, Counter::CacheStatusRevalidated},
+      {Outcome::StaleIfError, Counter::CacheStatusRevalidated},
+      {Outcome::RefreshFailed, Counter::CacheStatusRevalidated},
+      {Outcome::SwapFail, Counter::CacheStatusMiss},
+      {Outcome::Bypass, Counter::CacheStatusBypass},
+      {Outcome::OnlyIfCached, Counter::CacheStatusNone},
+      {Outcome::Denied, Counter::CacheStatusNone},
+      {Outcome::Tunnel, Counter::CacheStatusBypass},
+      {Outcome::Error, Counter::CacheStatusNone},
+  };
+  CHECK(std::size(rows) == static_cast<std::size_t>(Outcome::Error) + 1);
+  for (const auto& [outcome, counter] : rows) {
+    INFO(squidCode(outcome));
+    CHECK(statusCounter(outcome) == counter);
+  }
+}

@@ -69,14 +69,15 @@ TEST_CASE("an inserted Entry is found while filling and after completion", "[cac
 
   CHECK(writer->append("abc"));
   CHECK(writer->append("def"));
-  CHECK(filling->bodySize() == 6);
+  CHECK(filling->bodySize() == 0); // #11: small pieces wait to make one chunk
   CHECK(writer->complete());
+  CHECK(filling->bodySize() == 6);
   CHECK(filling->state() == EntryState::Complete);
 
   auto complete = store.lookup("http://a.example/x", {});
   REQUIRE(complete == filling);
   CHECK(bodyOf(*complete) == "abcdef");
-  CHECK(complete->chunkCount() == 2);
+  CHECK(complete->chunkCount() == 1);
   CHECK(complete->hits() == 2);
   CHECK(store.lookup("http://a.example/other", {}) == nullptr);
   store.checkInvariantsForTest();
@@ -86,24 +87,27 @@ TEST_CASE("a streaming reader gets every chunk in order and a notification per c
   MemoryStore store(smallSettings());
   auto writer = store.insert(makeInit("k"));
   REQUIRE(writer != nullptr);
-  writer->append("first ");
+  const std::string first = chunkOf('1');
+  const std::string second = chunkOf('2');
+  writer->append(first);
 
   StreamingReader early(store.lookup("k", {}));
-  CHECK(early.body == "first ");
-  writer->append("second ");
+  CHECK(early.body == first);
+  writer->append(second);
   CHECK(early.notifications == 1);
-  CHECK(early.body == "first second ");
+  CHECK(early.body == first + second);
 
   StreamingReader late(store.lookup("k", {}));
-  CHECK(late.body == "first second ");
+  CHECK(late.body == first + second);
   writer->append("third");
+  CHECK(early.notifications == 1); // a small piece waits for more, or for the end
   CHECK(writer->complete());
 
   for (const StreamingReader* reader : {&early, &late}) {
-    CHECK(reader->body == "first second third");
+    CHECK(reader->body == first + second + "third");
     CHECK(reader->state == EntryState::Complete);
   }
-  CHECK(early.notifications == 3); // two appends, then complete
+  CHECK(early.notifications == 3); // two chunks, then the last one and Complete
   CHECK(late.notifications == 2);
   // Every reader shares the very same chunks: no copy per hit.
   REQUIRE(early.chunks.size() == 3);
@@ -116,12 +120,13 @@ TEST_CASE("a streaming reader gets every chunk in order and a notification per c
 
 TEST_CASE("read returns at most max_chunks from an index", "[cache]") {
   MemoryStore store(smallSettings());
-  auto entry = storeComplete(store, makeInit("k"), {"a", "b", "c", "d"});
+  auto entry =
+      storeComplete(store, makeInit("k"), {chunkOf('a'), chunkOf('b'), chunkOf('c'), chunkOf('d')});
   REQUIRE(entry != nullptr);
   BodyRead part = entry->read(1, 2);
   REQUIRE(part.chunks.size() == 2);
-  CHECK(*part.chunks[0] == "b");
-  CHECK(*part.chunks[1] == "c");
+  CHECK(*part.chunks[0] == chunkOf('b'));
+  CHECK(*part.chunks[1] == chunkOf('c'));
   CHECK(part.state == EntryState::Complete);
   CHECK(entry->read(4).chunks.empty());
   CHECK(entry->read(99).chunks.empty());
@@ -137,12 +142,12 @@ TEST_CASE("a dropped Subscription is not called again, even from its own callbac
   });
   int other_calls = 0;
   Subscription other = writer->entry()->subscribe([&] { ++other_calls; });
-  writer->append("a");
-  writer->append("b");
+  writer->append(chunkOf('a'));
+  writer->append(chunkOf('b'));
   CHECK(calls == 1);
   CHECK_FALSE(subscription.isActive());
   other.reset();
-  writer->append("c");
+  writer->append(chunkOf('c'));
   CHECK(other_calls == 2);
 }
 
@@ -196,15 +201,41 @@ TEST_CASE("a chunk outlives its Entry's removal while a reader holds it", "[cach
   CHECK(*held == "payload");
 }
 
-TEST_CASE("a removed Filling Entry still completes for its readers", "[cache]") {
-  MemoryStore store(smallSettings());
-  auto writer = store.insert(makeInit("k"));
+TEST_CASE("#11 a Filling Entry that leaves the index stops growing at once", "[cache]") {
+  Settings settings = smallSettings();
+  settings.max_variants = 1;
+  MemoryStore store(settings);
+  auto writer = store.insert(makeInit("k", "a"));
+  REQUIRE(writer->append(chunkOf('x')));
   StreamingReader reader(writer->entry());
-  CHECK(store.remove("k") == 1);
-  CHECK(writer->append("still here"));
-  CHECK(writer->complete());
-  CHECK(reader.body == "still here");
-  CHECK(reader.state == EntryState::Complete);
-  CHECK(store.stats().used_bytes == 0); // no longer charged once out of the index
+  REQUIRE(reader.body == chunkOf('x'));
+
+  SECTION("by remove() (PURGE, invalidation)") {
+    CHECK(store.remove("k") == 1);
+  }
+  SECTION("by erase()") {
+    CHECK(store.erase(*writer->entry()));
+  }
+  SECTION("by a newer response for the same variant") {
+    REQUIRE(store.insert(makeInit("k", "a")) != nullptr);
+  }
+  SECTION("by max_variants") {
+    REQUIRE(store.insert(makeInit("k", "b")) != nullptr);
+  }
+  SECTION("by eviction") {
+    store.reconfigure([] {
+      Settings tiny = smallSettings();
+      tiny.memory_bytes = 1000; // less than the chunk already stored
+      tiny.max_object_bytes = 1000;
+      return tiny;
+    }());
+  }
+  CHECK(reader.state == EntryState::Abandoned); // told at once, not at the next append
+  CHECK_FALSE(writer->append(chunkOf('y')));
+  CHECK_FALSE(writer->complete());
+  CHECK(writer->entry()->bodySize() == MemoryStore::MinChunkBytes);
+  CHECK(writer->entry()->chunkCount() == 0);   // released at once
+  CHECK(*reader.chunks.at(0) == chunkOf('x')); // the reader keeps what it took
+  CHECK(store.lookup("k", secondaryIs("a")) != writer->entry());
   store.checkInvariantsForTest();
 }

@@ -81,6 +81,14 @@ inline http::ResponseHead response(int status, std::string_view lines) {
   return head;
 }
 
+// Settings under which cookie fields are stored like any other (set_cookie: store), for tests
+// of other rules that use Set-Cookie as their example field.
+inline Settings storeCookies() {
+  Settings settings;
+  settings.set_cookie = SetCookie::Store;
+  return settings;
+}
+
 // "name: value\n" for every field, in order: compares whole header sections.
 inline std::string dump(const http::Headers& headers) {
   std::string out;
@@ -115,6 +123,18 @@ inline std::ostream& operator<<(std::ostream& out, Verdict verdict) {
 
 inline std::ostream& operator<<(std::ostream& out, StoreDecision decision) {
   return out << describe(decision) << '(' << static_cast<int>(decision) << ')';
+}
+
+inline std::ostream& operator<<(std::ostream& out, FreshenOutcome outcome) {
+  switch (outcome) {
+  case FreshenOutcome::Update:
+    return out << "Update";
+  case FreshenOutcome::Remove:
+    return out << "Remove";
+  case FreshenOutcome::ServeOnly:
+    return out << "ServeOnly";
+  }
+  return out << "?";
 }
 
 inline std::ostream& operator<<(std::ostream& out, RangeOutcome outcome) {

@@ -82,6 +82,12 @@ const VerdictRow VerdictRows[] = {
    "", "Date: @0\nExpires: @-1\nLast-Modified: @-10000", 10, Verdict::Revalidate},
   {"§4.2.3 an upstream Age counts towards the current age",
    "", "Date: @0\nAge: 90\nCache-Control: max-age=100", 20, Verdict::Revalidate},
+  {"#11 §5.1 only the first member of a list-based Age counts: old, 0 is stale",
+   "", "Date: @0\nAge: 7200, 0\nCache-Control: max-age=3600", 0, Verdict::Revalidate},
+  {"#11 §5.1 only the first Age line counts: 0 then old is fresh",
+   "", "Date: @0\nAge: 0\nAge: 7200\nCache-Control: max-age=3600", 0, Verdict::Fresh},
+  {"#11 §5.1 an invalid Age is ignored, not read further",
+   "", "Date: @0\nAge: 7200.0, 7200\nCache-Control: max-age=3600", 0, Verdict::Fresh},
   {"§4.2.3 a Date far behind the response time ages the response (apparent_age)",
    "", "Date: @-95\nCache-Control: max-age=100", 10, Verdict::Revalidate},
   // Request directives (§5.2.1, §5.4)
@@ -192,7 +198,7 @@ TEST_CASE("serving verdicts: (request, stored response, now) → verdict", "[cac
     SECTION(row.name) {
       const http::RequestHead req = request(row.request);
       const http::ResponseHead res = response(row.status, row.response);
-      const Stored stored{res, T0, T0, freshnessLifetime(res, T0, Uri, settings)};
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
       const Decision decision = decide(req, stored, at(row.now));
       INFO("lifetime " << stored.lifetime.count() << "s, age " << decision.age.count() << "s");
       CHECK(decision.verdict == row.verdict);
@@ -202,9 +208,167 @@ TEST_CASE("serving verdicts: (request, stored response, now) → verdict", "[cac
   }
 }
 
+TEST_CASE("#11 §5.1 Age field values → age_value", "[cache]") {
+  struct Row {
+    const char* name;
+    const char* fields;
+    std::optional<long long> age;
+  };
+  const Row rows[] = {
+      {"no Age", "", std::nullopt},
+      {"delta-seconds", "Age: 60", 60},
+      {"zero", "Age: 0", 0},
+      {"optional whitespace around it", "Age:  60 ", 60},
+      {"leading zeros", "Age: 0060", 60},
+      {"§1.2.2 2^31 - 1", "Age: 2147483647", 2147483647LL},
+      {"§1.2.2 2^31", "Age: 2147483648", 2147483648LL},
+      {"§1.2.2 past 2^31 reads as 2^31", "Age: 99999999999999999999", 2147483648LL},
+      {"a list: its first member", "Age: 7200, 0", 7200},
+      {"a list starting with 0", "Age: 0, 7200", 0},
+      {"two lines: the first", "Age: 7200\nAge: 0", 7200},
+      {"empty list members are not members (RFC 9110 §5.6.1)", "Age: , 30", 30},
+      {"invalid: non-numeric", "Age: abc", std::nullopt},
+      {"invalid: negative", "Age: -7200", std::nullopt},
+      {"invalid: a fraction", "Age: 7200.0", std::nullopt},
+      {"invalid: a unit suffix", "Age: 7200s", std::nullopt},
+      {"invalid: a parameter", "Age: 7200;foo=bar", std::nullopt},
+      {"invalid first member: ignored, not the next one", "Age: old, 30", std::nullopt},
+      {"invalid first line: ignored, not the next one", "Age: x\nAge: 30", std::nullopt},
+      {"empty", "Age: ", std::nullopt},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.name) {
+      const auto age = parseAge(fields(row.fields));
+      REQUIRE(age.has_value() == row.age.has_value());
+      if (row.age)
+        CHECK(age->count() == *row.age);
+    }
+  }
+}
+
+namespace {
+
+struct TargetedRow {
+  const char* name;
+  std::vector<std::string> targeted; // cache.targeted_fields
+  const char* response;
+  long long now;
+  StoreDecision decision;
+  Verdict verdict; // were it stored
+};
+
+const std::vector<std::string> Cdn = {"CDN-Cache-Control"};
+
+// clang-format off
+const TargetedRow TargetedRows[] = {
+  {"RFC 9213 §2.1 CDN-Cache-Control max-age gives freshness",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=3600", 10, StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 it replaces a longer Cache-Control max-age",
+   Cdn, "Date: @0\nCache-Control: max-age=3600\nCDN-Cache-Control: max-age=1", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 ...and a shorter one",
+   Cdn, "Date: @0\nCache-Control: max-age=1\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 max-age=0 is stale despite a future Expires",
+   Cdn, "Date: @0\nExpires: @+10000\nCDN-Cache-Control: max-age=0", 0,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 Expires is ignored when a targeted field applies",
+   Cdn, "Date: @0\nExpires: @+10000\nCDN-Cache-Control: must-revalidate", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 a past Expires does not shorten it",
+   Cdn, "Date: @0\nExpires: @-10000\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 private in it is not stored, whatever Cache-Control says",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: private", 10,
+   StoreDecision::Private, Verdict::Revalidate},
+  {"RFC 9213 §2.1 no-store in it is not stored",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: no-store", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.1 no-cache in it is always revalidated",
+   Cdn, "Date: @0\nCache-Control: max-age=10000\nCDN-Cache-Control: no-cache", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 it overrides Cache-Control: no-store",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=10000", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 must-revalidate in it: never served stale",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=1, must-revalidate", 5,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.2 an extension directive is ignored",
+   Cdn, "Date: @0\nCDN-Cache-Control: foobar, max-age=3600", 10, StoreDecision::Store,
+   Verdict::Fresh},
+  {"RFC 9213 §2.2 max-age past 2^31 counts as 2^31",
+   Cdn, "Date: @0\nCDN-Cache-Control: max-age=99999999999", 10, StoreDecision::Store,
+   Verdict::Fresh},
+  {"RFC 9213 §2.2 an invalid structured field is ignored: Cache-Control applies",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=10000, &&&&&", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.2 a directive of the wrong type makes the field invalid",
+   Cdn, "Date: @0\nCache-Control: no-store\nCDN-Cache-Control: max-age=\"10000\"", 10,
+   StoreDecision::ResponseNoStore, Verdict::Revalidate},
+  {"RFC 9213 §2.2 a negative max-age makes the field invalid",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: max-age=-1", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.2 spaces around = are invalid",
+   Cdn, "Date: @0\nCache-Control: max-age=1\nCDN-Cache-Control: max-age =100", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 an empty field is ignored",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: ", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.2 qualified private as a String removes only the field",
+   Cdn, "Date: @0\nCDN-Cache-Control: private=\"X-User\", max-age=60", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 the first listed field present wins",
+   {"Acme-Cache-Control", "CDN-Cache-Control"},
+   "Date: @0\nCDN-Cache-Control: max-age=1\nAcme-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 a listed field absent: the next one",
+   {"Acme-Cache-Control", "CDN-Cache-Control"}, "Date: @0\nCDN-Cache-Control: max-age=1", 10,
+   StoreDecision::Store, Verdict::Revalidate},
+  {"RFC 9213 §2.1 a listed field invalid: the next one",
+   {"Acme-Cache-Control", "CDN-Cache-Control"},
+   "Date: @0\nAcme-Cache-Control: max-age=1.5\nCDN-Cache-Control: max-age=3600", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"RFC 9213 §2.1 a field not on the list changes nothing",
+   Cdn, "Date: @0\nCache-Control: max-age=60\nAcme-Cache-Control: no-store", 10,
+   StoreDecision::Store, Verdict::Fresh},
+  {"#11 off by default: CDN-Cache-Control is only passed on",
+   {}, "Date: @0\nCache-Control: max-age=60\nCDN-Cache-Control: no-store", 10,
+   StoreDecision::Store, Verdict::Fresh},
+};
+// clang-format on
+
+} // namespace
+
+TEST_CASE("#11 RFC 9213 targeted fields replace Cache-Control and Expires", "[cache]") {
+  for (const TargetedRow& row : TargetedRows) {
+    SECTION(row.name) {
+      Settings settings;
+      settings.targeted_fields = row.targeted;
+      const http::ResponseHead res = response(200, row.response);
+      CHECK(storability(request(""), res, settings) == row.decision);
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
+      CHECK(decide(request(""), stored, at(row.now)).verdict == row.verdict);
+    }
+  }
+}
+
+TEST_CASE("#11 RFC 9213 §2.2 qualified no-cache and private in a targeted field", "[cache]") {
+  Settings settings;
+  settings.targeted_fields = Cdn;
+  http::Headers h = fields("CDN-Cache-Control: no-cache=\"X-A, x-b\", private=\"X-C\"\n"
+                           "X-A: 1\nX-B: 2\nX-C: 3\nX-D: 4");
+  const ResponseDirectives d = parseResponseDirectives(h, settings.targeted_fields);
+  CHECK(d.targeted);
+  CHECK_FALSE(d.no_cache);
+  CHECK(d.no_cache_fields == std::vector<std::string>{"x-a", "x-b"});
+  CHECK(d.private_fields == std::vector<std::string>{"x-c"});
+  removeUnstorableFields(h, settings);
+  CHECK(dump(h) == "CDN-Cache-Control: no-cache=\"X-A, x-b\", private=\"X-C\"\nX-D: 4\n");
+}
+
 TEST_CASE("§4.2.3 the decision reports current_age and ttl", "[cache]") {
   const http::ResponseHead res = response(200, "Date: @0\nAge: 5\nCache-Control: max-age=100");
-  const Stored stored{res, at(-2), T0, Seconds(100)};
+  const Stored stored{res, at(-2), T0, Seconds(100), parseResponseDirectives(res.headers, {})};
   const Decision decision = decide(request(""), stored, at(30));
   // corrected_age_value = 5 + 2; resident_time = 30.
   CHECK(decision.age == Seconds(37));
@@ -221,6 +385,7 @@ struct StoreRow {
   int status;
   const char* response;
   StoreDecision decision;
+  SetCookie set_cookie = SetCookie::Strip;
 };
 
 // clang-format off
@@ -289,6 +454,19 @@ const StoreRow StoreRows[] = {
    "Cache-Control: must-understand, no-store, max-age=60", StoreDecision::MustUnderstand},
   {"§3 Set-Cookie does not prevent storing", "GET", "", 200,
    "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store},
+  {"#11 set_cookie: strip stores a response that sets a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store, SetCookie::Strip},
+  {"#11 set_cookie: store stores a response that sets a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::Store, SetCookie::Store},
+  {"#11 set_cookie: refuse does not store Set-Cookie", "GET", "", 200,
+   "Cache-Control: max-age=60\nSet-Cookie: a=b", StoreDecision::SetCookie, SetCookie::Refuse},
+  {"#11 set_cookie: refuse does not store Set-Cookie2", "GET", "", 200,
+   "Cache-Control: max-age=60\nset-cookie2: a=b", StoreDecision::SetCookie, SetCookie::Refuse},
+  {"#11 set_cookie: refuse stores a response without a cookie", "GET", "", 200,
+   "Cache-Control: max-age=60", StoreDecision::Store, SetCookie::Refuse},
+  {"#11 set_cookie: refuse after the RFC reasons: no-store says no-store", "GET", "", 200,
+   "Cache-Control: no-store\nSet-Cookie: a=b", StoreDecision::ResponseNoStore,
+   SetCookie::Refuse},
 };
 // clang-format on
 
@@ -297,11 +475,12 @@ const StoreRow StoreRows[] = {
 TEST_CASE("storability: (method, request, response) → store or why not", "[cache]") {
   for (const StoreRow& row : StoreRows) {
     SECTION(row.name) {
-      const StoreDecision got =
-          storability(request(row.request, row.method), response(row.status, row.response));
-      CHECK(got == row.decision);
-      CHECK(isStorable(request(row.request, row.method), response(row.status, row.response)) ==
-            (row.decision == StoreDecision::Store));
+      Settings settings;
+      settings.set_cookie = row.set_cookie;
+      const http::RequestHead req = request(row.request, row.method);
+      const http::ResponseHead res = response(row.status, row.response);
+      CHECK(storability(req, res, settings) == row.decision);
+      CHECK(isStorable(req, res, settings) == (row.decision == StoreDecision::Store));
     }
   }
 }
@@ -316,9 +495,11 @@ TEST_CASE("storability reasons read as Cache-Status details", "[cache]") {
   CHECK(describe(StoreDecision::Method) == "method");
   CHECK(describe(StoreDecision::Status) == "status");
   CHECK(describe(StoreDecision::MustUnderstand) == "must-understand");
+  CHECK(describe(StoreDecision::SetCookie) == "set-cookie");
 }
 
 TEST_CASE("§5.2.2.4 §5.2.2.7 qualified no-cache and private fields are not stored", "[cache]") {
+  const Settings settings = storeCookies();
   http::Headers h = fields("Cache-Control: max-age=60, no-cache=\"Set-Cookie, X-Token\"\n"
                            "Set-Cookie: a=1\n"
                            "Content-Type: text/plain\n"
@@ -326,14 +507,44 @@ TEST_CASE("§5.2.2.4 §5.2.2.7 qualified no-cache and private fields are not sto
                            "x-token: t\n"
                            "Cache-Control: private=\"X-User\"\n"
                            "X-User: alice");
-  CHECK(removeUnstorableFields(h) == 4);
+  CHECK(removeUnstorableFields(h, settings) == 4);
   CHECK(dump(h) == "Cache-Control: max-age=60, no-cache=\"Set-Cookie, X-Token\"\n"
                    "Content-Type: text/plain\n"
                    "Cache-Control: private=\"X-User\"\n");
 
   http::Headers plain = fields("Cache-Control: max-age=60\nSet-Cookie: a=1");
-  CHECK(removeUnstorableFields(plain) == 0);
+  CHECK(removeUnstorableFields(plain, settings) == 0);
   CHECK(dump(plain) == "Cache-Control: max-age=60\nSet-Cookie: a=1\n");
+}
+
+TEST_CASE("#11 set_cookie decides whether cookie fields are stored with the response", "[cache]") {
+  struct Row {
+    const char* name;
+    SetCookie set_cookie;
+    const char* stored; // what is left to store
+  };
+  const char* received = "Cache-Control: max-age=60\n"
+                         "Set-Cookie: sid=alice\n"
+                         "Content-Type: text/plain\n"
+                         "set-cookie2: old=1\n"
+                         "X-Set-Cookie: kept";
+  const Row rows[] = {
+      {"strip (the default) removes Set-Cookie and Set-Cookie2", SetCookie::Strip,
+       "Cache-Control: max-age=60\nContent-Type: text/plain\nX-Set-Cookie: kept\n"},
+      {"store keeps them (RFC 9111 §3)", SetCookie::Store,
+       "Cache-Control: max-age=60\nSet-Cookie: sid=alice\nContent-Type: text/plain\n"
+       "set-cookie2: old=1\nX-Set-Cookie: kept\n"},
+  };
+  CHECK(Settings().set_cookie == SetCookie::Strip);
+  for (const Row& row : rows) {
+    SECTION(row.name) {
+      Settings settings;
+      settings.set_cookie = row.set_cookie;
+      http::Headers h = fields(received);
+      removeUnstorableFields(h, settings);
+      CHECK(dump(h) == row.stored);
+    }
+  }
 }
 
 namespace {
@@ -442,11 +653,11 @@ TEST_CASE("§4.2.2 heuristic percent and cap come from the settings", "[cache]")
 }
 
 TEST_CASE("§4.2.1 explicit freshness is max-age, s-maxage or Expires", "[cache]") {
-  CHECK(hasExplicitFreshness(response(200, "Cache-Control: max-age=1")));
-  CHECK(hasExplicitFreshness(response(200, "Cache-Control: s-maxage=1")));
-  CHECK(hasExplicitFreshness(response(200, "Expires: 0")));
-  CHECK_FALSE(hasExplicitFreshness(response(200, "Cache-Control: public")));
-  CHECK_FALSE(hasExplicitFreshness(response(200, "Last-Modified: @-100")));
+  CHECK(hasExplicitFreshness(response(200, "Cache-Control: max-age=1"), {}));
+  CHECK(hasExplicitFreshness(response(200, "Cache-Control: s-maxage=1"), {}));
+  CHECK(hasExplicitFreshness(response(200, "Expires: 0"), {}));
+  CHECK_FALSE(hasExplicitFreshness(response(200, "Cache-Control: public"), {}));
+  CHECK_FALSE(hasExplicitFreshness(response(200, "Last-Modified: @-100"), {}));
 }
 
 namespace {
@@ -557,7 +768,7 @@ TEST_CASE("stale-if-error (RFC 5861 §4) and its limits (§4.2.4)", "[cache]") {
   for (const StaleOnErrorRow& row : StaleOnErrorRows) {
     SECTION(row.name) {
       const http::ResponseHead res = response(200, row.response);
-      const Stored stored{res, T0, T0, freshnessLifetime(res, T0, Uri, settings)};
+      const Stored stored = storedResponse(res, T0, T0, Uri, settings);
       CHECK(mayServeStaleOnError(request(row.request), stored, at(row.now)) == row.allowed);
     }
   }
@@ -598,7 +809,8 @@ TEST_CASE("§5.2 request and response directives are read as written", "[cache]"
 
   const ResponseDirectives d = parseResponseDirectives(
       fields("Cache-Control: public, immutable, must-understand, no-cache=\"A, b\", "
-             "private=X-C, stale-while-revalidate=3\nPragma: no-cache"));
+             "private=X-C, stale-while-revalidate=3\nPragma: no-cache"),
+      {});
   CHECK(d.is_public);
   CHECK(d.immutable);
   CHECK(d.must_understand);
@@ -610,7 +822,7 @@ TEST_CASE("§5.2 request and response directives are read as written", "[cache]"
   CHECK_FALSE(d.max_age);
 
   // §5.2.2.4: an empty qualified list reads as the unqualified directive.
-  CHECK(parseResponseDirectives(fields("Cache-Control: no-cache=\"\"")).no_cache);
+  CHECK(parseResponseDirectives(fields("Cache-Control: no-cache=\"\""), {}).no_cache);
   // §5.4: Pragma means nothing in a response.
-  CHECK_FALSE(parseResponseDirectives(fields("Pragma: no-cache")).no_cache);
+  CHECK_FALSE(parseResponseDirectives(fields("Pragma: no-cache"), {}).no_cache);
 }

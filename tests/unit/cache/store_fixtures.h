@@ -33,6 +33,11 @@ inline EntryInit makeInit(Key key, std::string secondary_key = {},
   return init;
 }
 
+// A body piece large enough to be published as a chunk of its own (EntryWriter::append).
+inline std::string chunkOf(char c) {
+  return std::string(MemoryStore::MinChunkBytes, c);
+}
+
 // Matches only variants stored with exactly this secondary key.
 inline SecondaryKeyFn secondaryIs(std::string wanted) {
   return [wanted = std::move(wanted)](const Entry&) { return std::optional<std::string>(wanted); };

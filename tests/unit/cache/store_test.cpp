@@ -2,6 +2,8 @@
 // limits, Vary variants, revalidated heads and purges.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,14 +94,37 @@ TEST_CASE("the budget bounds bodies, heads, keys and overheads together", "[cach
   store.checkInvariantsForTest();
 }
 
-TEST_CASE("chunk overhead is charged: many tiny appends cost more than their bytes", "[cache]") {
+TEST_CASE("#11 tiny appends coalesce into chunks of at least MinChunkBytes", "[cache]") {
   MemoryStore store(settingsWith(1 << 20, 1 << 20));
   auto writer = store.insert(makeInit("k"));
   const std::size_t before = store.stats().used_bytes;
-  for (int i = 0; i < 100; ++i) {
-    REQUIRE(writer->append("z"));
+  constexpr std::size_t Bytes = 100000; // as if the origin sent 1-byte chunked frames
+  std::string expected;
+  for (std::size_t i = 0; i < Bytes; ++i) {
+    const char byte = static_cast<char>('a' + i % 26);
+    REQUIRE(writer->append(std::string_view(&byte, 1)));
+    expected += byte;
   }
-  CHECK(store.stats().used_bytes - before >= 100 * (1 + MemoryStore::ChunkOverheadBytes));
+  const std::size_t whole = Bytes / MemoryStore::MinChunkBytes;
+  CHECK(writer->entry()->chunkCount() == whole); // the rest waits for complete()
+  REQUIRE(writer->complete());
+  const auto chunks = writer->entry()->read(0).chunks;
+  REQUIRE(chunks.size() == whole + 1);
+  for (std::size_t i = 0; i < whole; ++i) {
+    CHECK(chunks[i]->size() == MemoryStore::MinChunkBytes);
+  }
+  CHECK(chunks.back()->size() == Bytes % MemoryStore::MinChunkBytes);
+  CHECK(bodyOf(*writer->entry()) == expected);
+  // Charged in proportion to the bytes, not to how they arrived.
+  const std::size_t charged = store.stats().used_bytes - before;
+  CHECK(charged >= Bytes + chunks.size() * MemoryStore::ChunkOverheadBytes);
+  CHECK(charged <= Bytes + chunks.size() * (MemoryStore::ChunkOverheadBytes + 64));
+
+  SECTION("a large append is one chunk, not split") {
+    auto big = store.insert(makeInit("big"));
+    REQUIRE(big->append(std::string(3 * MemoryStore::MinChunkBytes, 'b')));
+    CHECK(big->entry()->chunkCount() == 1);
+  }
   store.checkInvariantsForTest();
 }
 
@@ -119,7 +144,7 @@ TEST_CASE("an Entry growing past max_object_bytes is abandoned and removed", "[c
   CHECK(told);
   CHECK(reader->state() == EntryState::Abandoned);
   CHECK(reader->read(0).state == EntryState::Abandoned);
-  CHECK(reader->bodySize() == 600);
+  CHECK(reader->bodySize() == 0); // the 600 bytes were still being coalesced
   CHECK(store.lookup("big", {}) == nullptr);
   CHECK(store.stats().used_bytes == 0);
   CHECK_FALSE(writer->complete());
@@ -139,7 +164,7 @@ TEST_CASE("an Entry growing past max_object_bytes is abandoned and removed", "[c
 }
 
 TEST_CASE("an Entry larger than the whole budget is abandoned, not evicting all", "[cache]") {
-  const std::string body(1000, 'x');
+  const std::string body = chunkOf('x');
   const std::size_t one = chargeOfOne(makeInit(keyOf(0)), body);
   MemoryStore store(settingsWith(3 * one, 1 << 20));
   REQUIRE(storeComplete(store, makeInit(keyOf(0)), {body}) != nullptr);
@@ -177,13 +202,25 @@ TEST_CASE("Vary variants are found by secondary key and replaced by the same one
   CHECK(store.lookup("k", {}) == nullptr); // no variant without Vary
   CHECK(store.lookup("k", [](const Entry&) { return std::optional<std::string>(); }) == nullptr);
 
-  // The function sees each variant and can compute the request's key from its Vary.
+  // #11: the function runs once per distinct Vary value, not once per variant.
+  REQUIRE(storeComplete(store, makeInit("k", "fr", {{"Vary", "Accept-Language"}}), {"fr"}));
   std::vector<std::string> seen;
   store.lookup("k", [&](const Entry& variant) {
-    seen.push_back(variant.secondaryKey());
+    seen.push_back(variant.vary());
     return std::optional<std::string>("none");
   });
-  CHECK(seen.size() == 2);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"Accept-Encoding", "Accept-Language"});
+  CHECK(store
+            .lookup("k",
+                    [](const Entry& variant) {
+                      return std::optional<std::string>(
+                          variant.vary() == "Accept-Language" ? "fr" : "none");
+                    })
+            ->secondaryKey() == "fr");
+  REQUIRE(store.remove("k") == 3);
+  gzip = storeComplete(store, makeInit("k", "gzip", vary), {"gzip body"});
+  REQUIRE(storeComplete(store, makeInit("k", "br", vary), {"br body"}));
 
   auto gzip2 = storeComplete(store, makeInit("k", "gzip", vary), {"new gzip body"});
   REQUIRE(gzip2 != nullptr);
@@ -193,9 +230,84 @@ TEST_CASE("Vary variants are found by secondary key and replaced by the same one
   store.checkInvariantsForTest();
 }
 
+TEST_CASE("#11 cache.max_variants bounds the variants of one URI, oldest out", "[cache]") {
+  Settings settings = settingsWith(1 << 20, 1 << 20);
+  settings.max_variants = 3;
+  MemoryStore store(settings);
+  const std::vector<std::pair<std::string, std::string>> vary = {{"Vary", "X-Id"}};
+  for (const char* id : {"a", "b", "c"}) {
+    REQUIRE(storeComplete(store, makeInit("k", id, vary), {"body"}) != nullptr);
+  }
+  REQUIRE(store.lookup("k", secondaryIs("a")) != nullptr); // a is now more recent than b
+  REQUIRE(storeComplete(store, makeInit("k", "d", vary), {"body"}) != nullptr);
+  CHECK(store.lookup("k", secondaryIs("b")) == nullptr); // the least recently used went
+  for (const char* id : {"a", "c", "d"}) {
+    CHECK(store.lookup("k", secondaryIs(id)) != nullptr);
+  }
+  CHECK(store.stats().entries == 3);
+  CHECK(store.stats().variant_evictions == 1);
+  CHECK(store.stats().evictions == 0);
+  // Replacing a variant is not a new one; other URIs have their own allowance.
+  REQUIRE(storeComplete(store, makeInit("k", "d", vary), {"newer"}) != nullptr);
+  REQUIRE(storeComplete(store, makeInit("other", "a", vary), {"body"}) != nullptr);
+  CHECK(store.stats().variant_evictions == 1);
+  CHECK(store.stats().entries == 4);
+  store.checkInvariantsForTest();
+
+  // A client sending 1000 distinct values cannot grow one URI past the cap.
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(storeComplete(store, makeInit("k", "x" + std::to_string(i), vary), {"b"}) != nullptr);
+  }
+  CHECK(store.stats().entries == 4);
+  store.checkInvariantsForTest();
+  CHECK(Settings().max_variants == 32);
+}
+
+TEST_CASE("#11 1000 concurrent fills of 1 MiB under a 64 MiB budget stay within it", "[cache]") {
+  constexpr std::size_t Budget = 64 << 20;
+  constexpr std::size_t Fills = 1000;
+  constexpr std::size_t Piece = 64 << 10;
+  constexpr std::size_t Pieces = (1 << 20) / Piece;
+  MemoryStore store(settingsWith(Budget, 16 << 20));
+  std::vector<std::unique_ptr<EntryWriter>> writers;
+  for (std::size_t i = 0; i < Fills; ++i) {
+    writers.push_back(store.insert(makeInit(keyOf(static_cast<int>(i)))));
+    REQUIRE(writers.back() != nullptr);
+  }
+  const std::string piece(Piece, 'f');
+  // The body bytes still allocated: an evicted fill's go at once, even while its writer (which
+  // drops it at its next append, like the proxy) still holds the Entry.
+  const auto heldBytes = [&] {
+    std::size_t held = 0;
+    for (const auto& writer : writers) {
+      for (const Chunk& chunk : writer ? writer->entry()->read(0).chunks : std::vector<Chunk>())
+        held += chunk->size();
+    }
+    return held;
+  };
+  for (std::size_t round = 0; round < Pieces; ++round) {
+    for (auto& writer : writers) {
+      if (writer && !writer->append(piece)) {
+        writer.reset();
+      }
+      REQUIRE(store.stats().used_bytes <= Budget);
+    }
+    CHECK(heldBytes() <= Budget); // every byte still held is charged
+  }
+  std::size_t complete = 0;
+  for (auto& writer : writers) {
+    complete += writer && writer->complete();
+  }
+  CHECK(complete > 0);
+  CHECK(complete <= Budget / (1 << 20));
+  CHECK(heldBytes() <= Budget);
+  store.checkInvariantsForTest();
+}
+
 TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]") {
   MemoryStore store(settingsWith(1 << 20, 1 << 20));
-  auto old = storeComplete(store, makeInit("k", "", {{"ETag", "\"v1\""}}), {"one", "two"});
+  auto old =
+      storeComplete(store, makeInit("k", "", {{"ETag", "\"v1\""}}), {chunkOf('1'), chunkOf('2')});
   REQUIRE(old != nullptr);
   const std::size_t used_before = store.stats().used_bytes;
 
@@ -209,7 +321,7 @@ TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]")
   CHECK(fresh->requestTime() == later);
   CHECK(fresh->responseTime() == later + std::chrono::seconds(2));
   CHECK(fresh->key() == "k");
-  CHECK(fresh->bodySize() == 6);
+  CHECK(fresh->bodySize() == 2 * MemoryStore::MinChunkBytes);
   const auto old_chunks = old->read(0).chunks;
   const auto new_chunks = fresh->read(0).chunks;
   REQUIRE(new_chunks.size() == 2);
@@ -240,6 +352,33 @@ TEST_CASE("updateHead makes a new Entry that shares the body chunks", "[cache]")
     CHECK(store.stats().used_bytes < used_before);
     store.checkInvariantsForTest();
   }
+}
+
+TEST_CASE("#11 erase removes one stored variant, withHead answers one client", "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  auto gzip = storeComplete(store, makeInit("k", "gzip"), {"zipped"});
+  auto plain = storeComplete(store, makeInit("k", "plain"), {"plain"});
+  REQUIRE(gzip != nullptr);
+  REQUIRE(plain != nullptr);
+  const std::size_t used_with_both = store.stats().used_bytes;
+
+  auto mine = withHead(*gzip, makeHead({{"Set-Cookie", "sid=bob"}}), T0, T0);
+  REQUIRE(mine != nullptr);
+  CHECK(mine->head().headers.get("Set-Cookie") == "sid=bob");
+  CHECK(mine->read(0).chunks.at(0).get() == gzip->read(0).chunks.at(0).get());
+  CHECK(store.lookup("k", secondaryIs("gzip")) == gzip); // not in the index
+  CHECK(store.stats().used_bytes == used_with_both);     // nor charged
+
+  CHECK(store.erase(*gzip));
+  CHECK_FALSE(store.erase(*gzip));
+  CHECK_FALSE(store.erase(*mine));
+  CHECK(store.lookup("k", secondaryIs("gzip")) == nullptr);
+  CHECK(store.lookup("k", secondaryIs("plain")) == plain);
+  CHECK(bodyOf(*gzip) == "zipped"); // its readers carry on
+  store.checkInvariantsForTest();
+
+  auto writer = store.insert(makeInit("filling"));
+  CHECK(withHead(*writer->entry(), makeHead({}), T0, T0) == nullptr);
 }
 
 TEST_CASE("remove drops every variant of a Key and only those", "[cache]") {

@@ -115,30 +115,119 @@ TEST_CASE("§3.2 §4.3.4 freshening replaces fields, except framing and coding",
                                                        "Set-Cookie: new=1\n"
                                                        "Set-Cookie: new=2\n"
                                                        "X-Added: 1");
-  freshen(stored, notModified, at(1));
+  freshen(stored, notModified, at(1), storeCookies());
   CHECK(dump(stored.headers) == withDates("Date: @0\n"
                                           "Content-Type: text/plain\n"
                                           "Content-Length: 5\n"
                                           "Content-Encoding: gzip\n"
                                           "Cache-Control: max-age=60\n"
                                           "ETag: \"a\"\n"
+                                          "Set-Cookie: old=1\n"
                                           "X-Kept: yes\n"
-                                          "Set-Cookie: new=1\n"
-                                          "Set-Cookie: new=2\n"
                                           "X-Added: 1\n"));
   CHECK(stored.status == 200);
 }
 
 TEST_CASE("§4.3.4 freshening: Age and Date belong to the new exchange", "[cache]") {
   http::ResponseHead stored = response(200, "Date: @-100\nAge: 40\nETag: \"a\"");
-  freshen(stored, response(304, "Age: 3\nETag: \"a\""), at(2));
+  freshen(stored, response(304, "Age: 3\nETag: \"a\""), at(2), Settings());
   // RFC 9110 §6.6.1: a 304 without Date is dated when it arrived.
   CHECK(dump(stored.headers) == withDates("Date: @+2\nAge: 3\nETag: \"a\"\n"));
 }
 
+TEST_CASE("#11 a 304's per-client fields reach the client that asked, not the stored response",
+          "[cache]") {
+  const http::ResponseHead notModified = response(304, "ETag: \"a\"\n"
+                                                       "Set-Cookie: sid=bob\n"
+                                                       "Set-Cookie2: v=bob\n"
+                                                       "Authentication-Info: nextnonce=\"b\"\n"
+                                                       "Proxy-Authentication-Info: rspauth=x\n"
+                                                       "X-Served-By: b");
+  http::ResponseHead stored = response(200, "Date: @0\nETag: \"a\"\nSet-Cookie: sid=alice");
+  freshen(stored, notModified, at(0), storeCookies());
+  CHECK(dump(stored.headers) == withDates("Date: @0\n"
+                                          "ETag: \"a\"\n"
+                                          "Set-Cookie: sid=alice\n"
+                                          "X-Served-By: b\n"));
+  CHECK(dump(withClientFields(stored, notModified).headers) ==
+        withDates("Date: @0\n"
+                  "ETag: \"a\"\n"
+                  "Set-Cookie: sid=bob\n"
+                  "X-Served-By: b\n"
+                  "Set-Cookie2: v=bob\n"
+                  "Authentication-Info: nextnonce=\"b\"\n"
+                  "Proxy-Authentication-Info: rspauth=x\n"));
+  for (const char* name :
+       {"set-cookie", "SET-COOKIE2", "Authentication-Info", "Proxy-Authentication-Info"})
+    CHECK(isPerClientField(name));
+  CHECK_FALSE(isPerClientField("Authorization-Info"));
+}
+
+namespace {
+
+struct OutcomeRow {
+  const char* name;
+  const char* request;      // the request the 304 answered
+  const char* stored;       // the stored response's fields
+  const char* not_modified; // the 304's fields
+  FreshenOutcome outcome;
+};
+
+// clang-format off
+const OutcomeRow OutcomeRows[] = {
+  {"§4.3.4 a plain 304 updates the stored response",
+   "", "ETag: \"a\"\nCache-Control: max-age=10", "ETag: \"a\"\nCache-Control: max-age=60",
+   FreshenOutcome::Update},
+  {"#11 §5.2.2.7 a 304 with private removes the stored response",
+   "", "ETag: \"a\"\nCache-Control: max-age=10", "Cache-Control: private, max-age=60",
+   FreshenOutcome::Remove},
+  {"#11 §5.2.2.5 a 304 with no-store removes the stored response",
+   "", "ETag: \"a\"\nCache-Control: max-age=10", "Cache-Control: no-store",
+   FreshenOutcome::Remove},
+  {"#11 §4.1 a 304 with Vary: * removes the stored response",
+   "", "ETag: \"a\"\nCache-Control: max-age=10", "Vary: *", FreshenOutcome::Remove},
+  {"#11 §5.2.2.3 must-understand with a known status keeps it despite no-store",
+   "", "ETag: \"a\"", "Cache-Control: must-understand, no-store, max-age=60",
+   FreshenOutcome::Update},
+  {"#11 §5.2.2.7 private in the stored response, replaced by the 304's Cache-Control",
+   "", "ETag: \"a\"\nCache-Control: private", "Cache-Control: max-age=60",
+   FreshenOutcome::Update},
+  {"#11 §5.2.1.5 the request's no-store: served, the stored response left alone",
+   "Cache-Control: no-store", "ETag: \"a\"", "Cache-Control: max-age=60",
+   FreshenOutcome::ServeOnly},
+  {"#11 §3.5 a 304 to a request with Authorization stays with that client",
+   "Authorization: Basic dTpw", "ETag: \"a\"\nCache-Control: max-age=10",
+   "Cache-Control: max-age=60", FreshenOutcome::ServeOnly},
+  {"#11 §3.5 ...unless the new head allows sharing it (public)",
+   "Authorization: Basic dTpw", "ETag: \"a\"", "Cache-Control: public, max-age=60",
+   FreshenOutcome::Update},
+  {"#11 §3.5 ...or s-maxage",
+   "Authorization: Basic dTpw", "ETag: \"a\"", "Cache-Control: s-maxage=60",
+   FreshenOutcome::Update},
+  {"#11 a 304's Set-Cookie is not merged, so set_cookie: refuse does not remove",
+   "", "ETag: \"a\"\nCache-Control: max-age=10", "Set-Cookie: sid=bob",
+   FreshenOutcome::Update},
+};
+// clang-format on
+
+} // namespace
+
+TEST_CASE("#11 what a 304 does to the stored response it freshens", "[cache]") {
+  for (const OutcomeRow& row : OutcomeRows) {
+    SECTION(row.name) {
+      Settings settings;
+      settings.set_cookie = SetCookie::Refuse;
+      http::ResponseHead stored = response(200, row.stored);
+      freshen(stored, response(304, row.not_modified), T0, settings);
+      CHECK(freshenOutcome(request(row.request), stored, settings) == row.outcome);
+    }
+  }
+}
+
 TEST_CASE("§5.2.2.4 freshening removes fields the new no-cache names", "[cache]") {
   http::ResponseHead stored = response(200, "Date: @0\nSet-Cookie: a=1\nETag: \"a\"");
-  freshen(stored, response(304, "Date: @0\nCache-Control: no-cache=\"Set-Cookie\""), at(0));
+  freshen(stored, response(304, "Date: @0\nCache-Control: no-cache=\"Set-Cookie\""), at(0),
+          storeCookies());
   CHECK_FALSE(stored.headers.has("Set-Cookie"));
 }
 
@@ -201,7 +290,7 @@ TEST_CASE("the client's conditionals against a stored response", "[cache]") {
   for (const ConditionalRow& row : ConditionalRows) {
     SECTION(row.name) {
       const http::ResponseHead stored = response(200, row.stored);
-      const Stored view{stored, T0, T0, Seconds(100)};
+      const Stored view = storedResponse(stored, T0, T0, "http://example.com/a", Settings());
       CHECK(isNotModified(request(row.request, row.method), view) == row.not_modified);
     }
   }

@@ -265,6 +265,16 @@ TEST_CASE("bad cache sizes, including an object larger than the cache", "[config
 
 TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
   const Case cases[] = {
+      {"cache:\n  max_variants: 0\n",
+       "t.yaml:2:17: cache.max_variants: ", "must be from 1 to 10000, got 0"},
+      {"cache:\n  set_cookie: keep\n",
+       "t.yaml:2:15: cache.set_cookie: ", "expected one of strip, refuse, store, got \"keep\""},
+      {"cache:\n  targeted_fields: [\"CDN Cache-Control\"]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "\"CDN Cache-Control\" is not a field name"},
+      {"cache:\n  targeted_fields: [cache-control]\n",
+       "t.yaml:2:21: cache.targeted_fields[0]: ", "Cache-Control is always obeyed"},
+      {"cache:\n  targeted_fields: [CDN-Cache-Control, cdn-cache-control]\n",
+       "t.yaml:2:40: cache.targeted_fields[1]: ", "is listed twice"},
       {"cache:\n  heuristic_percent: 101\n",
        "t.yaml:2:22: cache.heuristic_percent: ", "must be from 0 to 100, got 101"},
       {"cache:\n  heuristic_max: 1500ms\n",
@@ -339,7 +349,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
        "unknown key (known here: listen, workers, log, timeouts, limits, access, cache, admin, "
-       "upstream, via, expect_continue)"},
+       "upstream, pac, via, expect_continue)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
@@ -351,7 +361,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
        "allow_destinations)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
-       "refresh_rules)"},
+       "refresh_rules, set_cookie, targeted_fields, max_variants)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},
@@ -453,5 +463,27 @@ TEST_CASE("#10 bad parents and host patterns point at the item", "[config]") {
        "t.yaml:4:7: upstream.parents[1]: ", "listed twice"},
   };
   for (const Case& c : cases)
+    checkOneProblem(c);
+}
+
+TEST_CASE("#14 bad pac settings point at the value", "[config]") {
+  const Case cases[] = {
+      {"pac: {proxy: proxy.example}\n",
+       "t.yaml:1:14: pac.proxy: ", "\"proxy.example\" is not a host with a port"},
+      {"pac: {proxy: \"a b:3128\"}\n", "t.yaml:1:14: pac.proxy: ", "is not a host with a port"},
+      {"pac: {direct_domains: [Example.com]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "\"Example.com\" is not a lower-case domain"},
+      {"pac: {direct_domains: [\"a..b\"]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "is not a lower-case domain"},
+      {"pac: {direct_domains: [.]}\n",
+       "t.yaml:1:24: pac.direct_domains[0]: ", "is not a lower-case domain"},
+      {"pac: {direct_domains: [a.example, a.example]}\n",
+       "t.yaml:1:35: pac.direct_domains[1]: ", "\"a.example\" is listed twice"},
+      {"pac: {direct_networks: [10.0.0.1/8]}\n",
+       "t.yaml:1:25: pac.direct_networks[0]: ", "is not a network"},
+      {"pac: {direct: []}\n", "t.yaml:1:7: pac.direct: ",
+       "unknown key (known here: proxy, direct_domains, direct_networks)"},
+  };
+  for (const auto& c : cases)
     checkOneProblem(c);
 }

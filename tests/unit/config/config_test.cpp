@@ -61,12 +61,21 @@ std::string describe(const config::Config& c) {
       << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
       << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
       << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
-      << c.cache.heuristic_max.count() << "\nrefresh_rules";
+      << c.cache.heuristic_max.count() << ' ' << static_cast<int>(c.cache.set_cookie) << ' '
+      << c.cache.max_variants << "\ntargeted_fields " << joined(c.cache.targeted_fields)
+      << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
   out << "\nadmin " << (c.admin.listen ? c.admin.listen->toString() : "none") << ' '
-      << joined(c.admin.allowed) << '\n';
+      << joined(c.admin.allowed) << ' ' << c.admin.config_file;
+  for (const pac::Settings* pac : {&c.admin.pac, &c.proxy.pac}) {
+    out << "\npac " << pac->proxy << " domains ";
+    for (const auto& domain : pac->direct_domains)
+      out << domain << ' ';
+    out << "networks " << joined(pac->direct_networks);
+  }
+  out << '\n';
   return out.str();
 }
 
@@ -84,6 +93,11 @@ config::Config structDefaults(const std::string& source) {
     c.proxy.deny_destinations.push_back(*net::Cidr::parse(network));
   c.admin.allowed = c.proxy.allowed_clients;
   c.proxy.purge_allowed = c.admin.allowed;
+  c.admin.config_file = source;
+  for (const char* network : {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                              "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"})
+    c.admin.pac.direct_networks.push_back(*net::Cidr::parse(network));
+  c.proxy.pac = c.admin.pac;
   return c;
 }
 
@@ -93,7 +107,8 @@ TEST_CASE("an empty file, a comment-only file and empty sections mean all defaul
   const std::string expected = describe(structDefaults("t.yaml"));
   CHECK(describe(parseText("")) == expected);
   CHECK(describe(parseText("# nothing here\n\n   # still nothing\n")) == expected);
-  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\n")) == expected);
+  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\npac:\n")) ==
+        expected);
   CHECK(describe(parseText("timeouts: {}\nlimits: {}\n")) == expected);
   CHECK(describe(parseText("---\nvia: ferry\n...\n")) == expected);
 }
@@ -285,6 +300,25 @@ TEST_CASE("cache heuristic freshness and refresh rules", "[config][cache]") {
   CHECK(RE2::PartialMatch("http://x/debian/dists/main/PACKAGES.XZ", *packages.regex));
 }
 
+TEST_CASE("#11 cache.set_cookie: strip, refuse or store", "[config][cache]") {
+  CHECK(parseText("").cache.set_cookie == cache::SetCookie::Strip);
+  CHECK(parseText("cache:\n  set_cookie: refuse\n").cache.set_cookie == cache::SetCookie::Refuse);
+  CHECK(parseText("cache:\n  set_cookie: store\n").cache.set_cookie == cache::SetCookie::Store);
+  CHECK(parseText("cache:\n  set_cookie: strip\n").cache.set_cookie == cache::SetCookie::Strip);
+}
+
+TEST_CASE("#11 cache.targeted_fields lists RFC 9213 fields in order", "[config][cache]") {
+  CHECK(parseText("").cache.targeted_fields.empty());
+  CHECK(parseText("cache:\n  targeted_fields: [CDN-Cache-Control, Acme-Cache-Control]\n")
+            .cache.targeted_fields ==
+        std::vector<std::string>{"CDN-Cache-Control", "Acme-Cache-Control"});
+}
+
+TEST_CASE("#11 cache.max_variants", "[config][cache]") {
+  CHECK(parseText("").cache.max_variants == 32);
+  CHECK(parseText("cache:\n  max_variants: 4\n").cache.max_variants == 4);
+}
+
 TEST_CASE("cache memory and largest object", "[config]") {
   auto c = parseText("cache:\n  memory: 2GiB\n  max_object_size: 1GB\n");
   CHECK(c.cache.memory_bytes == 2ull << 30);
@@ -396,4 +430,21 @@ TEST_CASE("#10 upstream parents, their credentials and domains, direct rules", "
   CHECK(up.parent_down == 5s);
   CHECK(parseText("").proxy.upstream.parents.empty());
   CHECK(parseText("").proxy.upstream.parent_down == 30s);
+}
+
+TEST_CASE("#14 pac settings reach the admin listener and the proxy port alike", "[config]") {
+  const auto c = parseText("pac:\n  proxy: proxy.corp.example:3128\n"
+                           "  direct_domains: [intranet, .corp.example]\n"
+                           "  direct_networks: [10.0.0.0/8, \"fd00::/8\"]\n");
+  CHECK(c.admin.pac.proxy == "proxy.corp.example:3128");
+  CHECK(c.admin.pac.direct_domains == std::vector<std::string>{"intranet", ".corp.example"});
+  CHECK(joined(c.admin.pac.direct_networks) == "10.0.0.0/8 fd00::/8 ");
+  CHECK(c.proxy.pac.proxy == c.admin.pac.proxy);
+  CHECK(c.proxy.pac.direct_domains == c.admin.pac.direct_domains);
+  CHECK(joined(c.proxy.pac.direct_networks) == joined(c.admin.pac.direct_networks));
+  const auto none = parseText("pac: {direct_domains: [], direct_networks: []}\n");
+  CHECK(none.proxy.pac.direct_domains.empty());
+  CHECK(none.proxy.pac.direct_networks.empty());
+  CHECK(parseText("pac: {proxy: \"[2001:db8::1]:8080\"}\n").admin.pac.proxy ==
+        "[2001:db8::1]:8080");
 }

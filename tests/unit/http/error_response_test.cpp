@@ -36,3 +36,12 @@ TEST_CASE("error responses without close and for HEAD", "[http]") {
         std::string::npos); // "502 Bad Gateway\norigin reset\n"
   CHECK(errorResponse(42, "", false).rfind("HTTP/1.1 500 Internal Server Error\r\n", 0) == 0);
 }
+
+TEST_CASE("#14 ferry's own resources are framed with their type and length", "[http]") {
+  CHECK(ownResponse(200, "application/x-ns-proxy-autoconfig", "function F(){}", false) ==
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ns-proxy-autoconfig\r\n"
+        "Content-Length: 14\r\nCache-Control: no-store\r\n\r\nfunction F(){}");
+  CHECK(ownResponse(503, "text/plain", "draining\n", true, true) ==
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+        "Content-Length: 9\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n");
+}

@@ -158,6 +158,8 @@ TEST_CASE("#10 host patterns: exact, domain and subdomains, every host", "[http]
     {"anything", "*", true},
     {"127.0.0.1", "127.0.0.1", true},
     {"127.0.0.10", "127.0.0.1", false},
+    {"www.example.com.", ".example.com", true},
+    {"localhost.", "localhost", true},
   };
   // clang-format on
   for (const Row& row : rows) {

@@ -142,6 +142,18 @@ TEST_CASE("combined format escapes quotes, backslashes and control bytes", "[pro
         "200 1234 \"say \\\"hi\\\"\" \"a\\\"b\\\\c\\nd\\te\\x01\\xff\"");
 }
 
+TEST_CASE("#14 the user column carries the proxy user in both formats", "[proxy]") {
+  AccessRecord r = sampleRecord();
+  r.user = "alice";
+  CHECK(proxy::formatSquid(r) ==
+        "1795707901.623   1500 192.0.2.7 TCP_MISS/200 1534 GET http://example.com/a?b=c alice "
+        "HIER_DIRECT/198.51.100.1 text/html");
+  CHECK(proxy::formatCombined(r).rfind("192.0.2.7 - alice [26/Nov/2026:15:45:00 +0000] ", 0) == 0);
+  r.user = "bob smith\n";
+  CHECK(proxy::formatSquid(r).find(" bob%20smith%0A HIER_DIRECT/") != std::string::npos);
+  CHECK(proxy::formatCombined(r).rfind("192.0.2.7 - bob smith\\n [", 0) == 0);
+}
+
 TEST_CASE("the writer appends formatted lines and flushes them on destruction", "[proxy]") {
   TempDir dir;
   const auto path = dir.path / "access.log";

@@ -149,6 +149,7 @@ public:
   RecordingSink& operator=(const RecordingSink&) = delete;
 
   const net::Address& peer() const override { return peer_; }
+  net::Address localAddress() const override { return *net::Address::parse("127.0.0.1:3128"); }
   bool keepAlive() const override { return true; }
   void write(std::string_view bytes) override { evbuffer_add(output_, bytes.data(), bytes.size()); }
   evbuffer* output() override { return output_; }

@@ -136,6 +136,27 @@ TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is dow
     REQUIRE(rig.runUntil([&] { return owner.over(); }));
     CHECK(exchange.parent() == &parent);
   }
+  SECTION("a parent that drops a fresh connection unanswered: marked down, next hop") {
+    ScriptedOrigin dropping;
+    Parent flaky;
+    flaky.host = "127.0.0.1";
+    flaky.port = dropping.port();
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner,
+                            get(origin, "/f", {Hop{&flaky}, Hop{}}));
+    exchange.start();
+    const int dropped = dropping.accept(rig);
+    REQUIRE(dropped >= 0);
+    ScriptedOrigin::readUntil(rig, dropped);
+    ::shutdown(dropped, SHUT_RDWR);
+    const int fd = origin.accept(rig);
+    REQUIRE(fd >= 0);
+    CHECK(ScriptedOrigin::readUntil(rig, fd).starts_with("GET /f HTTP/1.1\r\n"));
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(owner.body == "hello");
+    CHECK(rig.worker->parentHealth().isDown(flaky, rig.clock.steady()));
+  }
   SECTION("a parent that refuses: marked down, the next hop (direct) answers") {
     RecordingOwner owner;
     OriginExchange exchange(*rig.worker, *rig.settings, owner,

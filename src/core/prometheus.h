@@ -1,0 +1,15 @@
+// The Prometheus text exposition format (0.0.4) pieces shared by counters, gauges and
+// histograms. It knows nothing of where the values come from.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ferry::core::prometheus {
+
+// "# HELP ferry_<name> <help>\n# TYPE ferry_<name> <type>\n", help escaped as the format
+// asks (backslash and line feed).
+void appendHeader(std::string& out, std::string_view name, std::string_view help,
+                  std::string_view type);
+
+} // namespace ferry::core::prometheus
