@@ -17,14 +17,8 @@ std::vector<CounterValue> snapshotCounters() {
 std::string renderPrometheus(const std::vector<CounterValue>& values) {
   std::string out;
   out.reserve(values.size() * 160);
-  for (const CounterValue& v : values) {
-    prometheus::appendHeader(out, v.name, v.help, "counter");
-    out += "ferry_";
-    out += v.name;
-    out += ' ';
-    out += std::to_string(v.value);
-    out += '\n';
-  }
+  for (const CounterValue& v : values)
+    prometheus::appendMetric(out, v.name, v.help, "counter", std::to_string(v.value));
   return out;
 }
 

@@ -17,14 +17,8 @@ std::vector<GaugeValue> snapshotGauges() {
 
 std::string renderPrometheus(const std::vector<GaugeValue>& values) {
   std::string out;
-  for (const GaugeValue& v : values) {
-    prometheus::appendHeader(out, v.name, v.help, "gauge");
-    out += "ferry_";
-    out += v.name;
-    out += ' ';
-    out += std::to_string(v.value);
-    out += '\n';
-  }
+  for (const GaugeValue& v : values)
+    prometheus::appendMetric(out, v.name, v.help, "gauge", std::to_string(v.value));
   return out;
 }
 

@@ -24,4 +24,14 @@ void appendHeader(std::string& out, std::string_view name, std::string_view help
   out += '\n';
 }
 
+void appendMetric(std::string& out, std::string_view name, std::string_view help,
+                  std::string_view type, std::string_view value) {
+  appendHeader(out, name, help, type);
+  out += "ferry_";
+  out += name;
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
 } // namespace ferry::core::prometheus

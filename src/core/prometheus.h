@@ -12,4 +12,8 @@ namespace ferry::core::prometheus {
 void appendHeader(std::string& out, std::string_view name, std::string_view help,
                   std::string_view type);
 
+// One metric with a single sample: its header, then "ferry_<name> <value>\n".
+void appendMetric(std::string& out, std::string_view name, std::string_view help,
+                  std::string_view type, std::string_view value);
+
 } // namespace ferry::core::prometheus
