@@ -25,8 +25,12 @@ OriginConnection::~OriginConnection() {
   core::traffic::originClosed(key_);
 }
 
+bool OriginConnection::hasBufferedInput() const {
+  return evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0;
+}
+
 bool OriginConnection::isQuiet() const {
-  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0)
+  if (hasBufferedInput())
     return false;
   // The loop may not have read what the kernel holds yet: ask the socket itself.
   char byte;

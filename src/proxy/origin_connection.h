@@ -30,6 +30,8 @@ public:
   // buffer or queued in the socket, no EOF, no error. Only such a connection may carry
   // another request, or any byte it holds would be taken for that request's response.
   bool isQuiet() const;
+  // Bytes already read past the last response (isQuiet without asking the socket).
+  bool hasBufferedInput() const;
 
   // Hands the bufferevent over (to a Tunnel); the connection is empty afterwards.
   net::BuffereventPtr release() { return std::move(bev_); }

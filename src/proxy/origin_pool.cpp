@@ -54,9 +54,10 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   if (limits.origin_idle_per_origin == 0 || limits.origin_idle_total == 0)
     return;
   const std::string& key = connection->key();
-  if (!connection->isQuiet()) {
+  if (connection->hasBufferedInput()) {
     // Bytes past the end of the response (a second response in the same read, a body
     // after a 204): the next request on this connection would be answered with them.
+    // Bytes still in the kernel are caught by the idle read callback, or by take().
     spdlog::debug("origin {}: bytes after a complete response; closing", key);
     core::count(core::Counter::OriginConnectionsUnclean);
     return;

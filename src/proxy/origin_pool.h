@@ -30,7 +30,7 @@ public:
 
   // Keeps `connection` idle for reuse, within the limits of `settings`. The caller
   // guarantees the last response on it was complete and self-delimited and nobody said
-  // close; a connection that is not quiet (bytes after that response) is closed instead.
+  // close; one holding bytes read after that response is closed instead.
   void put(std::unique_ptr<OriginConnection> connection, const Settings& settings);
 
   std::size_t idleCount() const { return lru_.size(); }
