@@ -81,19 +81,19 @@ bool OriginExchange::skipParent(const std::string& why, bool resend) {
   if (!resend || hop_ + 1 >= request_.hops.size())
     return false;
   ++hop_;
-  release(false);
-  parser_.reset();
-  pending_ = replay_;
+  if (origin_) { // what was written on it goes again; otherwise pending_ still holds it all
+    release(false);
+    parser_.reset();
+    pending_ = replay_;
+  }
   connect();
   return true;
 }
 
 void OriginExchange::onConnected(net::ConnectResult result) {
-  if (const Parent* parent = request_.hops[hop_].parent; parent && result.fd < 0) {
-    if (skipParent(result.error, true))
-      return;
-    result.error = "parent proxy " + parent->name() + ": " + result.error;
-  }
+  // Nothing was sent yet: the request may go on to the next hop whatever it is.
+  if (request_.hops[hop_].parent && result.fd < 0 && skipParent(result.error, true))
+    return;
   if (result.denied) {
     core::count(core::Counter::DestinationsDenied);
     fail(403, core::CloseReason::ConnectNotAllowed, result.error);

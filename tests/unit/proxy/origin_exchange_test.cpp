@@ -157,6 +157,27 @@ TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is dow
     CHECK(owner.body == "hello");
     CHECK(rig.worker->parentHealth().isDown(flaky, rig.clock.steady()));
   }
+  SECTION("a parent that refuses: a body larger than the replay copy goes on whole") {
+    const std::string body = std::string(100 * 1024, 'b') + "end"; // more than the 64 KiB
+                                                                   // kept for a retry
+    OriginExchange::Request request = get(origin, "/upload", {Hop{&dead}, Hop{}});
+    request.head.method = "POST";
+    request.head.headers.add("Content-Length", std::to_string(body.size()));
+    request.body_framing = {http::Framing::Length, body.size()};
+    request.body_done = false;
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner, std::move(request));
+    exchange.start();
+    exchange.sendBody(body); // while the first hop is still being connected to
+    exchange.endBody();
+    const int fd = origin.accept(rig);
+    REQUIRE(fd >= 0);
+    const std::string received = ScriptedOrigin::readUntil(rig, fd, "end");
+    CHECK(received.size() == received.find("\r\n\r\n") + 4 + body.size());
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(owner.body == "hello");
+  }
   SECTION("a parent that refuses: marked down, the next hop (direct) answers") {
     RecordingOwner owner;
     OriginExchange exchange(*rig.worker, *rig.settings, owner,
