@@ -54,6 +54,26 @@ std::optional<Address> Address::parse(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<Address> Address::ofHost(std::string_view host, uint16_t port) {
+  const std::string hostz(host);
+  Address out;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage_);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage_);
+  // inet_aton also takes what follows a space as a comment; a host never holds one.
+  const bool spaced = hostz.find_first_of(" \t\n\v\f\r") != std::string::npos;
+  if (!hostz.empty() && !spaced && inet_aton(hostz.c_str(), &v4->sin_addr) != 0) {
+    v4->sin_family = AF_INET;
+    out.length_ = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, hostz.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    out.length_ = sizeof(sockaddr_in6);
+  } else {
+    return std::nullopt;
+  }
+  out.setPort(port);
+  return out;
+}
+
 uint16_t Address::port() const {
   if (family() == AF_INET)
     return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);

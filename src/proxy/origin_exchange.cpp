@@ -68,9 +68,9 @@ void OriginExchange::connect() {
       parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
 }
 
-// A parent that cannot be reached, or that drops a fresh connection before answering, is
-// skipped for upstream.parent_down. True when the request goes on to the next hop, which
-// it does only if `resend` allows it (nothing was sent yet, or the request may be sent
+// A parent that cannot be reached, drops a fresh connection before answering or answers
+// nothing in time is skipped for upstream.parent_down. True when the request goes on to the next
+// hop, which it does only if `resend` allows it (nothing was sent yet, or the request may be sent
 // again).
 bool OriginExchange::skipParent(const std::string& why, bool resend) {
   const Parent* parent = request_.hops[hop_].parent;
@@ -356,6 +356,10 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
                                  reason == core::CloseReason::OriginError;
     if (before_any_byte && skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
       return;
+    // A parent that took the request and said nothing for timeouts.origin_response is
+    // skipped by the requests that follow; this one has waited long enough (504).
+    if (origin_ && !response_bytes_ && reason == core::CloseReason::OriginTimeout)
+      skipParent(why, false);
     why = "parent proxy " + parent->name() + ": " + why;
   }
   transition(State::Done);

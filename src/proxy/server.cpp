@@ -69,8 +69,9 @@ std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime ru
     server->groups_.push_back(std::move(std::get<ListenGroup>(group)));
   }
   const auto destinations = destinationPolicy(runtime, server->listening());
+  const auto parents = std::make_shared<ParentHealth>();
   for (unsigned i = 0; i < settings->workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, runtime, destinations);
+    auto worker = std::make_unique<Worker>(i, runtime, destinations, parents);
     for (auto& g : server->groups_)
       worker->addListener(g.fds[i]);
     worker->start();

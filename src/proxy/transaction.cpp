@@ -201,10 +201,9 @@ void Transaction::fetch(Step step) {
     return;
   }
   if (!request.hops.front().isDirect()) {
-    // Through a parent ferry resolves nothing, but an address literal is judged as ever.
-    const bool ipv6 = target_.host.find(':') != std::string::npos;
-    const auto literal = net::Address::parse((ipv6 ? "[" + target_.host + "]" : target_.host) +
-                                             ":" + std::to_string(target_.port));
+    // Through a parent ferry resolves nothing, but a host that is an address (in any form
+    // the parent's resolver would read as one) is judged as ever.
+    const auto literal = net::Address::ofHost(target_.host, target_.port);
     if (literal && !worker_.connector().policy().allows(*literal)) {
       refuse(worker_.connector().policy().refusal(*literal));
       return;

@@ -24,8 +24,16 @@ bool serves(const Parent& parent, std::string_view host) {
   return parent.domains.empty() || named(parent.domains, host);
 }
 
+void ParentHealth::markDown(const Parent& parent, Clock::time_point until) {
+  std::string name = parent.name();
+  std::lock_guard lock(mutex_);
+  down_[std::move(name)] = until;
+}
+
 bool ParentHealth::isDown(const Parent& parent, Clock::time_point now) const {
-  const auto it = down_.find(parent.name());
+  const std::string name = parent.name();
+  std::lock_guard lock(mutex_);
+  const auto it = down_.find(name);
   return it != down_.end() && it->second > now;
 }
 

@@ -6,6 +6,7 @@
 #include "ferry/proxy/settings.h"
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,15 +20,17 @@ struct Hop {
   bool isDirect() const { return parent == nullptr; }
 };
 
-// Parents that recently failed to connect, per worker, keyed by Parent::name() so that it
-// survives a reload that keeps the parent.
+// Parents that recently failed, keyed by Parent::name() so that it survives a reload that
+// keeps the parent. One table for all workers: a parent one worker found down is skipped by
+// every worker. Thread-safe.
 class ParentHealth {
 public:
   using Clock = std::chrono::steady_clock;
-  void markDown(const Parent& parent, Clock::time_point until) { down_[parent.name()] = until; }
+  void markDown(const Parent& parent, Clock::time_point until);
   bool isDown(const Parent& parent, Clock::time_point now) const;
 
 private:
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, Clock::time_point> down_;
 };
 

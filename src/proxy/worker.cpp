@@ -17,9 +17,11 @@
 namespace ferry::proxy {
 
 Worker::Worker(unsigned index, Runtime runtime,
-               std::shared_ptr<const net::DestinationPolicy> destinations)
-    : index_(index), runtime_(std::move(runtime)), base_(event_base_new()) {
-  FERRY_ASSERT(base_);
+               std::shared_ptr<const net::DestinationPolicy> destinations,
+               std::shared_ptr<ParentHealth> parents)
+    : index_(index), runtime_(std::move(runtime)), base_(event_base_new()),
+      parent_health_(std::move(parents)) {
+  FERRY_ASSERT(base_ && parent_health_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));

@@ -29,9 +29,11 @@ class ClientSession;
 
 class Worker {
 public:
-  // `destinations`: where its Connector may connect (never null).
+  // `destinations`: where its Connector may connect (never null); `parents`: the health
+  // table all workers share (never null).
   Worker(unsigned index, Runtime runtime,
-         std::shared_ptr<const net::DestinationPolicy> destinations);
+         std::shared_ptr<const net::DestinationPolicy> destinations,
+         std::shared_ptr<ParentHealth> parents);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -61,7 +63,7 @@ public:
   event_base* base() const { return base_.get(); }
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
-  ParentHealth& parentHealth() { return parent_health_; }
+  ParentHealth& parentHealth() { return *parent_health_; }
   net::Connector& connector() { return *connector_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
@@ -87,7 +89,7 @@ private:
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
-  ParentHealth parent_health_;
+  std::shared_ptr<ParentHealth> parent_health_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;

@@ -428,7 +428,7 @@ public:
                                    .store = store,
                                    .clock = &env_.clock,
                                    .other_listeners = {}};
-      proxy::Worker worker(0, runtime, env_.destinations);
+      proxy::Worker worker(0, runtime, env_.destinations, std::make_shared<proxy::ParentHealth>());
       base_ = worker.base();
       const int listener = ::dup(env_.client_listener);
       check(listener >= 0);

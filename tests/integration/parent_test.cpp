@@ -19,8 +19,9 @@ namespace {
 
 // A ferry on 127.0.0.1:0 that may reach loopback origins, CONNECT to `connect_port` too.
 struct Ferry {
-  explicit Ferry(const std::string& extra, int connect_port = 443)
-      : process("listen: [\"127.0.0.1:0\"]\nworkers: 1\naccess:\n"
+  explicit Ferry(const std::string& extra, int connect_port = 443, int workers = 1)
+      : process("listen: [\"127.0.0.1:0\"]\nworkers: " + std::to_string(workers) +
+                "\naccess:\n"
                 "  allow_destinations: [127.0.0.0/8]\n  connect_ports: [" +
                 std::to_string(connect_port) + "]\n" + extra) {
     auto p = process.waitListening();
@@ -146,6 +147,39 @@ TEST_CASE("#10 a parent that dies is skipped: the next one, then direct, unless 
     CHECK(again->status == 502);
     CHECK(again->body.find("every parent proxy for 127.0.0.1 is down") != std::string::npos);
   }
+}
+
+TEST_CASE("#10 a parent one worker found down is skipped by every worker",
+          "[integration][parent]") {
+  FakeOrigin origin(echoPath());
+  // A parent that takes each request and closes without a word: after the first such
+  // connection, no worker tries it again within parent_down.
+  FakeOrigin dropping([](OriginConnection& c) {
+    c.readRequest();
+    c.close();
+  });
+  Ferry child(parents({dropping.authority()}), 443, 2);
+  for (int i = 0; i < 8; ++i) { // new client connections, spread over both workers
+    auto r = child.fetch(get(origin, "/spread/" + std::to_string(i)));
+    REQUIRE(r);
+    CHECK(r->body == "/spread/" + std::to_string(i));
+  }
+  CHECK(dropping.accepts() == 1);
+}
+
+TEST_CASE("#10 through a parent, a host in any address form is judged by the destination policy",
+          "[integration][parent]") {
+  FakeOrigin parent(FakeOrigin::serveForever(
+      [](OriginConnection& c, const ReceivedRequest&) { c.respond(200, "from the parent"); }));
+  Ferry child(parents({parent.authority()}));
+  // 169.254.169.254 (link-local, denied by default) written as a resolver would still read it.
+  for (const std::string host : {"169.254.169.254", "169.254.43518", "0xa9fea9fe", "2852039166"}) {
+    auto r = child.fetch("GET http://" + host + "/latest HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    CHECK(r->body.find("169.254.169.254") != std::string::npos);
+  }
+  CHECK(parent.accepts() == 0);
 }
 
 TEST_CASE("#10 always_direct and parent domains pick the hop per host", "[integration][parent]") {

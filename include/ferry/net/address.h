@@ -20,6 +20,11 @@ public:
   // "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128", "[::]:3128". Port 0 is allowed
   // (the kernel picks one). Returns nullopt on anything else.
   static std::optional<Address> parse(std::string_view text);
+  // The address a target host denotes without a lookup, as the C library's resolvers read
+  // it (and so any parent proxy that resolves it): an IPv6 literal without brackets, or
+  // IPv4 in every inet_aton(3) form ("127.0.0.1", "127.1", "0x7f.1", "2130706433").
+  // nullopt for a name.
+  static std::optional<Address> ofHost(std::string_view host, uint16_t port);
 
   const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }

@@ -27,3 +27,35 @@ TEST_CASE("Address rejects names, missing ports and bad ports", "[net]") {
     CHECK_FALSE(Address::parse(bad));
   }
 }
+
+TEST_CASE("#10 a host is read as an address in every form a resolver would take", "[net]") {
+  struct Row {
+    const char* host;
+    const char* address; // nullptr: a name
+  };
+  const Row rows[] = {
+      {"127.0.0.1", "127.0.0.1:80"},
+      {"127.1", "127.0.0.1:80"},
+      {"0x7f.1", "127.0.0.1:80"},
+      {"2130706433", "127.0.0.1:80"},
+      {"017700000001", "127.0.0.1:80"},
+      {"169.254.43518", "169.254.169.254:80"},
+      {"::1", "[::1]:80"},
+      {"::ffff:127.0.0.1", "[::ffff:127.0.0.1]:80"},
+      {"example.com", nullptr},
+      {"127.0.0.1.example", nullptr},
+      {"", nullptr},
+      {"127.0.0.1 x", nullptr},
+      {"1.2.3.4.5", nullptr},
+  };
+  for (const Row& row : rows) {
+    INFO(row.host);
+    const auto address = Address::ofHost(row.host, 80);
+    if (row.address) {
+      REQUIRE(address);
+      CHECK(address->toString() == row.address);
+    } else {
+      CHECK_FALSE(address);
+    }
+  }
+}

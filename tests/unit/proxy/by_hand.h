@@ -54,7 +54,8 @@ struct Rig {
     store = std::make_shared<cache::MemoryStore>(*runtime.cache_settings);
     runtime.store = store;
     runtime.clock = &clock;
-    worker = std::make_unique<Worker>(0, runtime, std::make_shared<net::DestinationPolicy>());
+    worker = std::make_unique<Worker>(0, runtime, std::make_shared<net::DestinationPolicy>(),
+                                      std::make_shared<ParentHealth>());
   }
   ~Rig() { worker.reset(); }
 
