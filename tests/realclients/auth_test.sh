@@ -16,7 +16,9 @@ www=$rc_tmp/www
 mkdir -p "$www" || fail mkdir
 echo "hello through ferry" >"$www/small.txt"
 # /headers: what the origin received as Proxy-Authorization and Authorization.
-start_nginx nginx "$www" 'location = /headers { return 200 "pa=[$http_proxy_authorization] a=[$http_authorization]\n"; }'
+mkdir -p "$www/cached" && echo "fresh for an hour" >"$www/cached/page.txt" || fail mkdir
+start_nginx nginx "$www" 'location = /headers { return 200 "pa=[$http_proxy_authorization] a=[$http_authorization]\n"; }
+    location /cached/ { expires 1h; }'
 origin_port=$nginx_port
 origin=http://127.0.0.1:$origin_port
 # A second origin on a port only alice may use (outside access.http_ports).
@@ -36,6 +38,7 @@ start_ferry ferry "$binary" "$origin_port" "  http_ports: [$origin_port]
     - deny: {methods: [DELETE]}
     - deny: {ports: [8009]}
     - deny: {destinations: [127.0.0.2/32]}
+    - deny: {users: [bob], domains: [localhost], destinations: [127.0.0.1/32, "::1/128"]}
     - allow: {users: [alice], ports: [$other_port]}
 auth:
   basic:
@@ -107,6 +110,17 @@ code=$(status -x "$proxy" --proxy-user bob:builder "http://127.0.0.1:$other_port
 [ "$code" = 403 ] && grep -q "port $other_port is not allowed (access.http_ports)" "$rc_tmp/body" ||
   fail "another user on alice's port: $code $(cat "$rc_tmp/body")"
 note "ok rules by domain, method, port, destination and user"
+
+# --- A response stored for alice is not served to bob, whom a rule keeps from its origin.
+code=$(status -x "$proxy" --proxy-user alice:wonderland "http://localhost:$origin_port/cached/page.txt")
+[ "$code" = 200 ] || fail "alice localhost: status $code"
+code=$(status -x "$proxy" --proxy-user alice:wonderland -D "$rc_tmp/hit.hdrs" "http://localhost:$origin_port/cached/page.txt")
+[ "$code" = 200 ] && grep -qi '^Cache-Status: .*hit' "$rc_tmp/hit.hdrs" ||
+  fail "alice's second request was no cache hit: $code $(cat "$rc_tmp/hit.hdrs")"
+code=$(status -x "$proxy" --proxy-user bob:builder "http://localhost:$origin_port/cached/page.txt")
+[ "$code" = 403 ] && grep -q 'denied by access.rules\[4\]' "$rc_tmp/body" ||
+  fail "bob got alice's cached response: $code $(cat "$rc_tmp/body")"
+note "ok a cached response is not served past a destination rule"
 
 # --- SIGHUP re-reads the htpasswd file: a user added is admitted.
 code=$(status -x "$proxy" --proxy-user carol:newcomer "$origin/small.txt")
