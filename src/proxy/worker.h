@@ -23,6 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ferry/access/authenticator.h"
+
 namespace ferry::proxy {
 
 class ClientSession;
@@ -64,7 +66,9 @@ public:
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
   ParentHealth& parentHealth() { return *parent_health_; }
+  access::Authenticator& authenticator() { return authenticator_; }
   net::Connector& connector() { return *connector_; }
+  net::Resolver& resolver() { return *resolver_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
   const cache::Settings& cacheSettings() const { return *runtime_.cache_settings; }
@@ -90,6 +94,7 @@ private:
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
   std::shared_ptr<ParentHealth> parent_health_;
+  access::Authenticator authenticator_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;
