@@ -835,7 +835,7 @@ void readPac(const Value& section, pac::Settings& pac) {
 
 void readRoot(const Value& root, Config& config) {
   auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "auth", "access", "cache",
-                       "admin", "upstream", "pac", "via", "expect_continue"});
+                       "admin", "upstream", "pac", "via", "expect_continue", "splice"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -871,6 +871,9 @@ void readRoot(const Value& root, Config& config) {
     using proxy::ExpectContinue;
     return value.choice<ExpectContinue>(
         {{"forward", ExpectContinue::Forward}, {"reject", ExpectContinue::Reject}});
+  });
+  set(*map, "splice", proxy.splice, [](const Value& flag) {
+    return flag.choice<bool>({{"true", true}, {"false", false}});
   });
 }
 

@@ -304,7 +304,7 @@ void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   state_ = State::Tunnelling;
   auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
   tunnel_ = std::make_unique<Tunnel>(std::move(bev_), origin->release(),
-                                     settings_->timeouts.tunnel_idle, done);
+                                     settings_->timeouts.tunnel_idle, settings_->splice, done);
   tunnel_->start();
 }
 

@@ -1,21 +1,34 @@
-// Tunnel relay. Each side reads only while the other side's output is below the high
-// water mark, so a fast sender cannot make ferry buffer more than a window per direction.
+// Tunnel relay. Buffered: each side reads only while the other side's output is below the
+// high water mark. Spliced: each side is read only into the room its pipe has left, and the
+// pipe (at most its capacity, 64 KiB by default) is what one direction holds. Either way a
+// fast sender cannot make ferry hold more than a window per direction.
 #include "tunnel.h"
 
 #include "water_marks.h"
 
 #include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
 #include "ferry/core/gauges.h"
 
 #include <event2/buffer.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 namespace ferry::proxy {
 
+namespace {
+
+// Rounds of (write, read) one callback does for a direction before it lets the loop serve
+// other connections; it comes back to the rest from the loop.
+constexpr int SpliceRounds = 16;
+
+} // namespace
+
 Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
-               std::function<void(bool)> done)
+               bool splice, std::function<void(bool)> done)
     : client_{this, std::move(client)}, origin_{this, std::move(origin)},
-      idle_timeout_(idle_timeout), done_(std::move(done)) {
+      idle_timeout_(idle_timeout), splice_(splice), done_(std::move(done)) {
   core::addGauge(core::Gauge::Tunnels, 1);
 }
 
@@ -24,6 +37,12 @@ Tunnel::~Tunnel() {
 }
 
 void Tunnel::start() {
+  if (splice_ && startSpliced())
+    return;
+  startBuffered();
+}
+
+void Tunnel::startBuffered() {
   const timeval idle = net::toTimeval(idle_timeout_.count());
   for (Side* side : {&client_, &origin_}) {
     bufferevent_setcb(side->bev.get(), &Tunnel::onRead, &Tunnel::onWrite, &Tunnel::onEvent, side);
@@ -31,10 +50,59 @@ void Tunnel::start() {
     // A read timeout alone would end a one-way download whose other direction is quiet:
     // the idle clock restarts on every byte either way (see relay()).
     bufferevent_set_timeouts(side->bev.get(), &idle, nullptr);
-    bufferevent_enable(side->bev.get(), EV_READ | EV_WRITE);
+    bufferevent_enable(side->bev.get(), side->eof ? EV_WRITE : EV_READ | EV_WRITE);
   }
   relay(client_);
   relay(origin_);
+}
+
+// Both sockets leave their bufferevents (disabled, kept only to close the sockets) for
+// edge-triggered events of their own: with level-triggered ones a readable source whose
+// pipe is full would wake the loop again and again.
+bool Tunnel::startSpliced() {
+  event_base* base = bufferevent_get_base(client_.bev.get());
+  if (!(event_base_get_features(base) & EV_FEATURE_ET))
+    return false;
+  auto client_pipe = net::SplicePipe::create();
+  auto origin_pipe = net::SplicePipe::create();
+  if (!client_pipe || !origin_pipe)
+    return false;
+  client_.pipe.emplace(std::move(*client_pipe));
+  origin_.pipe.emplace(std::move(*origin_pipe));
+  for (Side* side : {&client_, &origin_}) {
+    Side& to = other(*side);
+    bufferevent_setcb(side->bev.get(), nullptr, nullptr, nullptr, nullptr);
+    bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
+    // What was queued for the other side goes first, then what this side sent already.
+    side->pending.reset(evbuffer_new());
+    evbuffer* in = bufferevent_get_input(side->bev.get());
+    if (&to == &client_)
+      to_client_ += evbuffer_get_length(in);
+    // A bufferevent keeps its output's start frozen to all but its own writes.
+    evbuffer* queued = bufferevent_get_output(to.bev.get());
+    evbuffer_unfreeze(queued, 1);
+    FERRY_ASSERT(evbuffer_add_buffer(side->pending.get(), queued) == 0);
+    evbuffer_freeze(queued, 1);
+    FERRY_ASSERT(evbuffer_add_buffer(side->pending.get(), in) == 0);
+    const evutil_socket_t fd = bufferevent_getfd(side->bev.get());
+    side->readable.reset(
+        event_new(base, fd, EV_READ | EV_PERSIST | EV_ET, &Tunnel::onReadable, side));
+    side->writable.reset(
+        event_new(base, fd, EV_WRITE | EV_PERSIST | EV_ET, &Tunnel::onWritable, &to));
+    FERRY_ASSERT(side->pending && side->readable && side->writable);
+  }
+  idle_.reset(evtimer_new(base, &Tunnel::onIdle, this));
+  FERRY_ASSERT(idle_);
+  for (Side* side : {&client_, &origin_}) {
+    event_add(side->readable.get(), nullptr);
+    event_add(side->writable.get(), nullptr);
+  }
+  core::count(core::Counter::TunnelsSpliced);
+  const timeval idle = net::toTimeval(idle_timeout_.count());
+  evtimer_add(idle_.get(), &idle);
+  pump(client_);
+  pump(origin_);
+  return true;
 }
 
 void Tunnel::relay(Side& from) {
@@ -56,9 +124,89 @@ void Tunnel::relay(Side& from) {
   maybeShutdown(to);
 }
 
+// One direction, spliced: what is pending, then the pipe, goes out; the source is read
+// into the pipe's room; until nothing moves. An edge-triggered event comes only for news,
+// so every pass ends with both ends blocked, or hands the rest to the loop.
+void Tunnel::pump(Side& from) {
+  if (finished_ || !from.pipe)
+    return;
+  Side& to = other(from);
+  const evutil_socket_t in = bufferevent_getfd(from.bev.get());
+  const evutil_socket_t out = bufferevent_getfd(to.bev.get());
+  bool moved = false;
+  bool progress = true;
+  for (int round = 0; progress && round < SpliceRounds; ++round) {
+    progress = false;
+    if (evbuffer_get_length(from.pending.get()) > 0) {
+      const int n = evbuffer_write(from.pending.get(), out);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        finish(false);
+        return;
+      }
+      progress = n > 0;
+    }
+    if (evbuffer_get_length(from.pending.get()) == 0 && from.pipe->buffered() > 0) {
+      const net::SplicePipe::Result r = from.pipe->drain(out);
+      if (r.status == net::SplicePipe::Status::Failed ||
+          r.status == net::SplicePipe::Status::Unsupported) {
+        finish(false);
+        return;
+      }
+      progress = progress || r.bytes > 0;
+    }
+    if (!from.eof) {
+      const net::SplicePipe::Result r = from.pipe->fill(in);
+      switch (r.status) {
+      case net::SplicePipe::Status::Moved:
+        if (&to == &client_)
+          to_client_ += r.bytes;
+        progress = true;
+        break;
+      case net::SplicePipe::Status::Eof:
+        from.eof = true;
+        progress = true;
+        break;
+      case net::SplicePipe::Status::Blocked:
+        break;
+      case net::SplicePipe::Status::Unsupported:
+        // Nothing moved through the kernel yet in this direction, or bytes sit in a pipe:
+        // either way they go on through the bufferevents, in order.
+        for (Side* side : {&client_, &origin_}) {
+          evbuffer* queue = bufferevent_get_output(other(*side).bev.get());
+          FERRY_ASSERT(evbuffer_add_buffer(queue, side->pending.get()) == 0);
+          side->pipe->moveTo(queue);
+          side->pipe.reset();
+          // Deleted, not freed: this runs inside one of them.
+          event_del(side->readable.get());
+          event_del(side->writable.get());
+        }
+        event_del(idle_.get());
+        startBuffered();
+        return;
+      case net::SplicePipe::Status::Failed:
+        finish(false);
+        return;
+      }
+    }
+    moved = moved || progress;
+  }
+  if (progress) // out of rounds: both ends may still be ready, and no edge will say so
+    event_active(from.readable.get(), EV_READ, 0);
+  if (moved) {
+    const timeval idle = net::toTimeval(idle_timeout_.count());
+    evtimer_add(idle_.get(), &idle);
+  }
+  maybeShutdown(to);
+}
+
 void Tunnel::maybeShutdown(Side& to) {
   Side& from = other(to);
-  if (!from.eof || to.shut_down || evbuffer_get_length(bufferevent_get_output(to.bev.get())) > 0)
+  if (!from.eof || to.shut_down)
+    return;
+  const bool flushed =
+      from.pipe ? evbuffer_get_length(from.pending.get()) == 0 && from.pipe->buffered() == 0
+                : evbuffer_get_length(bufferevent_get_output(to.bev.get())) == 0;
+  if (!flushed)
     return;
   to.shut_down = true;
   ::shutdown(bufferevent_getfd(to.bev.get()), SHUT_WR);
@@ -96,12 +244,33 @@ void Tunnel::onEvent(bufferevent*, short what, void* arg) noexcept {
   self->finish(false);
 }
 
+void Tunnel::onReadable(evutil_socket_t, short, void* arg) noexcept {
+  auto* from = static_cast<Side*>(arg);
+  from->tunnel->pump(*from);
+}
+
+void Tunnel::onWritable(evutil_socket_t, short, void* arg) noexcept {
+  auto* from = static_cast<Side*>(arg);
+  from->tunnel->pump(*from);
+}
+
+void Tunnel::onIdle(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<Tunnel*>(arg)->finish(true);
+}
+
 void Tunnel::finish(bool idle_timeout) {
   if (finished_)
     return;
   finished_ = true;
-  for (Side* side : {&client_, &origin_})
+  for (Side* side : {&client_, &origin_}) {
     bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
+    if (side->readable) {
+      event_del(side->readable.get());
+      event_del(side->writable.get());
+    }
+  }
+  if (idle_)
+    event_del(idle_.get());
   done_(idle_timeout);
 }
 

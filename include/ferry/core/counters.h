@@ -40,6 +40,8 @@
   X(ClientBytesIn, "client_bytes_in", "bytes received from clients")                               \
   X(ClientBytesOut, "client_bytes_out", "bytes sent to clients")                                   \
   X(TunnelsOpened, "tunnels_opened", "CONNECT tunnels established")                                \
+  X(TunnelsSpliced, "tunnels_spliced",                                                             \
+    "tunnels (CONNECT and Upgrade) relayed in the kernel with splice(2)")                          \
   X(DestinationsDenied, "destinations_denied",                                                     \
     "requests refused for where they go: access.http_ports, connect_ports, deny_destinations, "    \
     "or ferry itself")                                                                             \

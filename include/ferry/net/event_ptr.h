@@ -1,6 +1,7 @@
 // Owning handles for libevent objects, so every early return frees what it made.
 #pragma once
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -22,10 +23,15 @@ struct BuffereventFree {
   void operator()(bufferevent* p) const { bufferevent_free(p); }
 };
 
+struct EvbufferFree {
+  void operator()(evbuffer* p) const { evbuffer_free(p); }
+};
+
 using EventBasePtr = std::unique_ptr<event_base, EventBaseFree>;
 using EventPtr = std::unique_ptr<event, EventFree>;
 using ListenerPtr = std::unique_ptr<evconnlistener, ListenerFree>;
 using BuffereventPtr = std::unique_ptr<bufferevent, BuffereventFree>;
+using EvbufferPtr = std::unique_ptr<evbuffer, EvbufferFree>;
 
 // Makes libevent safe to use from several threads (event_active across threads).
 // Call once from main before any event_base exists.

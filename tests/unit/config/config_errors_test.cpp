@@ -93,6 +93,7 @@ TEST_CASE("bad log settings", "[config]") {
        "t.yaml:2:22: log.access_log_format: ", "expected one of squid, combined, got \"apache\""},
       {"expect_continue: ignore\n",
        "t.yaml:1:18: expect_continue: ", "expected one of forward, reject, got \"ignore\""},
+      {"splice: auto\n", "t.yaml:1:9: splice: ", "expected one of true, false, got \"auto\""},
   };
   for (const auto& c : cases)
     checkOneProblem(c);
@@ -349,7 +350,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
        "unknown key (known here: listen, workers, log, timeouts, limits, auth, access, cache, "
-       "admin, upstream, pac, via, expect_continue)"},
+       "admin, upstream, pac, via, expect_continue, splice)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",

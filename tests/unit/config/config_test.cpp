@@ -62,11 +62,12 @@ std::string describe(const config::Config& c) {
       << p.access_log.path << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
       << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
       << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
-      << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
-      << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
-      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << ' '
-      << static_cast<int>(c.cache.set_cookie) << ' ' << c.cache.max_variants << "\ntargeted_fields "
-      << joined(c.cache.targeted_fields) << "\nrefresh_rules";
+      << static_cast<int>(p.expect_continue) << "\nsplice " << p.splice << "\npurge_allowed "
+      << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
+      << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
+      << c.cache.heuristic_max.count() << ' ' << static_cast<int>(c.cache.set_cookie) << ' '
+      << c.cache.max_variants << "\ntargeted_fields " << joined(c.cache.targeted_fields)
+      << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -348,6 +349,12 @@ TEST_CASE("admin listener on, off and its allow-list", "[config]") {
 TEST_CASE("via sets the Via pseudonym", "[config]") {
   CHECK(parseText("via: cache-7.example\n").proxy.http.via_pseudonym == "cache-7.example");
   CHECK(parseText("via: 123\n").proxy.http.via_pseudonym == "123");
+}
+
+TEST_CASE("#13 splice is on unless turned off", "[config]") {
+  CHECK(parseText("").proxy.splice);
+  CHECK_FALSE(parseText("splice: false\n").proxy.splice);
+  CHECK(parseText("splice: true\n").proxy.splice);
 }
 
 TEST_CASE("expect_continue forwards or rejects", "[config]") {
