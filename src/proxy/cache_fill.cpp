@@ -24,7 +24,8 @@ beginStoring(cache::Store& store, const cache::Settings& settings, const std::st
              const http::RequestHead& request, const http::ResponseHead& response,
              http::Framing framing, std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point now, cache::policy::StoreDecision& decision) {
-  decision = cache::policy::storability(request, response, settings);
+  decision = framing.codings.empty() ? cache::policy::storability(request, response, settings)
+                                     : cache::policy::StoreDecision::TransferCoded;
   // A Range request on a miss goes to the origin as is; its answer is not stored.
   if (decision != cache::policy::StoreDecision::Store || request.headers.has("Range"))
     return nullptr;
