@@ -597,6 +597,45 @@ TEST_CASE("#11 a 304 whose ETag selects no stored response leads to an unconditi
   CHECK(origin.requests()[3].header("if-none-match") == "\"v2\"");
 }
 
+TEST_CASE("#11 a 200 to HEAD updates the stored GET response, or removes it (RFC 9111 §4.3.5)",
+          "[integration][cache]") {
+  std::atomic<int> etag{1};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest& r) {
+    const std::string tag = "\"" + std::to_string(etag.load()) + "\"";
+    if (r.method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nETag: " + tag +
+             "\r\nCache-Control: max-age=600\r\nX-Version: head\r\nContent-Length: 4\r\n\r\n");
+    else
+      c.respond(200, "body", {{"ETag", tag}, {"Cache-Control", "max-age=0"}, {"X-Version", "get"}});
+  }));
+  Proxy proxy;
+  const std::string head = "HEAD http://" + origin.authority() + "/h HTTP/1.1\r\nHost: " +
+                           origin.authority() + "\r\n\r\n";
+  REQUIRE(proxy.fetch(get(origin, "/h")));
+  SECTION("matching validators and length: freshened, served from the cache after") {
+    auto h = proxy.fetch(head);
+    REQUIRE(h);
+    CHECK(h->status == 200);
+    CHECK(h->header("x-version") == "head");
+    auto hit = proxy.fetch(get(origin, "/h"));
+    REQUIRE(hit);
+    CHECK(hit->body == "body");
+    CHECK(hit->header("x-version") == "head");
+    CHECK(cacheStatus(*hit).find("ferry; hit") == 0);
+    CHECK(requestsFor(origin, "/h") == 2);
+  }
+  SECTION("another ETag: the stored response is removed") {
+    etag = 2;
+    auto h = proxy.fetch(head);
+    REQUIRE(h);
+    CHECK(h->header("etag") == "\"2\"");
+    auto miss = proxy.fetch(get(origin, "/h"));
+    REQUIRE(miss);
+    CHECK(cacheStatus(*miss).find("fwd=uri-miss") != std::string::npos);
+    CHECK(requestsFor(origin, "/h") == 3);
+  }
+}
+
 TEST_CASE("#11 a 304 with private removes the stored response", "[integration][cache]") {
   FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
     if (r.header("if-none-match"))

@@ -199,6 +199,13 @@ http::RequestHead backgroundRevalidation(const http::RequestHead& client,
 // caller refetches without conditions.
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
 
+// §4.3.5: whether a 200 to a HEAD the cache sent may update `stored`, a GET response whose
+// body is `stored_length` bytes, as a 304 would: every validator (ETag, Last-Modified) the
+// 200 carries matches the stored one, and its Content-Length, if any, is the stored length.
+// When false the stored response is no longer what the origin has: the caller removes it.
+bool headUpdates(const http::ResponseHead& stored, std::uint64_t stored_length,
+                 const http::ResponseHead& head_response);
+
 // Fields of a 304 that belong to the one client whose request it answered: the cookie fields
 // and Authentication-Info / Proxy-Authentication-Info (RFC 9110 §11.6.3, §11.7.3), which
 // answer that client's credentials.
