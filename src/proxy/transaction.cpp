@@ -95,8 +95,8 @@ void Transaction::transition(Step next) {
     case Step::Fetch:
       return to == Step::Relay || to == Step::Switch || to == Step::Finish;
     case Step::Revalidate:
-      return to == Step::Relay || to == Step::Refreshed || to == Step::Serve ||
-             to == Step::Fetch || to == Step::Finish;
+      return to == Step::Relay || to == Step::Refreshed || to == Step::Serve || to == Step::Fetch ||
+             to == Step::Finish;
     case Step::Refreshed:
       return to == Step::Serve || to == Step::Finish;
     case Step::Relay:

@@ -609,8 +609,8 @@ TEST_CASE("#11 a 200 to HEAD updates the stored GET response, or removes it (RFC
       c.respond(200, "body", {{"ETag", tag}, {"Cache-Control", "max-age=0"}, {"X-Version", "get"}});
   }));
   Proxy proxy;
-  const std::string head = "HEAD http://" + origin.authority() + "/h HTTP/1.1\r\nHost: " +
-                           origin.authority() + "\r\n\r\n";
+  const std::string head = "HEAD http://" + origin.authority() +
+                           "/h HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n";
   REQUIRE(proxy.fetch(get(origin, "/h")));
   SECTION("matching validators and length: freshened, served from the cache after") {
     auto h = proxy.fetch(head);

@@ -61,7 +61,7 @@ TEST_CASE("#11 a transfer coding other than chunked is kept for the relay (RFC 9
     const auto trace = checkEverySplit<ResponseParser>(input, true);
     REQUIRE(trace.events.size() == 3);
     CHECK(trace.events[0] == "head 200 OK 1.1 close(x-custom, GZIP) [Transfer-Encoding: x-custom] "
-                            "[Transfer-Encoding: GZIP]");
+                             "[Transfer-Encoding: GZIP]");
     CHECK(trace.events[1] == "body coded bytes");
     CHECK(trace.events[2] == "end");
   }
