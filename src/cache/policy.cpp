@@ -170,6 +170,8 @@ std::string_view describe(StoreDecision decision) noexcept {
     return "must-understand";
   case StoreDecision::SetCookie:
     return "set-cookie";
+  case StoreDecision::TransferCoded:
+    return "transfer-coded";
   }
   return "unknown";
 }

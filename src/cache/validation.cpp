@@ -128,6 +128,25 @@ bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_
   return true;
 }
 
+bool headUpdates(const http::ResponseHead& stored, std::uint64_t stored_length,
+                 const http::ResponseHead& head_response) {
+  const http::Headers& fields = head_response.headers;
+  if (const auto etag = fields.get("ETag")) {
+    const auto stored_etag = stored.headers.get("ETag");
+    if (!stored_etag || parseEntityTag(*etag).weak != parseEntityTag(*stored_etag).weak ||
+        !weakMatch(*etag, *stored_etag))
+      return false;
+  }
+  if (const auto modified = fields.get("Last-Modified")) {
+    const auto stored_modified = stored.headers.get("Last-Modified");
+    if (!stored_modified || detail::trimmed(*stored_modified) != detail::trimmed(*modified))
+      return false;
+  }
+  if (const auto length = fields.get("Content-Length"))
+    return detail::trimmed(*length) == std::to_string(stored_length);
+  return true;
+}
+
 void freshen(http::ResponseHead& stored, const http::ResponseHead& not_modified, TimePoint received,
              const Settings& settings) {
   const http::Headers& fresh = not_modified.headers;

@@ -1,6 +1,8 @@
 // The Vary secondary key (RFC 9111 §4.1). Normalisation is limited to what has the same
-// semantics for any field: combining field lines (RFC 9110 §5.3) and optional whitespace, so
-// "gzip,deflate" and "gzip, deflate" select the same stored response; case is kept.
+// semantics: combining field lines (RFC 9110 §5.3) and optional whitespace for any field, so
+// "gzip,deflate" and "gzip, deflate" select the same stored response, and case for the fields
+// whose values are case-insensitive throughout. Member order is kept: with equal weights it
+// may still say which the client prefers (RFC 9110 §12.5.4), so "en, de" is not "de, en".
 #include "ferry/cache/policy.h"
 
 #include "field_values.h"
@@ -11,9 +13,16 @@ namespace ferry::cache::policy {
 
 namespace {
 
+// Fields made of case-insensitive tokens and weights only: language ranges (RFC 4647 §2),
+// content codings (RFC 9110 §8.4.1), charsets (§8.3.2), and "q" (§12.4.2).
+bool isCaseInsensitive(std::string_view name) {
+  return name == "accept-language" || name == "accept-encoding" || name == "accept-charset";
+}
+
 // Outside quoted strings: no whitespace around commas, runs of spaces and tabs as one space,
-// none at the ends. Inside quoted strings every byte is kept.
-void appendNormalized(std::string& out, std::string_view value) {
+// none at the ends, letters lower case when `fold_case`. Inside quoted strings every byte is
+// kept.
+void appendNormalized(std::string& out, std::string_view value, bool fold_case) {
   value = detail::trimmed(value);
   bool quoted = false;
   bool pendingSpace = false;
@@ -44,7 +53,7 @@ void appendNormalized(std::string& out, std::string_view value) {
     pendingSpace = false;
     if (c == '"')
       quoted = true;
-    out += c;
+    out += fold_case && c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   }
 }
 
@@ -73,7 +82,7 @@ std::optional<std::string> varyKey(const http::Headers& response, const http::He
       for (std::size_t i = 0; i < lines.size(); ++i) {
         if (i > 0)
           key += ',';
-        appendNormalized(key, lines[i]);
+        appendNormalized(key, lines[i], isCaseInsensitive(name));
       }
     }
     key += '\n';

@@ -5,7 +5,7 @@
 
 namespace ferry::http {
 
-void setFraming(Headers& headers, Framing framing) {
+void setFraming(Headers& headers, const Framing& framing) {
   // RFC 9112 §6.1-6.2: never both fields; Transfer-Encoding is hop-by-hop and was stripped
   // on receipt, so only what this hop uses is written.
   headers.remove("Transfer-Encoding");
@@ -20,10 +20,13 @@ void setFraming(Headers& headers, Framing framing) {
   }
   case Framing::Chunked:
     headers.remove("Content-Length");
-    headers.add("Transfer-Encoding", "chunked");
+    headers.add("Transfer-Encoding",
+                framing.codings.empty() ? "chunked" : framing.codings + ", chunked");
     break;
   case Framing::UntilClose:
     headers.remove("Content-Length");
+    if (!framing.codings.empty())
+      headers.add("Transfer-Encoding", framing.codings);
     break;
   }
 }

@@ -304,15 +304,18 @@ int MessageParser::onMessageComplete(llhttp_t* p) {
 
 // ---- head checks ------------------------------------------------------------------------
 
-// RFC 9112 §6.1: Transfer-Encoding lists codings in the order applied; ferry only
-// removes and re-applies "chunked", so any other coding cannot be forwarded faithfully.
+// RFC 9112 §6.1: Transfer-Encoding lists codings in the order applied. ferry removes and
+// re-applies only "chunked". A request with any other coding is refused: its body cannot be
+// framed or forwarded faithfully. A response keeps its other codings in `framing_.codings`,
+// relayed undecoded; without a final chunked it is read until the origin closes (§6.3 rule 4).
 int MessageParser::checkTransferEncoding() {
-  const Headers& h = isRequest(type_) ? request_.headers : response_.headers;
+  const bool request = isRequest(type_);
+  const Headers& h = request ? request_.headers : response_.headers;
   std::size_t members = 0;
   std::size_t chunked = 0;
   bool last_is_chunked = false;
   bool malformed = false;
-  bool unknown = false;
+  std::string codings; // the members before a final chunked, or all of them
   for (const Field f : h) {
     if (!equalsIgnoreCase(f.name, "transfer-encoding")) {
       continue;
@@ -322,34 +325,41 @@ int MessageParser::checkTransferEncoding() {
       last_is_chunked = equalsIgnoreCase(member, "chunked");
       if (last_is_chunked) {
         ++chunked;
-      } else if (chars::isToken(member)) {
-        unknown = true;
-      } else {
-        malformed = true; // parameters, quotes, spaces: chunked takes none
+        return;
       }
+      if (!chars::isToken(member)) {
+        malformed = true; // parameters, quotes, spaces: chunked takes none
+        return;
+      }
+      codings += codings.empty() ? "" : ", ";
+      codings += member;
     });
   }
   if (members == 0) {
     return fail(400, "empty Transfer-Encoding");
   }
-  if (!last_is_chunked) {
-    // RFC 9112 §6.3 rule 4: for a request the length cannot be determined → 400; for a
-    // response it would be close-delimited, but the coded bytes cannot be relabelled.
+  if (request && !last_is_chunked) {
+    // RFC 9112 §6.3 rule 4: the length of such a request cannot be determined.
     return fail(400, "Transfer-Encoding does not end in chunked");
   }
   if (chunked > 1) {
     return fail(400, "chunked applied more than once"); // RFC 9112 §6.1
   }
+  if (chunked == 1 && !last_is_chunked) {
+    return fail(400, "chunked is not the final transfer coding"); // RFC 9112 §6.1
+  }
   if (malformed) {
     return fail(400, "malformed Transfer-Encoding");
   }
-  if (unknown) {
+  if (request && !codings.empty()) {
     return fail(501, "unsupported transfer coding"); // RFC 9112 §6.1: 501
   }
   // llhttp must have come to the same reading, or the body would be cut elsewhere.
-  if ((llhttp_.flags & F_CHUNKED) == 0) {
+  if (last_is_chunked ? (llhttp_.flags & F_CHUNKED) == 0
+                      : llhttp_message_needs_eof(&llhttp_) == 0) {
     return fail(400, "ambiguous Transfer-Encoding");
   }
+  framing_ = Framing{last_is_chunked ? Framing::Chunked : Framing::UntilClose, 0, codings};
   return 0;
 }
 
@@ -494,7 +504,6 @@ int MessageParser::framingFromFields(const Headers& headers, bool http11, int st
     if (int rc = checkTransferEncoding(); rc != 0) {
       return rc;
     }
-    framing_ = Framing{Framing::Chunked, 0};
   } else if (has_cl) {
     std::uint64_t length = 0;
     if (int rc = checkContentLength(length); rc != 0) {

@@ -24,7 +24,8 @@ beginStoring(cache::Store& store, const cache::Settings& settings, const std::st
              const http::RequestHead& request, const http::ResponseHead& response,
              http::Framing framing, std::chrono::system_clock::time_point request_time,
              std::chrono::system_clock::time_point now, cache::policy::StoreDecision& decision) {
-  decision = cache::policy::storability(request, response, settings);
+  decision = framing.codings.empty() ? cache::policy::storability(request, response, settings)
+                                     : cache::policy::StoreDecision::TransferCoded;
   // A Range request on a miss goes to the origin as is; its answer is not stored.
   if (decision != cache::policy::StoreDecision::Store || request.headers.has("Range"))
     return nullptr;
@@ -46,8 +47,16 @@ std::shared_ptr<const cache::Entry> freshenStored(
     const std::shared_ptr<const cache::Entry>& stale, const http::ResponseHead& not_modified,
     std::chrono::system_clock::time_point request_time, std::chrono::system_clock::time_point now) {
   namespace policy = cache::policy;
-  if (not_modified.status != 304 || !policy::canFreshen(stale->head(), not_modified))
+  // §4.3.4, and §4.3.5 for a 200 to HEAD, which updates like a 304 or removes the response.
+  if (request.isMethod("HEAD") && not_modified.status == 200 &&
+      stale->state() == cache::EntryState::Complete) {
+    if (!policy::headUpdates(stale->head(), stale->bodySize(), not_modified)) {
+      store.erase(*stale);
+      return nullptr;
+    }
+  } else if (not_modified.status != 304 || !policy::canFreshen(stale->head(), not_modified)) {
     return nullptr;
+  }
   http::ResponseHead shared = stale->head();
   policy::freshen(shared, not_modified, now, settings);
   http::ResponseHead answer = policy::withClientFields(shared, not_modified);

@@ -32,8 +32,9 @@ beginStoring(cache::Store& store, const cache::Settings& settings, const std::st
 // stored head freshened by it, with the 304's per-client fields (Set-Cookie...). The store
 // takes the freshened head without those fields, removes `stale` when the new head forbids
 // storing it, or keeps `stale` as it was when the 304 belongs to `request` alone
-// (policy::freshenOutcome). Null when the 304 does not identify `stale` (then it must be
-// fetched again).
+// (policy::freshenOutcome). A 200 to a HEAD request does the same when policy::headUpdates
+// says it describes `stale`, and removes `stale` when it does not. Null when `not_modified`
+// does not identify `stale` (a 304: then it must be fetched again) or is no update at all.
 std::shared_ptr<const cache::Entry> freshenStored(
     cache::Store& store, const cache::Settings& settings, const http::RequestHead& request,
     const std::shared_ptr<const cache::Entry>& stale, const http::ResponseHead& not_modified,

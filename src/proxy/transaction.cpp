@@ -97,7 +97,8 @@ void Transaction::transition(Step next) {
     case Step::Fetch:
       return to == Step::Relay || to == Step::Switch || to == Step::Finish;
     case Step::Revalidate:
-      return to == Step::Relay || to == Step::Refreshed || to == Step::Serve || to == Step::Finish;
+      return to == Step::Relay || to == Step::Refreshed || to == Step::Serve || to == Step::Fetch ||
+             to == Step::Finish;
     case Step::Refreshed:
       return to == Step::Serve || to == Step::Finish;
     case Step::Relay:
@@ -390,6 +391,12 @@ void Transaction::onHead(http::ResponseHead& head, http::Framing framing,
     switchProtocols(head, options);
     return;
   }
+  if (!framing.codings.empty() && !request_.isHttp11()) {
+    // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, and ferry does not decode.
+    answer(502, "the origin's transfer coding (" + framing.codings +
+                    ") cannot be relayed to an HTTP/1.0 client");
+    return;
+  }
   startStoring(head, framing);
   relayHead(head, framing);
 }
@@ -464,6 +471,13 @@ void Transaction::onBody(std::string_view data) {
 void Transaction::onEnd() {
   if (step_ == Step::Refreshed) {
     serveEntry(std::move(refresh_), cache::Outcome::RefreshUnmodified);
+    return;
+  }
+  if (step_ == Step::Revalidate) {
+    // A 304 that selected no stored response (answeredByRevalidation): ask again,
+    // unconditionally; the stored response is left for the answer to replace.
+    stale_.reset();
+    fetch(Step::Fetch);
     return;
   }
   if (step_ != Step::Relay)

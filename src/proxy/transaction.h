@@ -62,6 +62,7 @@ private:
   //     │ │                                     └──101──▶ Switch ──────────────────▶ Tunnel
   //     │ ├──stale──▶ Revalidate ──200──▶ Relay
   //     │ │              ├──304──▶ Refreshed ──end──▶ Serve
+  //     │ │              ├──304 selecting no stored response, end──▶ Fetch
   //     │ │              └──5xx or failure, stale-if-error──▶ Serve
   //     │ └──CONNECT──▶ Connect ──established──────────────────────────────────▶ Tunnel
   //     └──refused, answered here (403, 407, 4xx, TRACE, PURGE, only-if-cached)▶ Finish

@@ -108,8 +108,15 @@ void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
 
 // The origin answered a revalidation: a 304 freshens the stored response (served once the
 // 304 has ended), an error may let the stale one be served (RFC 5861 §4). Returns true
-// when the client is answered from the cache.
+// when the client is not answered with this response: from the cache, or by a new request.
 bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
+  if (response.status == 304 && !policy::canFreshen(stale_->head(), response) &&
+      !request_framing_.hasBody()) {
+    // RFC 9111 §4.3.4: its validator selects no stored response, so nothing is updated, and
+    // the 304 answers a condition the client never sent: once it has ended (onEnd), the
+    // request goes again without ferry's conditions.
+    return true;
+  }
   refresh_ = freshenStored(worker_.store(), worker_.cacheSettings(), request_, stale_, response,
                            exchange_->requestTime(), worker_.clock().wall());
   if (refresh_) {

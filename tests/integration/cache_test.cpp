@@ -538,6 +538,104 @@ TEST_CASE("#11 a stored Set-Cookie reaches only the client whose request fetched
   }
 }
 
+TEST_CASE("#11 a transfer coding other than chunked is relayed until the origin closes, unstored",
+          "[integration][cache]") {
+  // RFC 9112 §6.3 rule 4: the body ends at the close. ferry does not decode it, so the coding
+  // goes on to the client and the coded bytes are not stored as the representation.
+  FakeOrigin origin([](OriginConnection& c) {
+    if (!c.readRequest())
+      return;
+    c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: x-rot13\r\n"
+           "Connection: x-unknown, x-Trace\r\nX-Trace: hop\r\nX-Kept: 1\r\n\r\nuryyb jbeyq");
+  }); // the script returns: the connection closes
+  Proxy proxy;
+  for (int i = 1; i <= 2; ++i) {
+    auto r = proxy.fetch(get(origin, "/coded"));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->header("transfer-encoding") == "x-rot13, chunked");
+    CHECK(r->body == "uryyb jbeyq");
+    CHECK(cacheStatus(*r).find("detail=transfer-coded") != std::string::npos);
+    // Connection options ferry does not know are stripped with the fields they name.
+    CHECK_FALSE(r->header("x-trace"));
+    CHECK_FALSE(r->header("x-unknown"));
+    CHECK(r->header("x-kept") == "1");
+    CHECK(requestsFor(origin, "/coded") == static_cast<std::size_t>(i));
+  }
+  // RFC 9112 §6.1: an HTTP/1.0 client cannot be sent Transfer-Encoding.
+  auto old = proxy.fetch("GET http://" + origin.authority() + "/coded HTTP/1.0\r\n\r\n");
+  REQUIRE(old);
+  CHECK(old->status == 502);
+}
+
+TEST_CASE("#11 a 304 whose ETag selects no stored response leads to an unconditional request",
+          "[integration][cache]") {
+  // RFC 9111 §4.3.4: nothing stored is updated, and the client (which asked for the whole
+  // response) never sees the 304 to ferry's condition.
+  std::atomic<int> full{0};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest& r) {
+    if (r.header("if-none-match")) {
+      c.respond(304, "", {{"ETag", "\"other\""}, {"Cache-Control", "max-age=0"}});
+      return;
+    }
+    const std::string v = std::to_string(++full);
+    c.respond(200, "version " + v, {{"ETag", "\"v" + v + "\""}, {"Cache-Control", "max-age=0"}});
+  }));
+  Proxy proxy;
+  REQUIRE(proxy.fetch(get(origin, "/etag"))->body == "version 1");
+  auto again = proxy.fetch(get(origin, "/etag"));
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(again->body == "version 2");
+  CHECK(again->header("etag") == "\"v2\"");
+  REQUIRE(origin.requests().size() == 3);
+  CHECK(origin.requests()[1].header("if-none-match") == "\"v1\"");
+  CHECK_FALSE(origin.requests()[2].header("if-none-match"));
+  // The answer replaced the stored response: the next revalidation names its ETag.
+  REQUIRE(proxy.fetch(get(origin, "/etag")));
+  REQUIRE(origin.requests().size() >= 4);
+  CHECK(origin.requests()[3].header("if-none-match") == "\"v2\"");
+}
+
+TEST_CASE("#11 a 200 to HEAD updates the stored GET response, or removes it (RFC 9111 §4.3.5)",
+          "[integration][cache]") {
+  std::atomic<int> etag{1};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest& r) {
+    const std::string tag = "\"" + std::to_string(etag.load()) + "\"";
+    if (r.method == "HEAD")
+      c.send("HTTP/1.1 200 OK\r\nETag: " + tag +
+             "\r\nCache-Control: max-age=600\r\nX-Version: head\r\nContent-Length: 4\r\n\r\n");
+    else
+      c.respond(200, "body", {{"ETag", tag}, {"Cache-Control", "max-age=0"}, {"X-Version", "get"}});
+  }));
+  Proxy proxy;
+  const std::string head = "HEAD http://" + origin.authority() +
+                           "/h HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n";
+  REQUIRE(proxy.fetch(get(origin, "/h")));
+  SECTION("matching validators and length: freshened, served from the cache after") {
+    auto h = proxy.fetch(head);
+    REQUIRE(h);
+    CHECK(h->status == 200);
+    CHECK(h->header("x-version") == "head");
+    auto hit = proxy.fetch(get(origin, "/h"));
+    REQUIRE(hit);
+    CHECK(hit->body == "body");
+    CHECK(hit->header("x-version") == "head");
+    CHECK(cacheStatus(*hit).find("ferry; hit") == 0);
+    CHECK(requestsFor(origin, "/h") == 2);
+  }
+  SECTION("another ETag: the stored response is removed") {
+    etag = 2;
+    auto h = proxy.fetch(head);
+    REQUIRE(h);
+    CHECK(h->header("etag") == "\"2\"");
+    auto miss = proxy.fetch(get(origin, "/h"));
+    REQUIRE(miss);
+    CHECK(cacheStatus(*miss).find("fwd=uri-miss") != std::string::npos);
+    CHECK(requestsFor(origin, "/h") == 3);
+  }
+}
+
 TEST_CASE("#11 a 304 with private removes the stored response", "[integration][cache]") {
   FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
     if (r.header("if-none-match"))

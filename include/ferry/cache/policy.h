@@ -53,6 +53,8 @@ enum class StoreDecision {
   VaryAny,         // §4.1: Vary: * can never be selected
   MustUnderstand,  // §5.2.2.3 with a status this cache does not know
   SetCookie,       // Set-Cookie or Set-Cookie2 under set_cookie: refuse
+  TransferCoded,   // the body still has a transfer coding other than chunked (RFC 9112 §6.1):
+                   // it is not the representation; decided where the framing is known
 };
 
 // §3: whether a response to `request` may be stored by a shared cache, with settings.set_cookie
@@ -65,7 +67,8 @@ inline bool isStorable(const http::RequestHead& request, const http::ResponseHea
   return storability(request, response, settings) == StoreDecision::Store;
 }
 // A token naming the decision, for Cache-Status detail and logs: "stored", "method", "status",
-// "no-store", "private", "authorization", "vary-star", "must-understand", "set-cookie".
+// "no-store", "private", "authorization", "vary-star", "must-understand", "set-cookie",
+// "transfer-coded".
 std::string_view describe(StoreDecision decision) noexcept;
 
 // Set-Cookie and Set-Cookie2 (RFC 6265 §4.1, RFC 2965): the fields that give a client a cookie.
@@ -195,6 +198,13 @@ http::RequestHead backgroundRevalidation(const http::RequestHead& client,
 // response it revalidated (ferry revalidates one stored response at a time). When false, the
 // caller refetches without conditions.
 bool canFreshen(const http::ResponseHead& stored, const http::ResponseHead& not_modified);
+
+// §4.3.5: whether a 200 to a HEAD the cache sent may update `stored`, a GET response whose
+// body is `stored_length` bytes, as a 304 would: every validator (ETag, Last-Modified) the
+// 200 carries matches the stored one, and its Content-Length, if any, is the stored length.
+// When false the stored response is no longer what the origin has: the caller removes it.
+bool headUpdates(const http::ResponseHead& stored, std::uint64_t stored_length,
+                 const http::ResponseHead& head_response);
 
 // Fields of a 304 that belong to the one client whose request it answered: the cookie fields
 // and Authentication-Info / Proxy-Authentication-Info (RFC 9110 §11.6.3, §11.7.3), which

@@ -496,6 +496,7 @@ TEST_CASE("storability reasons read as Cache-Status details", "[cache]") {
   CHECK(describe(StoreDecision::Status) == "status");
   CHECK(describe(StoreDecision::MustUnderstand) == "must-understand");
   CHECK(describe(StoreDecision::SetCookie) == "set-cookie");
+  CHECK(describe(StoreDecision::TransferCoded) == "transfer-coded"); // #11
 }
 
 TEST_CASE("§5.2.2.4 §5.2.2.7 qualified no-cache and private fields are not stored", "[cache]") {

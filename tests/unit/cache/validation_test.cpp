@@ -92,6 +92,29 @@ TEST_CASE("§4.3.4 which 304 selects the stored response", "[cache]") {
   }
 }
 
+TEST_CASE("#11 §4.3.5 which 200 to HEAD updates the stored GET response", "[cache]") {
+  // The stored body is 5 bytes.
+  // clang-format off
+  const FreshenRow rows[] = {
+    {"no validator, no length: updates", "ETag: \"a\"", "Cache-Control: max-age=9", true},
+    {"same ETag and length", "ETag: \"a\"", "ETag: \"a\"\nContent-Length: 5", true},
+    {"different ETag", "ETag: \"a\"", "ETag: \"b\"", false},
+    {"ETag where none is stored", "Last-Modified: @-10", "ETag: \"a\"", false},
+    {"weak where strong is stored", "ETag: \"a\"", "ETag: W/\"a\"", false},
+    {"same weak ETag", "ETag: W/\"a\"", "ETag: W/\"a\"", true},
+    {"every validator received must match", "ETag: \"a\"\nLast-Modified: @-10",
+     "ETag: \"a\"\nLast-Modified: @-11", false},
+    {"same Last-Modified", "Last-Modified: @-10", "Last-Modified: @-10", true},
+    {"a different Content-Length", "ETag: \"a\"", "ETag: \"a\"\nContent-Length: 6", false},
+  };
+  // clang-format on
+  for (const FreshenRow& row : rows) {
+    INFO(row.name);
+    CHECK(headUpdates(response(200, row.stored), 5, response(200, row.not_modified)) ==
+          row.selected);
+  }
+}
+
 TEST_CASE("§3.2 §4.3.4 freshening replaces fields, except framing and coding", "[cache]") {
   http::ResponseHead stored = response(200, "Date: @-100\n"
                                             "Content-Type: text/plain\n"

@@ -53,10 +53,43 @@ TEST_CASE("§4.1 field lines are combined and whitespace normalised", "[cache]")
   CHECK(key("Vary: User-Agent", "User-Agent: Mozilla/5.0  (X11;\t Linux)") ==
         std::string("user-agent:Mozilla/5.0 (X11; Linux)\n"));
   CHECK(key("Vary: X-Q", "X-Q: \"a ,  b\" ,c") == std::string("x-q:\"a ,  b\",c\n"));
-  // Values keep their case: only names are case-insensitive.
-  CHECK(key("Vary: Accept-Encoding", "Accept-Encoding: GZIP") !=
-        key("Vary: Accept-Encoding", "Accept-Encoding: gzip"));
+  // Values keep their case, unless the field is case-insensitive throughout (below).
+  CHECK(key("Vary: User-Agent", "User-Agent: Curl") != key("Vary: User-Agent", "User-Agent: curl"));
   // Different values, different keys.
   CHECK(key("Vary: Accept-Encoding", "Accept-Encoding: gzip") !=
         key("Vary: Accept-Encoding", "Accept-Encoding: br"));
+}
+
+TEST_CASE("#11 case-insensitive fields select regardless of case, never of order", "[cache]") {
+  struct Row {
+    const char* name;
+    const char* vary;
+    const char* a;
+    const char* b;
+    bool same;
+  };
+  // clang-format off
+  const Row rows[] = {
+    {"RFC 4647 §2 language ranges", "Accept-Language", "Accept-Language: en, de",
+     "Accept-Language: eN, De", true},
+    {"RFC 9110 §12.4.2 the weight's q", "Accept-Language", "Accept-Language: en;q=0.5",
+     "Accept-Language: EN;Q=0.5", true},
+    {"whitespace too", "Accept-Language", "Accept-Language: en, de",
+     "Accept-Language:  en ,   de", true},
+    {"RFC 9110 §12.5.4 order may say which is preferred", "Accept-Language",
+     "Accept-Language: en, de", "Accept-Language: de, en", false},
+    {"different weights differ", "Accept-Language", "Accept-Language: en;q=0.5",
+     "Accept-Language: en;q=0.6", false},
+    {"RFC 9110 §8.4.1 content codings", "Accept-Encoding", "Accept-Encoding: GZIP, br",
+     "Accept-Encoding: gzip, BR", true},
+    {"RFC 9110 §8.3.2 charsets", "Accept-Charset", "Accept-Charset: UTF-8",
+     "Accept-Charset: utf-8", true},
+    {"other fields keep their case", "Accept", "Accept: Text/HTML", "Accept: text/html", false},
+  };
+  // clang-format on
+  for (const Row& row : rows) {
+    INFO(row.name);
+    const std::string vary = std::string("Vary: ") + row.vary;
+    CHECK((key(vary.c_str(), row.a) == key(vary.c_str(), row.b)) == row.same);
+  }
 }

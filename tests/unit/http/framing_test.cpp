@@ -1,4 +1,5 @@
-// Framing fields: which bodiless responses announce a body anyway (RFC 9110 §6.4.1, §8.6).
+// Framing fields: what setFraming() writes (RFC 9112 §6), and which bodiless responses
+// announce a body anyway (RFC 9110 §6.4.1, §8.6).
 #include "ferry/http/framing.h"
 
 #include <catch2/catch.hpp>
@@ -40,5 +41,32 @@ TEST_CASE("#9 bodiless responses that announce a body", "[http]") {
       response.headers.add(field.substr(0, colon), field.substr(colon + 2));
     }
     CHECK(announcesForbiddenBody(row.method, response) == row.stray);
+  }
+}
+
+TEST_CASE("#11 setFraming writes the fields of each framing, codings kept (RFC 9112 §6.1)",
+          "[http]") {
+  struct Row {
+    Framing framing;
+    const char* fields; // after setFraming on "Content-Length: 3, Transfer-Encoding: chunked"
+  };
+  const Row rows[] = {
+      {{Framing::Length, 7}, "Content-Length: 7;"},
+      {{Framing::Chunked}, "Transfer-Encoding: chunked;"},
+      {{Framing::Chunked, 0, "gzip"}, "Transfer-Encoding: gzip, chunked;"},
+      {{Framing::UntilClose}, ""},
+      {{Framing::UntilClose, 0, "x-custom, gzip"}, "Transfer-Encoding: x-custom, gzip;"},
+      {{Framing::None}, "Content-Length: 3;"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.fields);
+    Headers headers;
+    headers.add("Content-Length", "3");
+    headers.add("Transfer-Encoding", "chunked");
+    setFraming(headers, row.framing);
+    std::string fields;
+    for (const Field f : headers)
+      fields += std::string(f.name) + ": " + std::string(f.value) + ";";
+    CHECK(fields == row.fields);
   }
 }

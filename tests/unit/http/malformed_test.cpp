@@ -193,9 +193,10 @@ std::vector<Case> responseCases() {
   return {
       {"CL.TE", ok + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 502},
       {"TE.CL", ok + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 502},
-      {"TE gzip only", ok + "Transfer-Encoding: gzip\r\n\r\nabc", 502},
-      {"TE gzip, chunked", ok + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 502},
-      {"TE xchunked", ok + "Transfer-Encoding: xchunked\r\n\r\n", 502},
+      {"TE chunked, gzip", ok + "Transfer-Encoding: chunked, gzip\r\n\r\nabc", 502},
+      {"TE chunked twice", ok + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 502},
+      {"TE with parameter", ok + "Transfer-Encoding: gzip;q=1\r\n\r\nabc", 502},
+      {"TE empty", ok + "Transfer-Encoding:\r\n\r\nabc", 502},
       {"TE in HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 502},
       {"CL differing", ok + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 502},
       {"CL list", ok + "Content-Length: 2, 2\r\n\r\nab", 502},
@@ -231,6 +232,10 @@ std::vector<Case> responseCases() {
       {"valid: chunked with trailer", ok + "Transfer-Encoding: chunked\r\n\r\n0\r\nA: b\r\n\r\n",
        0},
       {"valid: 304 with TE", "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", 0},
+      // #11 RFC 9112 §6.3 rule 4: not ending in chunked, the body ends at the close.
+      {"valid: TE gzip only", ok + "Transfer-Encoding: gzip\r\n\r\nabc", 0},
+      {"valid: TE xchunked", ok + "Transfer-Encoding: xchunked\r\n\r\n", 0},
+      {"valid: TE gzip, chunked", ok + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 0},
   };
 }
 

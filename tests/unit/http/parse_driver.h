@@ -14,16 +14,17 @@
 
 namespace ferry::http::test {
 
-inline std::string describeFraming(Framing f) {
+inline std::string describeFraming(const Framing& f) {
+  const std::string codings = f.codings.empty() ? "" : "(" + f.codings + ")";
   switch (f.kind) {
   case Framing::None:
     return "none";
   case Framing::Length:
     return "length=" + std::to_string(f.length);
   case Framing::Chunked:
-    return "chunked";
+    return "chunked" + codings;
   case Framing::UntilClose:
-    return "close";
+    return "close" + codings;
   }
   return "?";
 }

@@ -52,6 +52,34 @@ TEST_CASE("close-delimited response ends at finish()", "[http]") {
   CHECK(trace.events[2] == "end");
 }
 
+TEST_CASE("#11 a transfer coding other than chunked is kept for the relay (RFC 9112 §6.1, §6.3)",
+          "[http]") {
+  SECTION("not ending in chunked: close-delimited (§6.3 rule 4)") {
+    const std::string input =
+        lines({"HTTP/1.1 200 OK", "Transfer-Encoding: x-custom", "Transfer-Encoding: GZIP", ""}) +
+        "coded bytes";
+    const auto trace = checkEverySplit<ResponseParser>(input, true);
+    REQUIRE(trace.events.size() == 3);
+    CHECK(trace.events[0] == "head 200 OK 1.1 close(x-custom, GZIP) [Transfer-Encoding: x-custom] "
+                             "[Transfer-Encoding: GZIP]");
+    CHECK(trace.events[1] == "body coded bytes");
+    CHECK(trace.events[2] == "end");
+  }
+  SECTION("ending in chunked: chunked, the other codings kept") {
+    const std::string input =
+        lines({"HTTP/1.1 200 OK", "Transfer-Encoding: gzip, chunked", "", "3", "abc", "0", ""});
+    const auto trace = checkEverySplit<ResponseParser>(input);
+    REQUIRE(trace.events.size() == 3);
+    CHECK(trace.events[0] == "head 200 OK 1.1 chunked(gzip) [Transfer-Encoding: gzip, chunked]");
+    CHECK(trace.events[1] == "body abc");
+  }
+  SECTION("a request with one is still refused (§6.1: 501)") {
+    const auto trace = checkEverySplit<RequestParser>(
+        "POST http://a/ HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+    CHECK(trace.error_status == 501);
+  }
+}
+
 TEST_CASE("HTTP/1.0 response without length is close-delimited", "[http]") {
   const auto trace = checkEverySplit<ResponseParser>("HTTP/1.0 200 OK\r\n\r\nbytes", true);
   REQUIRE(trace.events.size() == 3);
