@@ -87,7 +87,7 @@ public:
   bool start() {
     if (!startAdmin())
       return false;
-    auto started = proxy::Server::start(runtime(config_, access_log_));
+    auto started = proxy::Server::start(runtime(config_, access_log_), base_.get());
     if (auto* err = std::get_if<net::SocketError>(&started)) {
       spdlog::critical("cannot listen: {}", err->message);
       return false;
@@ -214,8 +214,8 @@ private:
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<proxy::AccessLogWriter> access_log_;
   std::shared_ptr<cache::MemoryStore> store_;
+  net::EventBasePtr base_; // outlives server_, which has an event on it
   std::unique_ptr<proxy::Server> server_;
-  net::EventBasePtr base_;
   std::chrono::system_clock::time_point started_;
   std::unique_ptr<admin::AdminServer> admin_;
 };

@@ -3,12 +3,14 @@
 
 #include "worker.h"
 
+#include "ferry/core/assert.h"
 #include "ferry/net/destination_policy.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace ferry::proxy {
 namespace {
@@ -32,7 +34,10 @@ destinationPolicy(const Runtime& runtime, std::vector<net::Address> listening) {
 
 } // namespace
 
-Server::Server(std::shared_ptr<const Settings> settings) : settings_(std::move(settings)) {}
+Server::Server(Runtime runtime, event_base* main)
+    : runtime_(std::move(runtime)), taken_(event_new(main, -1, 0, &Server::onRuntimeTaken, this)) {
+  FERRY_ASSERT(taken_);
+}
 
 Server::~Server() {
   drain();
@@ -54,9 +59,10 @@ Server::bindGroup(const net::Address& configured, unsigned workers, int backlog)
   return group;
 }
 
-std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime runtime) {
+std::variant<std::unique_ptr<Server>, net::SocketError> Server::start(Runtime runtime,
+                                                                      event_base* main) {
   const std::shared_ptr<const Settings> settings = runtime.settings;
-  std::unique_ptr<Server> server(new Server(settings));
+  std::unique_ptr<Server> server(new Server(runtime, main));
   for (const auto& address : settings->listen) {
     auto group = bindGroup(address, settings->workers, settings->limits.listen_backlog);
     if (auto* err = std::get_if<net::SocketError>(&group)) {
@@ -89,10 +95,10 @@ std::vector<net::Address> Server::listening() const {
 
 std::optional<net::SocketError> Server::reload(Runtime runtime) {
   std::shared_ptr<const Settings> settings = runtime.settings;
-  if (settings->workers != settings_->workers)
-    spdlog::warn("workers changed from {} to {}: takes effect after a restart", settings_->workers,
+  const unsigned workers = runtime_.settings->workers;
+  if (settings->workers != workers)
+    spdlog::warn("workers changed from {} to {}: takes effect after a restart", workers,
                  settings->workers);
-  const unsigned workers = settings_->workers;
 
   std::vector<ListenGroup> added;
   for (const auto& address : settings->listen) {
@@ -125,7 +131,12 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
     listening.push_back(g.bound);
   for (const auto& g : added)
     listening.push_back(g.bound);
+  // Everything the workers need is built here, on the main thread: each worker only swaps
+  // pointers, and the Runtime it drops is not the last reference (retired_ holds one).
   const auto destinations = destinationPolicy(runtime, std::move(listening));
+  const std::uint64_t generation = ++generation_;
+  retired_.push_back({generation, std::exchange(runtime_, runtime)});
+  event* taken = taken_.get();
   for (unsigned i = 0; i < workers; ++i) {
     std::vector<int> add_fds;
     std::vector<int> remove_fds;
@@ -134,12 +145,14 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
     for (auto& g : removed)
       remove_fds.push_back(g.fds[i]);
     Worker* w = workers_[i].get();
-    w->post([w, runtime, destinations, add_fds, remove_fds] {
-      w->setRuntime(runtime, destinations);
+    w->post([w, runtime, destinations, add_fds, remove_fds, generation, taken]() mutable {
+      // Moved, not copied: the task holds no reference once the worker has taken them.
+      w->setRuntime(std::move(runtime), std::move(destinations), generation);
       for (int fd : remove_fds)
         w->removeListener(fd);
       for (int fd : add_fds)
         w->addListener(fd);
+      event_active(taken, EV_TIMEOUT, 0);
     });
   }
   for (auto& g : removed)
@@ -149,8 +162,20 @@ std::optional<net::SocketError> Server::reload(Runtime runtime) {
     kept.push_back(std::move(g));
   }
   groups_ = std::move(kept);
-  settings_ = std::move(settings);
   return std::nullopt;
+}
+
+void Server::onRuntimeTaken(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<Server*>(arg)->releaseRetired();
+}
+
+// On the main thread: a Runtime every worker has replaced goes, and with it (when nothing
+// else holds them) the config snapshot and the access log writer it carried.
+void Server::releaseRetired() {
+  std::uint64_t taken = generation_;
+  for (const auto& w : workers_)
+    taken = std::min(taken, w->runtimeGeneration());
+  std::erase_if(retired_, [taken](const Retired& r) { return r.generation <= taken; });
 }
 
 void Server::drain() {
@@ -165,6 +190,8 @@ void Server::drain() {
     w->join();
   workers_.clear();
   groups_.clear();
+  retired_.clear();
+  taken_.reset(); // before the main loop goes
 }
 
 } // namespace ferry::proxy

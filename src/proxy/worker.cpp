@@ -94,9 +94,10 @@ void Worker::removeListener(int fd) {
   listeners_.erase(fd);
 }
 
-void Worker::setRuntime(Runtime runtime,
-                        std::shared_ptr<const net::DestinationPolicy> destinations) {
+void Worker::setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations,
+                        std::uint64_t generation) {
   runtime_ = std::move(runtime);
+  runtime_generation_.store(generation, std::memory_order_release);
   // A pooled connection was judged when it was opened; a narrower policy judges it again.
   pool_->closeRefused(*destinations);
   connector_->setPolicy(std::move(destinations));

@@ -15,6 +15,8 @@
 #include "ferry/proxy/server.h"
 #include "ferry/proxy/settings.h"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,8 +52,11 @@ public:
   // The following run on the worker thread only (call them through post()).
   void addListener(int fd); // takes ownership of fd
   void removeListener(int fd);
-  // Also closes pooled connections to addresses `destinations` refuses.
-  void setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations);
+  // Swaps to `runtime` (reload number `generation`) for connections accepted from now on;
+  // also closes pooled connections to addresses `destinations` refuses. Then
+  // runtimeGeneration() returns `generation`.
+  void setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations,
+                  std::uint64_t generation);
   void beginDrain();
 
   // Called by a session (on this thread) once it has finished closing; the session
@@ -61,6 +66,11 @@ public:
   // Starts a BackgroundRefresh of `stale` (stale-while-revalidate); the worker owns it.
   void refreshInBackground(const http::RequestHead& request, http::Target target, std::string key,
                            std::shared_ptr<const cache::Entry> stale);
+
+  // The generation of the Runtime in use: it no longer holds any earlier one. Any thread.
+  std::uint64_t runtimeGeneration() const {
+    return runtime_generation_.load(std::memory_order_acquire);
+  }
 
   event_base* base() const { return base_.get(); }
   const core::Clock& clock() const { return *runtime_.clock; }
@@ -86,6 +96,7 @@ private:
 
   unsigned index_;
   Runtime runtime_;
+  std::atomic<std::uint64_t> runtime_generation_{0};
   net::EventBasePtr base_;
   net::EventPtr wake_;
   net::EventPtr reap_;

@@ -1,5 +1,6 @@
 // The daemon's life: command line, --check, start, SIGTERM drain, SIGHUP reload (good
 // and bad), bind failures and systemd notifications, all with the real binary.
+#include "support/fake_origin.h"
 #include "support/ferry_process.h"
 #include "support/raw_client.h"
 
@@ -11,6 +12,10 @@
 #include <unistd.h>
 
 #include <poll.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 using namespace ferry::test;
 
@@ -101,6 +106,124 @@ workers: 2
   held.send(Request); // accepted before the reload, still served
   CHECK(held.readResponse());
   CHECK(RawClient::canConnect("127.0.0.1", *first));
+}
+
+namespace {
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+std::string fileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+} // namespace
+
+TEST_CASE("#14 SIGHUPs while requests flow on persistent connections: none fails, each reload "
+          "takes effect",
+          "[integration][lifecycle]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    const bool hit = r.target.find("/hit") != std::string::npos;
+    c.respond(200, "body of " + r.target, {{"Cache-Control", hit ? "max-age=3600" : "no-store"}});
+  }));
+  TempDir logs;
+  // Reload number `generation` names the proxy in Via and moves the access log between
+  // two files, so the old writer is released while the workers serve.
+  auto config = [&](int generation) {
+    return "listen: [\"127.0.0.1:0\"]\nworkers: 2\nvia: gen" + std::to_string(generation) +
+           "\nlog: {access_log: " + logs.path() + (generation % 2 ? "/odd.log" : "/even.log") +
+           "}\naccess: {allow_destinations: [127.0.0.0/8]}\n";
+  };
+  FerryProcess ferry(config(0));
+  const auto port = ferry.waitListening();
+  REQUIRE(port);
+
+  const std::string authority = origin.authority();
+  auto request = [&](int n) {
+    const std::string path = n % 2 ? "/hit" : "/miss/" + std::to_string(n);
+    return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+  };
+  // Each held connection is answered once before the first reload: ferry has accepted it.
+  std::vector<std::unique_ptr<RawClient>> held;
+  int sent = 0;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawClient>("127.0.0.1", *port));
+    held.back()->send(request(sent++));
+    REQUIRE(held.back()->readResponse());
+  }
+
+  constexpr int Reloads = 10;
+  std::atomic<bool> reloading{true};
+  std::atomic<int> reloaded{0};
+  std::thread reloader([&] {
+    for (int generation = 1; generation <= Reloads; ++generation) {
+      ferry.rewriteConfig(config(generation));
+      ferry.signal(SIGHUP);
+      const auto until = std::chrono::steady_clock::now() + 10s;
+      while (occurrences(ferry.log(), "configuration reloaded") < std::size_t(generation) &&
+             std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(5ms);
+      reloaded = static_cast<int>(occurrences(ferry.log(), "configuration reloaded"));
+    }
+    reloading = false;
+  });
+
+  int failed = 0;
+  std::string first_failure;
+  while (reloading && failed == 0) {
+    for (auto& client : held) {
+      client->send(request(sent));
+      auto r = client->readResponse();
+      const std::string target = sent % 2 ? "/hit" : "/miss/" + std::to_string(sent);
+      if (!r || r->status != 200 || r->body != "body of " + target ||
+          r->header("via").value_or("").find("gen0") == std::string::npos) {
+        if (failed == 0)
+          first_failure = target + ": " + (r ? r->head + r->body : "no response");
+        ++failed;
+      }
+      ++sent;
+    }
+  }
+  reloader.join();
+  CAPTURE(first_failure);
+  CHECK(failed == 0);
+  CHECK(reloaded == Reloads);
+  CHECK(sent > 0);
+  CHECK(ferry.log().find("keeping the running configuration") == std::string::npos);
+
+  // A connection accepted after the last reload has its settings; the ones held through
+  // every reload still answer, with the settings they were accepted with (checked above).
+  RawClient fresh("127.0.0.1", *port);
+  fresh.send("GET http://" + authority + "/fresh HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+  auto r = fresh.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("via").value_or("").find("gen" + std::to_string(Reloads)) != std::string::npos);
+  // The access log moved with every reload: the last file has the new line, and every line
+  // given to a writer that a reload replaced still reached its file.
+  const std::string last_log = logs.path() + (Reloads % 2 ? "/odd.log" : "/even.log");
+  auto lines = [&] {
+    return occurrences(fileText(logs.path() + "/odd.log"), "\n") +
+           occurrences(fileText(logs.path() + "/even.log"), "\n");
+  };
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (lines() < std::size_t(sent) + 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  CHECK(lines() == std::size_t(sent) + 1);
+  CHECK(occurrences(fileText(last_log), "/fresh") == 1);
+  for (auto& client : held) {
+    client->send(request(1));
+    auto again = client->readResponse();
+    REQUIRE(again);
+    CHECK(again->status == 200);
+  }
 }
 
 TEST_CASE("SIGHUP with an invalid file logs the errors and keeps serving",
