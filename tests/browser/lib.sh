@@ -41,14 +41,22 @@ chromium_run() {
     >"$rc_tmp/$name.out" 2>"$rc_tmp/$name.err"
 }
 
-# screenshot <name> <url> [args...]: renders the page (1000x900) into $rc_tmp/<name>.png,
-# after letting its scripts run for 3 s of virtual time.
+# screenshot <name> <url> [cdp_load.py options] [-- chromium args]: Chromium with a fresh
+# profile, driven over its DevTools pipe by cdp_load.py, loads the page (1000x900) and
+# writes it to $rc_tmp/<name>.png once its load event came (and the --until expression is
+# true). The driver's output (the authentication challenges it answered) is in
+# $rc_tmp/<name>.out, Chromium's log in .err. Fails the test when the page did not load
+# within 45 s.
 screenshot() {
-  local name=$1 url=$2
+  local name=$1 url=$2 options=() profile=$rc_tmp/$1.profile
   shift 2
-  chromium_run "$name" --window-size=1000,900 --virtual-time-budget=3000 \
-    --screenshot="$rc_tmp/$name.png" "$@" "$url"
-  [ -s "$rc_tmp/$name.png" ] || fail "no screenshot of $url: $(tail -n 5 "$rc_tmp/$name.err")"
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do options+=("$1") && shift; done
+  [ $# -gt 0 ] && shift
+  rm -rf "$profile" "$rc_tmp/$name.png" && mkdir -p "$profile" || fail "cannot make $profile"
+  timeout -k 5 60 python3 "$(dirname "${BASH_SOURCE[0]}")/cdp_load.py" "${options[@]}" \
+    "$url" "$rc_tmp/$name.png" -- chromium "${chromium_flags[@]}" --user-data-dir="$profile" \
+    "$@" >"$rc_tmp/$name.out" 2>"$rc_tmp/$name.err" && [ -s "$rc_tmp/$name.png" ] ||
+    fail "$name: no screenshot of $url: $(grep -v dbus "$rc_tmp/$name.err" | tail -n 5)"
 }
 
 # dump_dom <name> <url> [args...]: the page's DOM after 3 s of virtual time, on stdout.
