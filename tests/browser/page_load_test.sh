@@ -8,9 +8,12 @@
 # sees no new plain-HTTP request) while the HTTPS image is tunnelled again.
 #   page_load_test.sh <ferry binary> proxy   --proxy-server, loopback not bypassed
 #   page_load_test.sh <ferry binary> pac     --proxy-pac-url, ferry's /proxy.pac
+#   page_load_test.sh <ferry binary> auth    as proxy, ferry asking for a password: each
+#     load meets a 407 that reaches the browser as a proxy challenge, answered over the
+#     DevTools protocol, and the access log names the user
 source "$(dirname "$0")/lib.sh"
 need nginx openssl
-mode=${2:-}
+mode=${2:-} user=- driver_args=()
 
 www=$rc_tmp/www
 mkdir -p "$www" || fail mkdir
@@ -41,7 +44,18 @@ pac)
     $'admin:\n  listen: 127.0.0.1:0\npac:\n  direct_domains: []\n  direct_networks: []'
   browser_args=(--proxy-pac-url="http://127.0.0.1:$(admin_port)/proxy.pac")
   ;;
-*) fail "usage: page_load_test.sh <ferry binary> proxy|pac" ;;
+auth)
+  # Chromium takes no proxy credentials on its command line: the driver answers the 407
+  # challenges that reach it.
+  host=127.0.0.1 tls_host=127.0.0.1 user=alice password='open sesame'
+  printf '%s:%s\n' "$user" "$(openssl passwd -6 "$password")" >"$rc_tmp/htpasswd" ||
+    fail "openssl passwd"
+  start_ferry ferry "$1" "$nginx_tls_port" \
+    $'auth:\n  basic:\n    file: '"$rc_tmp/htpasswd"$'\n    realm: ferry-test'
+  browser_args=(--proxy-server="http://127.0.0.1:$ferry_port" --proxy-bypass-list='<-loopback>')
+  driver_args=(--auth "$user:$password")
+  ;;
+*) fail "usage: page_load_test.sh <ferry binary> proxy|pac|auth" ;;
 esac
 origin=http://$host:$origin_port
 page=$origin/page.html
@@ -89,7 +103,7 @@ load() {
   ferry_before=$(lines "$rc_tmp/ferry-access.log")
   origin_before=$(lines "$nginx_log")
   tls_before=$(lines "$nginx_tls_log")
-  screenshot "$name" "$page" -- "${browser_args[@]}" --ignore-certificate-errors
+  screenshot "$name" "$page" "${driver_args[@]}" -- "${browser_args[@]}" --ignore-certificate-errors
   read -r -a got < <(pixels "$rc_tmp/$name.png" --at "${points[@]}")
   for i in "${!points[@]}"; do
     [ "${got[i]}" = "${expected[i]}" ] ||
@@ -97,21 +111,29 @@ load() {
   done
   # A tunnel is logged when it closes: the browser has exited by now.
   wait_until 10 eval 'new_lines "$rc_tmp/ferry-access.log" $ferry_before |
-    grep -q " TCP_TUNNEL/200 [0-9]* CONNECT $tls_host:$nginx_tls_port "' ||
+    grep -q " TCP_TUNNEL/200 [0-9]* CONNECT $tls_host:$nginx_tls_port $user "' ||
     fail "$name: no CONNECT to $tls_host:$nginx_tls_port in ferry's access log"
   [ "$(new_lines "$nginx_tls_log" "$tls_before" | grep -c '"GET /secure.svg HTTP/1.1" 200 ')" -eq 1 ] ||
     fail "$name: the HTTPS origin did not serve the image once"
   log=$(new_lines "$rc_tmp/ferry-access.log" "$ferry_before")
   origin_new=$(new_lines "$nginx_log" "$origin_before")
+  if [ "$mode" = auth ]; then
+    grep -q " TCP_DENIED/407 [0-9]* GET $page - " <<<"$log" ||
+      fail "$name: ferry did not answer the page without credentials with 407"
+    grep -qx "challenge Proxy basic ferry-test http://127.0.0.1:$ferry_port" "$rc_tmp/$name.out" ||
+      fail "$name: the browser met no proxy challenge: $(cat "$rc_tmp/$name.out")"
+  fi
   note "$name: all $((${#points[@]} - 1)) parts on screen, the HTTPS image through CONNECT"
 }
 # logged <result code>: how many GETs of the origin's plain-HTTP parts this load logged
-# with that result.
-logged() { grep -cE " $1/200 [0-9]+ GET $origin/" <<<"$log"; }
+# with that result (and the user, "-" but with authentication); results: how many it
+# logged with each result.
+logged() { grep -cE " $1/200 [0-9]+ GET $origin/[^ ]* $user " <<<"$log"; }
+results() { grep -E " GET $origin/" <<<"$log" | awk '{ print $4 }' | sort | uniq -c | xargs; }
 
 load first
 [ "$(logged TCP_MISS)" -eq "$plain_parts" ] ||
-  fail "first: $(logged TCP_MISS) misses logged, not $plain_parts: $log"
+  fail "first: not $plain_parts misses logged but $(results)"
 requests=$(grep -c '"GET /' <<<"$origin_new")
 connections=$(awk '{ print $(NF - 1) }' <<<"$origin_new" | sort -u | wc -l)
 note "first: the origin served $requests requests over $connections connections"
@@ -121,7 +143,7 @@ note "first: the origin served $requests requests over $connections connections"
 
 load second
 [ "$(logged TCP_MEM_HIT)" -eq "$plain_parts" ] ||
-  fail "second: $(logged TCP_MEM_HIT) hits logged, not $plain_parts: $log"
-[ -z "$origin_new" ] || fail "second: the origin was asked again: $origin_new"
+  fail "second: not $plain_parts hits logged but $(results)"
+[ -z "$origin_new" ] || fail "second: the origin was asked again: $(head -n 3 <<<"$origin_new")"
 check_ferry_alive ferry
 echo "ok: Chromium loads the page through ferry ($mode), the second time from its cache"
