@@ -26,9 +26,11 @@ FROM debian:bookworm-slim
 # against what the binary links.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libcrypt1 \
       libevent-2.1-7 \
       libevent-pthreads-2.1-7 \
       libfmt9 \
+      libnettle8 \
       libre2-9 \
       libspdlog1.10 \
       libsystemd0 \

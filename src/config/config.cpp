@@ -6,6 +6,7 @@
 #include "reader.h"
 #include "units.h"
 
+#include "ferry/access/htpasswd.h"
 #include "ferry/http/target.h"
 
 #include <re2/re2.h>
@@ -15,6 +16,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <system_error>
 #include <thread>
@@ -139,7 +141,7 @@ std::optional<net::Cidr> readCidr(const Value& value) {
 }
 
 // A port, "443", or a range of them, "1025-65535".
-std::optional<proxy::PortRange> readPortRange(const Value& value) {
+std::optional<access::PortRange> readPortRange(const Value& value) {
   const std::string expected = "a port like 80 or a range like 1025-65535";
   auto text = value.scalar(expected);
   if (!text)
@@ -161,7 +163,7 @@ std::optional<proxy::PortRange> readPortRange(const Value& value) {
     value.fail("range " + *text + " ends before it starts");
     return std::nullopt;
   }
-  return proxy::PortRange{static_cast<uint16_t>(low.value), static_cast<uint16_t>(high.value)};
+  return access::PortRange{static_cast<uint16_t>(low.value), static_cast<uint16_t>(high.value)};
 }
 
 // A list read item by item with `read`; duplicates are errors so a typo in one of two
@@ -323,24 +325,211 @@ void readLimits(const Value& section, proxy::Settings& proxy) {
   }
 }
 
+std::optional<std::string> readHostPattern(const Value& value);
+bool sameText(const std::string& a, const std::string& b);
+
+bool samePortRange(const access::PortRange& a, const access::PortRange& b) {
+  return a.first == b.first && a.last == b.last;
+}
+
+// A request method as it is sent: a token (RFC 9110 §9.1), case-sensitive.
+std::optional<std::string> readMethod(const Value& value) {
+  auto text = value.scalar("a method like GET or CONNECT");
+  if (!text)
+    return std::nullopt;
+  const bool token = !text->empty() && std::all_of(text->begin(), text->end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
+  });
+  if (!token) {
+    value.fail(quoted(*text) + " is not a method like GET or CONNECT");
+    return std::nullopt;
+  }
+  if (std::any_of(text->begin(), text->end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
+    value.fail(quoted(*text) + " would never match: methods are case-sensitive and upper case, "
+                               "like GET");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> readUser(const Value& value) {
+  auto text = value.scalar("a user name from the auth.basic file");
+  if (!text)
+    return std::nullopt;
+  if (text->empty() || text->find(':') != std::string::npos) {
+    value.fail(quoted(*text) + " is not a user name (not empty, no ':')");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// One access rule, {allow: {conditions}} or {deny: {conditions}}; `index` in the list.
+std::optional<access::Rule> readRule(const Value& value, std::size_t index, bool auth) {
+  auto map = value.map({"allow", "deny"});
+  if (!map)
+    return std::nullopt;
+  const auto allow = map->find("allow");
+  const auto deny = map->find("deny");
+  if (allow && deny) {
+    deny->fail("a rule either allows or denies: write two rules");
+    return std::nullopt;
+  }
+  if (!allow && !deny) {
+    value.fail("a rule needs allow or deny with its conditions, like {deny: {domains: "
+               "[.example.com]}}");
+    return std::nullopt;
+  }
+  access::Rule rule;
+  rule.action = allow ? access::Rule::Action::Allow : access::Rule::Action::Deny;
+  rule.name = "access.rules[" + std::to_string(index) + "] (line " +
+              std::to_string(value.mark().line + 1) + ")";
+  const Value& body = allow ? *allow : *deny;
+  auto conditions = body.map(
+      {"clients", "users", "authenticated", "methods", "domains", "ports", "destinations"});
+  if (!conditions)
+    return std::nullopt;
+  bool good = setList(*conditions, "clients", "networks like 10.0.0.0/8", rule.clients, readCidr,
+                      sameNetwork);
+  good = setList(*conditions, "users", "user names like alice", rule.users, readUser, sameText) &&
+         good;
+  good = set(*conditions, "authenticated", rule.authenticated,
+             [](const Value& flag) {
+               auto on = flag.choice<bool>({{"true", true}, {"false", false}});
+               if (on && !*on)
+                 flag.fail("only true is a condition (any authenticated user); leave it out "
+                           "otherwise");
+               return on && *on ? on : std::nullopt;
+             }) &&
+         good;
+  good =
+      setList(*conditions, "methods", "methods like CONNECT", rule.methods, readMethod, sameText) &&
+      good;
+  good = setList(*conditions, "domains", "hosts like example.com or domains like .example.com",
+                 rule.domains, readHostPattern, sameText) &&
+         good;
+  good = setList(*conditions, "ports", "ports like 443 and ranges like 1025-65535", rule.ports,
+                 readPortRange, samePortRange) &&
+         good;
+  good = setList(*conditions, "destinations", "networks like 10.0.0.0/8", rule.destinations,
+                 readCidr, sameNetwork) &&
+         good;
+  if (!auth) {
+    for (std::string_view key : {"users", "authenticated"}) {
+      if (auto at = conditions->find(key)) {
+        at->fail("needs auth.basic: without it no request has a user");
+        good = false;
+      }
+    }
+  }
+  if (!good)
+    return std::nullopt;
+  return rule;
+}
+
+void readRules(const Value& value, std::vector<access::Rule>& out, bool auth) {
+  auto items = value.list("rules like {deny: {domains: [.example.com]}}");
+  if (!items)
+    return;
+  std::vector<access::Rule> rules;
+  bool good = true;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto rule = readRule((*items)[i], i, auth);
+    if (rule)
+      rules.push_back(std::move(*rule));
+    good = rule && good;
+  }
+  if (good)
+    out = std::move(rules);
+}
+
 void readAccess(const Value& section, proxy::Settings& proxy) {
   auto map = section.map(
-      {"allow", "connect_ports", "http_ports", "deny_destinations", "allow_destinations"});
+      {"allow", "rules", "connect_ports", "http_ports", "deny_destinations", "allow_destinations"});
   if (!map)
     return;
+  auto& access = proxy.access;
   setList(*map, "allow", "networks like 10.0.0.0/8", proxy.allowed_clients, readCidr, sameNetwork);
+  if (auto rules = map->find("rules"))
+    readRules(*rules, access.rules, access.basic.enabled());
   setList(
-      *map, "connect_ports", "ports like 443", proxy.connect_ports,
+      *map, "connect_ports", "ports like 443", access.connect_ports,
       [](const Value& value) { return value.count(1, 65535); },
       [](uint16_t a, uint64_t b) { return a == b; });
-  setList(*map, "http_ports", "ports like 80 and ranges like 1025-65535", proxy.http_ports,
-          readPortRange, [](const proxy::PortRange& a, const proxy::PortRange& b) {
-            return a.first == b.first && a.last == b.last;
-          });
+  setList(*map, "http_ports", "ports like 80 and ranges like 1025-65535", access.http_ports,
+          readPortRange, samePortRange);
   setList(*map, "deny_destinations", "networks like 10.0.0.0/8", proxy.deny_destinations, readCidr,
           sameNetwork);
   setList(*map, "allow_destinations", "networks like 10.0.0.0/8", proxy.allow_destinations,
           readCidr, sameNetwork);
+}
+
+// auth.basic.file: the htpasswd file, read whole now (and again on every reload); each bad
+// line is reported as file:line of that file.
+std::optional<std::string> readHtpasswdFile(const Value& value, access::BasicAuth& basic) {
+  auto path = value.scalar("an htpasswd file");
+  if (!path)
+    return std::nullopt;
+  if (path->empty())
+    return path;
+  basic.file = *path; // on even if the file is bad: the rules naming users are not at fault
+  std::FILE* file = std::fopen(path->c_str(), "rb");
+  if (!file) {
+    value.fail("cannot read " + quoted(*path) + ": " + std::generic_category().message(errno));
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[16 * 1024];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0 && text.size() < 64 * MiB)
+    text.append(buffer, got);
+  std::fclose(file);
+  access::Htpasswd parsed = access::parseHtpasswd(text);
+  for (const auto& problem : parsed.problems)
+    value.fail(*path + ":" + std::to_string(problem.line) + ": " + problem.what);
+  if (!parsed.problems.empty())
+    return std::nullopt;
+  if (parsed.accounts.empty()) {
+    value.fail(quoted(*path) + " holds no user:hash line");
+    return std::nullopt;
+  }
+  basic.accounts = std::move(parsed.accounts);
+  return path;
+}
+
+// The realm goes into a quoted-string of the 407 (RFC 7617 §2): printable ASCII.
+std::optional<std::string> readRealm(const Value& value) {
+  auto text = value.scalar("a realm like \"ferry\"");
+  if (!text)
+    return std::nullopt;
+  if (text->empty() || !std::all_of(text->begin(), text->end(), [](char c) {
+        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+      })) {
+    value.fail(quoted(*text) + " is not a realm: printable ASCII without quotes or backslashes");
+    return std::nullopt;
+  }
+  return text;
+}
+
+void readAuth(const Value& section, access::BasicAuth& basic) {
+  auto map = section.map({"basic"});
+  if (!map)
+    return;
+  auto section_basic = map->find("basic");
+  if (!section_basic)
+    return;
+  auto settings =
+      section_basic->map({"file", "realm", "credentials_ttl", "max_failures", "lockout"});
+  if (!settings)
+    return;
+  set(*settings, "realm", basic.realm, readRealm);
+  set(*settings, "credentials_ttl", basic.credentials_ttl,
+      [](const Value& value) { return value.duration(0ms, 24h); });
+  set(*settings, "max_failures", basic.max_failures,
+      [](const Value& value) { return value.count(1, 1000000); });
+  set(*settings, "lockout", basic.lockout,
+      [](const Value& value) { return value.duration(0ms, 24h); });
+  set(*settings, "file", basic.file,
+      [&](const Value& value) { return readHtpasswdFile(value, basic); });
 }
 
 // A freshness lifetime: whole seconds from 0 to MaxFreshness.
@@ -645,8 +834,8 @@ void readPac(const Value& section, pac::Settings& pac) {
 }
 
 void readRoot(const Value& root, Config& config) {
-  auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "access", "cache", "admin",
-                       "upstream", "pac", "via", "expect_continue"});
+  auto map = root.map({"listen", "workers", "log", "timeouts", "limits", "auth", "access", "cache",
+                       "admin", "upstream", "pac", "via", "expect_continue"});
   if (!map)
     return;
   auto& proxy = config.proxy;
@@ -663,6 +852,9 @@ void readRoot(const Value& root, Config& config) {
     readTimeouts(*timeouts, proxy.timeouts);
   if (auto limits = map->find("limits"))
     readLimits(*limits, proxy);
+  // auth before access: its rules may name users only when there are some.
+  if (auto auth = map->find("auth"))
+    readAuth(*auth, proxy.access.basic);
   if (auto access = map->find("access"))
     readAccess(*access, proxy);
   if (auto cache = map->find("cache"))

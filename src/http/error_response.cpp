@@ -109,7 +109,8 @@ std::string_view reasonPhrase(int status) noexcept {
   }
 }
 
-std::string errorResponse(int status, std::string_view detail, bool close, bool head_request) {
+std::string errorResponse(int status, std::string_view detail, bool close, bool head_request,
+                          std::string_view proxy_authenticate) {
   if (status < 100 || status > 599) {
     status = 500;
   }
@@ -126,7 +127,13 @@ std::string errorResponse(int status, std::string_view detail, bool close, bool 
     }
     body += '\n';
   }
-  return ownResponse(status, "text/plain; charset=utf-8", body, close, head_request);
+  std::string out = ownResponse(status, "text/plain; charset=utf-8", body, close, head_request);
+  if (!proxy_authenticate.empty()) {
+    // Before the blank line that ends the head.
+    const std::string field = "Proxy-Authenticate: " + std::string(proxy_authenticate) + "\r\n";
+    out.insert(out.find("\r\n\r\n") + 2, field);
+  }
+  return out;
 }
 
 std::string ownResponse(int status, std::string_view content_type, std::string_view body,

@@ -71,7 +71,8 @@ struct Connector::Operation {
   std::chrono::milliseconds timeout{0};
   std::chrono::steady_clock::time_point started; // for the origin_connect_seconds histogram
   Done done;
-  bool judged = true; // the policy decides which addresses may be tried
+  bool judged = true;         // the policy decides which addresses may be tried
+  Connector::Refusal refusal; // decides instead of the policy when set
   Handle lookup;
   std::vector<Address> addresses;
   std::size_t next = 0; // index of the next address to try
@@ -109,7 +110,7 @@ Connector::~Connector() {
 }
 
 Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::milliseconds timeout,
-                          Done done, Judge judge) {
+                          Done done, Judge judge, Refusal refusal) {
   auto owned = std::make_unique<Operation>();
   Operation& op = *owned;
   op.owner = this;
@@ -120,6 +121,7 @@ Handle Connector::connect(std::string_view host, uint16_t port, std::chrono::mil
   op.started = std::chrono::steady_clock::now();
   op.done = std::move(done);
   op.judged = judge == Judge::Destination;
+  op.refusal = std::move(refusal);
   op.deadline.reset(evtimer_new(base_, &Connector::onDeadlineEvent, &op));
   op.stagger.reset(evtimer_new(base_, &Connector::onStaggerEvent, &op));
   FERRY_ASSERT(op.deadline && op.stagger);
@@ -146,16 +148,19 @@ void Connector::onResolved(Operation& op, std::vector<Address> addresses, std::s
     return;
   }
   FERRY_ASSERT(!addresses.empty());
-  std::optional<Address> refused; // the first one, named in the answer if none is left
+  std::string refused; // why the first refused one was, named in the answer if none is left
   for (auto& address : addresses) {
     address.setPort(op.port);
-    if (!op.judged || policy_->allows(address))
+    std::string why;
+    if (op.judged)
+      why = op.refusal ? op.refusal(address) : policy_->refusal(address);
+    if (why.empty())
       op.addresses.push_back(address);
-    else if (!refused)
-      refused = address;
+    else if (refused.empty())
+      refused = std::move(why);
   }
   if (op.addresses.empty()) {
-    finish(op, denied(policy_->refusal(*refused)), true);
+    finish(op, denied(std::move(refused)), true);
     return;
   }
   op.state = Operation::State::Connecting;

@@ -75,6 +75,10 @@ std::string DestinationPolicy::refusal(const Address& destination) const {
   return {};
 }
 
+std::string DestinationPolicy::ownRefusal(const Address& destination) const {
+  return isOwn(unmapped(destination)) ? refusal(destination) : std::string();
+}
+
 DestinationPolicy::Verdict DestinationPolicy::judge(const Address& destination) const {
   const Address judged = unmapped(destination);
   if (isOwn(judged))

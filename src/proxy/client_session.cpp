@@ -187,6 +187,11 @@ void ClientSession::startTransaction() {
     refuse(target.error.status, target.error.reason, core::CloseReason::ClientRequestError);
     return;
   }
+  // Proxy-Authorization is for ferry (RFC 9110 §11.7.2): kept aside, then removed with the
+  // other hop-by-hop fields so no origin sees it.
+  std::optional<std::string> credentials;
+  if (auto field = head.headers.get("Proxy-Authorization"))
+    credentials = std::string(*field);
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
   // After a half-close, the last request buffered gets the last response.
   const bool last =
@@ -200,9 +205,9 @@ void ClientSession::startTransaction() {
   std::vector<std::string> upgrade;
   if (options.upgrade)
     upgrade = options.upgrade_protocols;
-  transaction_ = std::make_unique<Transaction>(static_cast<ClientSink&>(*this), worker_, *settings_,
-                                               std::move(head), target, parser_.framing(),
-                                               request_done_, std::move(upgrade));
+  transaction_ = std::make_unique<Transaction>(
+      static_cast<ClientSink&>(*this), worker_, *settings_, std::move(head), target,
+      parser_.framing(), request_done_, std::move(upgrade), std::move(credentials));
   transaction_->start();
 }
 

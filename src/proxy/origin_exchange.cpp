@@ -48,7 +48,11 @@ void OriginExchange::start() {
   FERRY_ASSERT(state_ == State::Idle);
   pool_key_ = poolKey(request_.target, request_.hops[hop_]);
   if (http::isIdempotent(request_.head.method) && !request_.head.isMethod("CONNECT")) {
-    if (auto pooled = worker_.pool().take(pool_key_)) {
+    auto pooled = worker_.pool().take(pool_key_);
+    // One the access rules refuse for this request stays for others; connect() answers.
+    if (pooled && request_.refusal && !request_.refusal(pooled->peer()).empty())
+      worker_.pool().put(std::move(pooled), settings_);
+    if (pooled) {
       core::count(core::Counter::OriginConnectionsReused);
       attach(std::move(pooled));
       return;
@@ -65,7 +69,8 @@ void OriginExchange::connect() {
       parent ? std::string_view(parent->host) : std::string_view(request_.target.host),
       parent ? parent->port : request_.target.port, request_.connect_timeout,
       [this](net::ConnectResult result) { onConnected(std::move(result)); },
-      parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination);
+      parent ? net::Connector::Judge::Trusted : net::Connector::Judge::Destination,
+      request_.refusal);
 }
 
 // A parent that cannot be reached, or that drops a fresh connection before answering, is

@@ -76,6 +76,8 @@ public:
     bool body_done = true;                     // no body, or sent whole by endBody()
     bool upgrade = false;                      // a 101 may answer it
     std::chrono::milliseconds connect_timeout; // timeouts.origin_connect
+    net::Connector::Refusal refusal;           // judges the origin's addresses instead of the
+                                               // destination policy (access rules), when set
   };
 
   OriginExchange(Worker& worker, const Settings& settings, Owner& owner, Request request);

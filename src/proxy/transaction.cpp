@@ -6,6 +6,7 @@
 #include "origin_request.h"
 #include "worker.h"
 
+#include "ferry/access/authenticator.h"
 #include "ferry/cache/policy.h"
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
@@ -46,10 +47,11 @@ std::chrono::microseconds since(std::chrono::system_clock::time_point start,
 Transaction::Transaction(ClientSink& client, Worker& worker, const Settings& settings,
                          http::RequestHead request, http::Target target,
                          http::Framing request_framing, bool request_complete,
-                         std::vector<std::string> upgrade)
+                         std::vector<std::string> upgrade, std::optional<std::string> credentials)
     : client_(client), worker_(worker), settings_(settings), request_(std::move(request)),
       target_(std::move(target)), request_framing_(request_framing), upgrade_(std::move(upgrade)),
-      request_done_(request_complete), started_(worker_.clock().wall()) {}
+      credentials_(std::move(credentials)), request_done_(request_complete),
+      started_(worker_.clock().wall()) {}
 
 Transaction::~Transaction() = default;
 
@@ -124,12 +126,8 @@ void Transaction::route() {
   core::traffic::hostRequested(target_.host);
   if (request_.isMethod("CONNECT")) {
     cache_status_.outcome = cache::Outcome::Tunnel;
-    const auto& ports = settings_.connect_ports;
-    if (std::find(ports.begin(), ports.end(), target_.port) == ports.end()) {
-      refuse("CONNECT to port " + std::to_string(target_.port) + " is not allowed");
-      return;
-    }
-    fetch(Step::Connect);
+    if (admit())
+      fetch(Step::Connect);
     return;
   }
   if (target_.form == http::TargetForm::Origin && pac::isScriptPath(target_.path) &&
@@ -147,12 +145,8 @@ void Transaction::route() {
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
     return;
   }
-  const auto& http_ports = settings_.http_ports;
-  if (std::none_of(http_ports.begin(), http_ports.end(),
-                   [&](const PortRange& range) { return range.contains(target_.port); })) {
-    refuse("port " + std::to_string(target_.port) + " is not allowed (access.http_ports)");
+  if (!admit())
     return;
-  }
   if (request_.headers.has("Expect")) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation there is.
     if (!request_.expectsContinue()) {
@@ -183,6 +177,72 @@ void Transaction::route() {
   fetch(Step::Fetch);
 }
 
+// Authentication (when auth.basic is on and the client sent credentials), then the access
+// rules before resolving; false when the request is answered here (403, 407). Rules that
+// depend on the resolved address are left to refusalFor(), called for each address.
+bool Transaction::admit() {
+  const access::BasicAuth& basic = settings_.access.basic;
+  if (basic.enabled() && credentials_) {
+    using Outcome = access::Authenticator::Outcome;
+    const auto result = worker_.authenticator().check(basic, *credentials_, client_.peer(),
+                                                      worker_.clock().steady());
+    if (result.outcome != Outcome::Verified) {
+      challenge(result.outcome == Outcome::Throttled
+                    ? "too many failed attempts from your address: try again later"
+                    : "wrong proxy user name or password");
+      return false;
+    }
+    user_ = result.user;
+  }
+  const access::Decision decision = access::decide(settings_.access, accessRequest());
+  switch (decision.verdict) {
+  case access::Verdict::Allow:
+    return true;
+  case access::Verdict::Undecided:
+    by_address_ = true;
+    return true;
+  case access::Verdict::Challenge:
+    challenge(decision.why);
+    return false;
+  case access::Verdict::Deny:
+    if (!decision.by_rule) {
+      refuse(decision.why);
+      return false;
+    }
+    core::count(core::Counter::AccessDenied);
+    cache_status_.outcome = cache::Outcome::Denied;
+    answer(403, decision.why);
+    return false;
+  }
+  return false;
+}
+
+access::Request Transaction::accessRequest() const {
+  return {client_.peer(), user_, request_.method, target_.host, target_.port};
+}
+
+// Why the origin may not be reached at `destination` (empty: it may): the access rules when
+// they depend on the address, then the destination policy unless an allow rule named
+// destinations itself (ferry's own addresses are refused whatever the rules say).
+std::string Transaction::refusalFor(const net::Address& destination) {
+  const net::DestinationPolicy& policy = worker_.connector().policy();
+  if (!by_address_)
+    return policy.refusal(destination);
+  access::Decision decision = access::decide(settings_.access, accessRequest(), destination);
+  switch (decision.verdict) {
+  case access::Verdict::Allow:
+    return decision.check_destination ? policy.refusal(destination)
+                                      : policy.ownRefusal(destination);
+  case access::Verdict::Challenge:
+    challenged_ = true;
+    return decision.why;
+  case access::Verdict::Deny:
+  case access::Verdict::Undecided:
+    break;
+  }
+  return decision.why.empty() ? "denied" : decision.why;
+}
+
 // Connect (CONNECT), Fetch or Revalidate (stale_ is the stored response): one exchange with
 // the origin, whose answer comes back through the Owner callbacks.
 void Transaction::fetch(Step step) {
@@ -205,12 +265,19 @@ void Transaction::fetch(Step step) {
     const bool ipv6 = target_.host.find(':') != std::string::npos;
     const auto literal = net::Address::parse((ipv6 ? "[" + target_.host + "]" : target_.host) +
                                              ":" + std::to_string(target_.port));
-    if (literal && !worker_.connector().policy().allows(*literal)) {
-      refuse(worker_.connector().policy().refusal(*literal));
-      return;
+    if (literal) {
+      if (const std::string why = refusalFor(*literal); !why.empty()) {
+        if (challenged_)
+          challenge(why);
+        else
+          refuse(why);
+        return;
+      }
     }
   }
   request.connect_timeout = settings_.timeouts.origin_connect;
+  if (by_address_)
+    request.refusal = [this](const net::Address& destination) { return refusalFor(destination); };
   const OriginRequestPlan plan{request_framing_, upgrade_,
                                step == Step::Revalidate ? &stale_->head() : nullptr,
                                settings_.http.via_pseudonym};
@@ -389,6 +456,10 @@ void Transaction::onFailed(const OriginExchange::Failure& failure) {
   spdlog::info("{} {}: {}", request_.method, request_.target, failure.why);
   if (stale_ && serveStaleOnError())
     return;
+  if (failure.status == 403 && challenged_) {
+    challenge(failure.why);
+    return;
+  }
   if (failure.status == 403)
     cache_status_.outcome = cache::Outcome::Denied;
   else if (stale_)
@@ -396,11 +467,12 @@ void Transaction::onFailed(const OriginExchange::Failure& failure) {
   answer(failure.status, failure.why);
 }
 
-void Transaction::answer(int status, std::string_view detail) {
+void Transaction::answer(int status, std::string_view detail, std::string_view proxy_authenticate) {
   // After a CONNECT that is not answered with 200, what the client sent behind it (often
   // a TLS hello) is not a request: the connection ends.
   const bool close = !client_.keepAlive() || !request_done_ || request_.isMethod("CONNECT");
-  const std::string bytes = http::errorResponse(status, detail, close, request_.isMethod("HEAD"));
+  const std::string bytes =
+      http::errorResponse(status, detail, close, request_.isMethod("HEAD"), proxy_authenticate);
   countStatus(status);
   status_ = status;
   sendToClient(bytes);
@@ -419,6 +491,13 @@ void Transaction::refuse(std::string_view why) {
   core::count(core::Counter::DestinationsDenied);
   cache_status_.outcome = cache::Outcome::Denied;
   answer(403, why);
+}
+
+// RFC 9110 §15.5.8: 407, with the Basic challenge the client answers with Proxy-Authorization.
+void Transaction::challenge(std::string_view why) {
+  core::count(core::Counter::AuthChallenges);
+  cache_status_.outcome = cache::Outcome::Denied;
+  answer(407, why, access::basicChallenge(settings_.access.basic.realm));
 }
 
 // RFC 9110 §7.6.2: OPTIONS or TRACE whose Max-Forwards reached 0 is answered by ferry.
@@ -504,6 +583,7 @@ void Transaction::logAccess(std::optional<core::CloseReason> cut_short) {
   record.hierarchy = peer.empty() ? "HIER_NONE" : parent ? "FIRSTUP_PARENT" : "HIER_DIRECT";
   record.peer = peer;
   record.content_type = content_type_;
+  record.user = user_;
   record.cut_short = cut_short;
   log.write(record);
 }

@@ -11,6 +11,7 @@
 #include "entry_reader.h"
 #include "origin_exchange.h"
 
+#include "ferry/access/rules.h"
 #include "ferry/cache/cache_status.h"
 #include "ferry/cache/store.h"
 #include "ferry/core/close_reason.h"
@@ -32,9 +33,11 @@ public:
   // `request`: the client's head, hop-by-hop fields removed. `request_complete`: it has no
   // body, so it has been read whole already. `upgrade`: the protocols the client asked to
   // switch to (Upgrade with Connection: upgrade), forwarded to the origin; empty when none.
+  // `credentials`: the client's Proxy-Authorization (removed from `request` as hop-by-hop).
   Transaction(ClientSink& client, Worker& worker, const Settings& settings,
               http::RequestHead request, http::Target target, http::Framing request_framing,
-              bool request_complete, std::vector<std::string> upgrade);
+              bool request_complete, std::vector<std::string> upgrade,
+              std::optional<std::string> credentials = std::nullopt);
   ~Transaction();
 
   Transaction(const Transaction&) = delete;
@@ -60,7 +63,7 @@ private:
   //     │ │              ├──304──▶ Refreshed ──end──▶ Serve
   //     │ │              └──5xx or failure, stale-if-error──▶ Serve
   //     │ └──CONNECT──▶ Connect ──established──────────────────────────────────▶ Tunnel
-  //     └──refused, answered here (403, 4xx, TRACE, PURGE, only-if-cached)─────▶ Finish
+  //     └──refused, answered here (403, 407, 4xx, TRACE, PURGE, only-if-cached)▶ Finish
   //   Connect, Fetch, Revalidate: failure before a head ──▶ 403/502/504 ──▶ Finish
   //   Relay, Serve: cut short ──▶ Finish (truncated: the client connection closes)
   enum class Step {
@@ -82,9 +85,13 @@ private:
 
   // Routing (transaction.cpp).
   void route();
+  bool admit();
+  access::Request accessRequest() const;
+  std::string refusalFor(const net::Address& destination);
   void fetch(Step step);
-  void answer(int status, std::string_view detail);
+  void answer(int status, std::string_view detail, std::string_view proxy_authenticate = {});
   void refuse(std::string_view why);
+  void challenge(std::string_view why);
   void servePac();
   void answerHere();
   void finish(core::CloseReason reason);
@@ -122,7 +129,11 @@ private:
   const http::RequestHead request_; // as the client sent it, hop-by-hop fields removed
   const http::Target target_;
   const http::Framing request_framing_;
-  const std::vector<std::string> upgrade_; // protocols the client asked for
+  const std::vector<std::string> upgrade_;       // protocols the client asked for
+  const std::optional<std::string> credentials_; // Proxy-Authorization, never forwarded
+  std::string user_;                             // verified proxy user; empty when none
+  bool by_address_ = false; // the access rules judge each resolved address (refusalFor)
+  bool challenged_ = false; // refusalFor refused an address for want of credentials
   Step step_ = Step::Route;
   bool request_done_;            // the request body has been read whole
   bool client_close_ = false;    // the client connection ends with this response

@@ -23,6 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ferry/access/authenticator.h"
+
 namespace ferry::proxy {
 
 class ClientSession;
@@ -62,6 +64,7 @@ public:
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
   ParentHealth& parentHealth() { return parent_health_; }
+  access::Authenticator& authenticator() { return authenticator_; }
   net::Connector& connector() { return *connector_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
@@ -88,6 +91,7 @@ private:
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
   ParentHealth parent_health_;
+  access::Authenticator authenticator_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;

@@ -168,8 +168,8 @@ struct Environment {
     s->allowed_clients = {*net::Cidr::parse("127.0.0.1")};
     s->purge_allowed = s->allowed_clients;
     // Only the origin's port: any other is refused before it is resolved or connected to.
-    s->connect_ports = {origin.port()};
-    s->http_ports = {{origin.port(), origin.port()}};
+    s->access.connect_ports = {origin.port()};
+    s->access.http_ports = {{origin.port(), origin.port()}};
     s->http.limits = http::fuzz::fuzzLimits();
     settings = s;
 

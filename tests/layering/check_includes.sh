@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the module layering of DESIGN.md on the #include lines of src/ and include/ferry/:
 #   - a module includes ferry/<module>/ headers only of the modules it depends on
-#     (http → core, cache → http core, net → core, proxy → net http cache core,
-#     admin → net http core, config → every module's settings.h plus net http core,
+#     (http → core, cache → http core, net → core, access → net http core,
+#     proxy → access pac net http cache core,
+#     admin → net http core, config → every module's settings.h plus access net http core,
 #     main → all: the link lines of the modules' CMakeLists.txt);
 #   - only net, proxy, admin and src/main.cpp reach libevent;
 #   - http and cache reach no socket header (they stay pure and fuzzable).
@@ -21,8 +22,8 @@ cd "$src" || exit 1
 # Depends-on lists; a module always includes its own headers.
 declare -A deps=(
   [core]="" [net]="core" [http]="core" [cache]="http core" [pac]="net core"
-  [proxy]="pac net http cache core" [admin]="pac net http core" [config]="net http core"
-  [main]="core net http cache pac proxy admin config"
+  [access]="net http core" [proxy]="access pac net http cache core" [admin]="pac net http core"
+  [config]="access net http core" [main]="core net http cache access pac proxy admin config"
 )
 libevent_modules=" net proxy admin main "
 pure_modules=" http cache "

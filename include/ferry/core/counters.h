@@ -43,6 +43,16 @@
   X(DestinationsDenied, "destinations_denied",                                                     \
     "requests refused for where they go: access.http_ports, connect_ports, deny_destinations, "    \
     "or ferry itself")                                                                             \
+  X(AccessDenied, "access_denied", "requests denied by an access rule (access.rules)")             \
+  X(AuthChallenges, "auth_challenges",                                                             \
+    "407 answers: credentials missing where needed, wrong, or from a locked-out address")          \
+  X(AuthFailures, "auth_failures",                                                                 \
+    "proxy credentials refused: unknown user, wrong password or not Basic")                        \
+  X(AuthThrottled, "auth_throttled",                                                               \
+    "407 answers given unchecked to a client address locked out after auth failures")              \
+  X(AuthPasswordChecks, "auth_password_checks",                                                    \
+    "passwords hashed to check them (credentials cache misses)")                                   \
+  X(AuthCacheHits, "auth_cache_hits", "proxy credentials accepted from the credentials cache")     \
   X(CacheHits, "cache_hits", "requests answered from the cache")                                   \
   X(CacheMisses, "cache_misses", "cacheable requests forwarded to the origin")                     \
   X(CacheStatusHit, "cache_status_hit", "exchanges whose Cache-Status says hit (fresh or stale)")  \

@@ -15,8 +15,9 @@ std::string_view reasonPhrase(int status) noexcept;
 // Cache-Control: no-store, "Connection: close" when `close`, and a short body
 // "<status> <reason>\n<detail>\n". Control bytes in detail become spaces. For an answer to
 // a HEAD request pass head_request: the fields stay, the body is left out (RFC 9110 §9.3.2).
+// A 407 carries `proxy_authenticate` as its Proxy-Authenticate field (RFC 9110 §11.7.1).
 std::string errorResponse(int status, std::string_view detail, bool close,
-                          bool head_request = false);
+                          bool head_request = false, std::string_view proxy_authenticate = {});
 
 // A complete HTTP/1.1 response with `body` as it is: status line, the Content-Type given,
 // Content-Length, Cache-Control: no-store, "Connection: close" when `close`; the body is

@@ -54,10 +54,13 @@ public:
   //
   // `judge`: Destination for a place a client named (the policy applies); Trusted for one
   // the configuration named (a parent proxy), which the policy does not judge.
+  // `refusal`, for a Destination: judges each address instead of the policy, returning
+  // why it is refused (empty: allowed) — the access rules that depend on the address.
   enum class Judge { Destination, Trusted };
+  using Refusal = std::function<std::string(const Address& destination)>;
   [[nodiscard]] Handle connect(std::string_view host, uint16_t port,
                                std::chrono::milliseconds timeout, Done done,
-                               Judge judge = Judge::Destination);
+                               Judge judge = Judge::Destination, Refusal refusal = {});
 
   // Judges the addresses of every name resolved from now on (a reload). Not null.
   void setPolicy(std::shared_ptr<const DestinationPolicy> policy);

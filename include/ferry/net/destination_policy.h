@@ -30,6 +30,9 @@ public:
   // Why `destination` is refused, for a 403 body, naming the setting behind it, e.g.
   // "destination 127.0.0.1 is not allowed (access.deny_destinations)". Empty if allowed.
   std::string refusal(const Address& destination) const;
+  // The same for ferry's own addresses only, which nothing reopens (an access rule that
+  // allows destinations by name lifts the networks, not this).
+  std::string ownRefusal(const Address& destination) const;
 
 private:
   enum class Verdict { Allowed, Denied, Own };

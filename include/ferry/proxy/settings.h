@@ -2,6 +2,7 @@
 // access log), filled by config.
 #pragma once
 
+#include "ferry/access/settings.h"
 #include "ferry/http/settings.h"
 #include "ferry/net/address.h"
 #include "ferry/net/cidr.h"
@@ -42,13 +43,6 @@ enum class AccessLogFormat { Squid, Combined };
 // relay its 100, or answer 417 so the client sends its body without waiting.
 enum class ExpectContinue { Forward, Reject };
 
-// The ports from `first` to `last`, both included.
-struct PortRange {
-  uint16_t first = 0;
-  uint16_t last = 0;
-  bool contains(uint16_t port) const { return port >= first && port <= last; }
-};
-
 struct AccessLog {
   std::string path; // empty: off; "-": stderr
   AccessLogFormat format = AccessLogFormat::Squid;
@@ -81,10 +75,8 @@ struct Settings {
   unsigned workers = 0;             // resolved: never 0 after config load
   Timeouts timeouts;
   Limits limits;
-  std::vector<net::Cidr> allowed_clients; // others get 403
-  std::vector<uint16_t> connect_ports{443};
-  // Ports plain and Upgrade requests may go to (Squid's Safe_ports); others get 403.
-  std::vector<PortRange> http_ports{{80, 80}, {443, 443}, {1025, 65535}};
+  std::vector<net::Cidr> allowed_clients; // others get 403 before any request is read
+  access::Settings access; // access rules with their tail (port lists), authentication
   // Origin addresses never connected to (403), every resolved one checked, unless also in
   // allow_destinations. ferry's own listeners are refused whatever these say.
   std::vector<net::Cidr> deny_destinations;

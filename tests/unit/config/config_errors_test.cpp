@@ -348,8 +348,8 @@ TEST_CASE("bad admin listener and allow-list", "[config]") {
 TEST_CASE("unknown keys at every level name the key and what is known there", "[config]") {
   const Case cases[] = {
       {"lisen: [127.0.0.1:3128]\n", "t.yaml:1:1: lisen: ",
-       "unknown key (known here: listen, workers, log, timeouts, limits, access, cache, admin, "
-       "upstream, pac, via, expect_continue)"},
+       "unknown key (known here: listen, workers, log, timeouts, limits, auth, access, cache, "
+       "admin, upstream, pac, via, expect_continue)"},
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
@@ -357,7 +357,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
       {"limits:\n  header_size: 1KiB\n",
        "t.yaml:2:3: limits.header_size: ", "unknown key (known here: request_line, header_bytes"},
       {"access:\n  deny: []\n", "t.yaml:2:3: access.deny: ",
-       "unknown key (known here: allow, connect_ports, http_ports, deny_destinations, "
+       "unknown key (known here: allow, rules, connect_ports, http_ports, deny_destinations, "
        "allow_destinations)"},
       {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "

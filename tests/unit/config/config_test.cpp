@@ -34,7 +34,7 @@ template <class T> std::string joined(const std::vector<T>& items) {
   return out.str();
 }
 
-std::string ports(const std::vector<proxy::PortRange>& ranges) {
+std::string ports(const std::vector<access::PortRange>& ranges) {
   std::string out;
   for (const auto& range : ranges)
     out += std::to_string(range.first) + "-" + std::to_string(range.last) + ' ';
@@ -53,17 +53,17 @@ std::string describe(const config::Config& c) {
       << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.listen_backlog << ' '
       << p.limits.client_connections << ' ' << p.limits.origin_idle_per_origin << ' '
       << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
-      << "\nconnect_ports " << joined(p.connect_ports) << "\nhttp_ports " << ports(p.http_ports)
-      << "\ndeny_destinations " << joined(p.deny_destinations) << "\nallow_destinations "
-      << joined(p.allow_destinations) << "\naccess_log " << p.access_log.path << ' '
-      << static_cast<int>(p.access_log.format) << "\nhttp " << p.http.limits.request_line_bytes
-      << ' ' << p.http.limits.header_bytes << ' ' << p.http.limits.header_count << ' '
-      << p.http.via_pseudonym << "\nexpect_continue " << static_cast<int>(p.expect_continue)
-      << "\npurge_allowed " << joined(p.purge_allowed) << "\ncache " << c.cache.memory_bytes << ' '
-      << c.cache.max_object_bytes << ' ' << c.cache.heuristic_percent << ' '
-      << c.cache.heuristic_max.count() << ' ' << static_cast<int>(c.cache.set_cookie) << ' '
-      << c.cache.max_variants << "\ntargeted_fields " << joined(c.cache.targeted_fields)
-      << "\nrefresh_rules";
+      << "\nconnect_ports " << joined(p.access.connect_ports) << "\nhttp_ports "
+      << ports(p.access.http_ports) << "\ndeny_destinations " << joined(p.deny_destinations)
+      << "\nallow_destinations " << joined(p.allow_destinations) << "\naccess_log "
+      << p.access_log.path << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
+      << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
+      << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
+      << static_cast<int>(p.expect_continue) << "\npurge_allowed " << joined(p.purge_allowed)
+      << "\ncache " << c.cache.memory_bytes << ' ' << c.cache.max_object_bytes << ' '
+      << c.cache.heuristic_percent << ' ' << c.cache.heuristic_max.count() << ' '
+      << static_cast<int>(c.cache.set_cookie) << ' ' << c.cache.max_variants << "\ntargeted_fields "
+      << joined(c.cache.targeted_fields) << "\nrefresh_rules";
   for (const auto& rule : c.cache.refresh_rules)
     out << " {" << rule.pattern << ' ' << rule.ignore_case << ' ' << rule.min.count() << ' '
         << rule.percent << ' ' << rule.max.count() << '}';
@@ -232,23 +232,23 @@ TEST_CASE("access lists client networks and CONNECT ports", "[config]") {
                      "  allow: [10.0.0.0/8, 192.168.1.7, \"2001:db8::/32\"]\n"
                      "  connect_ports: [443, 563, 8443]\n");
   CHECK(joined(c.proxy.allowed_clients) == "10.0.0.0/8 192.168.1.7/32 2001:db8::/32 ");
-  CHECK(c.proxy.connect_ports == std::vector<uint16_t>{443, 563, 8443});
+  CHECK(c.proxy.access.connect_ports == std::vector<uint16_t>{443, 563, 8443});
   CHECK(net::anyContains(c.proxy.allowed_clients, *net::Address::parse("10.9.9.9:1")));
 
   auto closed = parseText("access:\n  allow: []\n  connect_ports: []\n");
   CHECK(closed.proxy.allowed_clients.empty());
-  CHECK(closed.proxy.connect_ports.empty());
-  CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.connect_ports ==
+  CHECK(closed.proxy.access.connect_ports.empty());
+  CHECK(parseText("access:\n  connect_ports: [1, 65535]\n").proxy.access.connect_ports ==
         std::vector<uint16_t>{1, 65535});
 }
 
 TEST_CASE("#9 access.http_ports takes ports and ranges, Safe_ports by default", "[config]") {
-  CHECK(ports(parseText("").proxy.http_ports) == "80-80 443-443 1025-65535 ");
+  CHECK(ports(parseText("").proxy.access.http_ports) == "80-80 443-443 1025-65535 ");
   auto c = parseText("access:\n  http_ports: [80, \"8000-8999\", 1-1, 21, 65535]\n");
-  CHECK(ports(c.proxy.http_ports) == "80-80 8000-8999 1-1 21-21 65535-65535 ");
+  CHECK(ports(c.proxy.access.http_ports) == "80-80 8000-8999 1-1 21-21 65535-65535 ");
   auto unquoted = parseText("access:\n  http_ports:\n    - 1025-65535\n    - \"443\"\n");
-  CHECK(ports(unquoted.proxy.http_ports) == "1025-65535 443-443 ");
-  CHECK(parseText("access:\n  http_ports: []\n").proxy.http_ports.empty());
+  CHECK(ports(unquoted.proxy.access.http_ports) == "1025-65535 443-443 ");
+  CHECK(parseText("access:\n  http_ports: []\n").proxy.access.http_ports.empty());
 }
 
 TEST_CASE("#9 access destinations: loopback, link-local and unspecified denied by default",

@@ -101,7 +101,7 @@ TEST_CASE("#10 revalidate, refreshed by a 304, serve the stored body", "[proxy]"
 TEST_CASE("#10 connect: a CONNECT becomes a tunnel once the origin is reached", "[proxy]") {
   Settings settings;
   ScriptedOrigin origin;
-  settings.connect_ports = {origin.port()};
+  settings.access.connect_ports = {origin.port()};
   Rig rig(settings);
   Exchange exchange(rig, "CONNECT " + origin.authority() +
                              " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
