@@ -115,7 +115,7 @@ def main():
     try:
         page.load()
     except (TimeoutError, EOFError, RuntimeError) as error:
-        sys.exit(f"{args.url}: {error}")
+        sys.exit(f"cdp_load: {args.url}: {error}")
     finally:
         browser.close()
 

@@ -56,7 +56,7 @@ screenshot() {
   timeout -k 5 60 python3 "$(dirname "${BASH_SOURCE[0]}")/cdp_load.py" "${options[@]}" \
     "$url" "$rc_tmp/$name.png" -- chromium "${chromium_flags[@]}" --user-data-dir="$profile" \
     "$@" >"$rc_tmp/$name.out" 2>"$rc_tmp/$name.err" && [ -s "$rc_tmp/$name.png" ] ||
-    fail "$name: no screenshot of $url: $(grep -v dbus "$rc_tmp/$name.err" | tail -n 5)"
+    fail "$name: no screenshot: $(grep '^cdp_load: ' "$rc_tmp/$name.err" || tail -n 5 "$rc_tmp/$name.err")"
 }
 
 # dump_dom <name> <url> [args...]: the page's DOM after 3 s of virtual time, on stdout.
