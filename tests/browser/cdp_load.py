@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads one page in Chromium driven over the DevTools protocol and screenshots it.
 
-    cdp_load.py [--auth USER:PASS] [--timeout S] [--until JS] URL PNG -- CHROMIUM ARGS...
+    cdp_load.py [--auth USER:PASS] [--until JS] URL PNG -- CHROMIUM ARGS...
 
 Starts CHROMIUM ARGS with --remote-debugging-pipe: Chromium reads commands on its fd 3 and
 writes answers and events on its fd 4, each one JSON object ended by a NUL byte. Opens a
@@ -12,7 +12,7 @@ Every request of the page is paused and continued through the Fetch domain, so t
 authentication challenges reach this script (Fetch.authRequired): with --auth they are
 answered with the credentials, without it cancelled. Each challenge is printed on stdout
 as "challenge <source> <scheme> <realm> <origin>". Standard library only. Exits 1 with
-the reason on stderr when the page fails to load or the deadline (default 45 s) passes.
+the reason on stderr when the page fails to load or 45 s pass.
 """
 import argparse
 import base64
@@ -103,14 +103,17 @@ class Browser:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--auth", help="USER:PASS answering authentication challenges")
-    parser.add_argument("--timeout", type=float, default=45)
     parser.add_argument("--until", help="JavaScript expression to wait for after the load")
     parser.add_argument("url")
     parser.add_argument("png")
     parser.add_argument("chromium", nargs="+")
     args = parser.parse_args()
+    # Chromium runs in a session of its own: a signal ends this script through the
+    # finally below, which takes Chromium's whole process group with it.
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, lambda *_: sys.exit("cdp_load: terminated"))
     page = Page(args)
-    browser = Browser(args.chromium, time.monotonic() + args.timeout, page.on_event)
+    browser = Browser(args.chromium, time.monotonic() + 45, page.on_event)
     page.browser = browser
     try:
         page.load()

@@ -99,7 +99,7 @@ new_lines() { tail -n +$(($2 + 1)) "$1"; }
 # load <name>: one page load with a fresh profile; checks the screenshot and the HTTPS
 # part; sets log (ferry's access log lines of this load) and origin_new (the origin's).
 load() {
-  local name=$1 ferry_before origin_before tls_before got want i
+  local name=$1 ferry_before origin_before tls_before got i
   ferry_before=$(lines "$rc_tmp/ferry-access.log")
   origin_before=$(lines "$nginx_log")
   tls_before=$(lines "$nginx_tls_log")
