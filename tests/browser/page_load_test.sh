@@ -25,8 +25,8 @@ origin_port=$nginx_port
 # sheet also colours the page's background.
 tiles=60
 tile_colour() { printf '%02x%02x80' $(($1 * 4)) $((255 - $1 * 4)); }
-left() { echo $((10 + $1 % 10 * 95)); }
-top() { echo $((10 + $1 / 10 * 95)); }
+tile_left() { echo $((10 + $1 % 10 * 95)); }
+tile_top() { echo $((10 + $1 / 10 * 95)); }
 background=202020 css_colour=ff00ff js_colour=00ffff tls_colour=ffff00
 css_tile=$tiles js_tile=$((tiles + 1)) tls_tile=$((tiles + 2))
 
@@ -69,11 +69,11 @@ svg() {
   echo '<script src="/script.js" defer></script></head><body>'
   for i in $(seq 0 $((tiles - 1))); do
     svg "$(tile_colour "$i")" >"$www/tile-$i.svg"
-    echo "<img src=\"/tile-$i.svg\" style=\"left: $(left "$i")px; top: $(top "$i")px\">"
+    echo "<img src=\"/tile-$i.svg\" style=\"left: $(tile_left "$i")px; top: $(tile_top "$i")px\">"
   done
-  echo "<div id=\"css\" style=\"left: $(left $css_tile)px; top: $(top $css_tile)px\"></div>"
-  echo "<div id=\"js\" style=\"left: $(left $js_tile)px; top: $(top $js_tile)px\"></div>"
-  echo "<img src=\"$secure\" style=\"left: $(left $tls_tile)px; top: $(top $tls_tile)px\">"
+  echo "<div id=\"css\" style=\"left: $(tile_left $css_tile)px; top: $(tile_top $css_tile)px\"></div>"
+  echo "<div id=\"js\" style=\"left: $(tile_left $js_tile)px; top: $(tile_top $js_tile)px\"></div>"
+  echo "<img src=\"$secure\" style=\"left: $(tile_left $tls_tile)px; top: $(tile_top $tls_tile)px\">"
   echo '</body></html>'
 } >"$www/page.html"
 cat >"$www/style.css" <<CSS
@@ -87,7 +87,7 @@ plain_parts=$((tiles + 3))
 
 # Every tile's centre, then the background's corner, and the colours expected there.
 points=() expected=()
-for i in $(seq 0 $((tiles + 2))); do points+=("$(($(left "$i") + 40)),$(($(top "$i") + 40))"); done
+for i in $(seq 0 $((tiles + 2))); do points+=("$(($(tile_left "$i") + 40)),$(($(tile_top "$i") + 40))"); done
 for i in $(seq 0 $((tiles - 1))); do expected+=("$(tile_colour "$i")"); done
 points+=(995,895)
 expected+=($css_colour $js_colour $tls_colour $background)
