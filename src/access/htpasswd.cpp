@@ -16,6 +16,38 @@ bool startsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+// crypt(3)'s base-64 alphabet.
+bool isCryptText(std::string_view text) {
+  return text.find_first_not_of(
+             "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+         std::string_view::npos;
+}
+
+// The shape of each hash taken, which crypt_checksalt alone does not check (it reads only
+// the setting): bcrypt "$2b$NN$" + 53 characters with a cost from 4 to 31; sha-crypt
+// "$6$[rounds=N$]salt$" + 86 characters (43 for $5$), a salt of at most 16.
+bool isWellFormed(std::string_view hash) {
+  if (hash[1] == '2') {
+    if (hash.size() != 60 || hash[6] != '$' || !isCryptText(hash.substr(7)))
+      return false;
+    const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+    return hash[4] >= '0' && hash[4] <= '9' && hash[5] >= '0' && hash[5] <= '9' && cost >= 4 &&
+           cost <= 31;
+  }
+  std::string_view rest = hash.substr(3);
+  if (startsWith(rest, "rounds=")) {
+    const std::size_t end = rest.find('$');
+    const std::string_view digits = rest.substr(7, end == std::string_view::npos ? 0 : end - 7);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    rest = rest.substr(end + 1);
+  }
+  const std::size_t dollar = rest.find('$');
+  const std::size_t length = hash[1] == '6' ? 86 : 43;
+  return dollar != std::string_view::npos && dollar <= 16 && isCryptText(rest.substr(0, dollar)) &&
+         rest.size() - dollar - 1 == length && isCryptText(rest.substr(dollar + 1));
+}
+
 // Why `hash` cannot be used; empty when it can.
 std::string hashProblem(const std::string& hash) {
   static constexpr std::array<std::string_view, 5> Taken = {"$2y$", "$2b$", "$2a$", "$6$", "$5$"};
@@ -32,7 +64,7 @@ std::string hashProblem(const std::string& hash) {
     return "unsupported hash method; ferry takes bcrypt ($2y$), sha512-crypt ($6$) and "
            "sha256-crypt ($5$)";
   // sha256-crypt is "legacy" to libxcrypt but still computed; only a malformed setting is out.
-  if (crypt_checksalt(hash.c_str()) == CRYPT_SALT_INVALID)
+  if (crypt_checksalt(hash.c_str()) == CRYPT_SALT_INVALID || !isWellFormed(hash))
     return "malformed hash" + std::string(Remedy);
   return {};
 }

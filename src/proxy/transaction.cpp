@@ -126,27 +126,68 @@ void Transaction::route() {
   core::traffic::hostRequested(target_.host);
   if (request_.isMethod("CONNECT")) {
     cache_status_.outcome = cache::Outcome::Tunnel;
-    if (admit())
-      fetch(Step::Connect);
-    return;
-  }
-  if (target_.form == http::TargetForm::Origin && pac::isScriptPath(target_.path) &&
-      (request_.isMethod("GET") || request_.isMethod("HEAD"))) {
+  } else if (target_.form == http::TargetForm::Origin && pac::isScriptPath(target_.path) &&
+             (request_.isMethod("GET") || request_.isMethod("HEAD"))) {
     servePac();
     return;
-  }
-  if (target_.form == http::TargetForm::Origin || target_.form == http::TargetForm::Asterisk) {
+  } else if (target_.form == http::TargetForm::Origin ||
+             target_.form == http::TargetForm::Asterisk) {
     cache_status_.outcome = cache::Outcome::Error;
     answer(400, "ferry is a forward proxy: send the absolute URI (http://host/path)");
     return;
-  }
-  if (target_.scheme != "http") {
+  } else if (target_.scheme != "http") {
     cache_status_.outcome = cache::Outcome::Error;
     answer(501, "https:// URIs go through a CONNECT tunnel, not a plain request");
     return;
   }
   if (!admit())
     return;
+  if (by_address_) {
+    judgeAddresses();
+    return;
+  }
+  routeAdmitted();
+}
+
+// Rules that name destinations judge the host's addresses before anything is served, from
+// the cache too (a stored response must not reach a client the rules keep from its origin).
+// The request body waits meanwhile; the Connector judges the addresses it connects to
+// again, so an answer that changes between the two lookups gains nothing.
+void Transaction::judgeAddresses() {
+  client_.pauseReading();
+  resolving_ = worker_.resolver().resolve(
+      target_.host, [this](std::vector<net::Address> addresses, std::string error) {
+        resolving_ = {};
+        if (!error.empty()) {
+          cache_status_.outcome = cache::Outcome::Error;
+          answer(502, error);
+          return;
+        }
+        std::string refused;
+        for (net::Address& address : addresses) {
+          address.setPort(target_.port);
+          std::string why = refusalFor(address);
+          if (why.empty()) {
+            client_.resumeReading(); // parsed from the loop, after routeAdmitted() below
+            routeAdmitted();
+            return;
+          }
+          if (refused.empty())
+            refused = std::move(why);
+        }
+        if (challenged_)
+          challenge(refused);
+        else
+          refuse(refused);
+      });
+}
+
+// The request may go where it asks: answered here, from the cache or by the origin.
+void Transaction::routeAdmitted() {
+  if (request_.isMethod("CONNECT")) {
+    fetch(Step::Connect);
+    return;
+  }
   if (request_.headers.has("Expect")) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation there is.
     if (!request_.expectsContinue()) {

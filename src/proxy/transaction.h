@@ -54,6 +54,7 @@ public:
   void logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason);
 
 private:
+  //   Route (waits for the resolver when access rules judge addresses)
   //   Route ──hit──────────────────────────────────────────────────▶ Serve ──end──▶ Finish
   //     │ │ └──miss, another client fetching──▶ Collapse ──stored──▶ Serve
   //     │ │                                         └──nothing──▶ Fetch
@@ -86,6 +87,8 @@ private:
   // Routing (transaction.cpp).
   void route();
   bool admit();
+  void judgeAddresses();
+  void routeAdmitted();
   access::Request accessRequest() const;
   std::string refusalFor(const net::Address& destination);
   void fetch(Step step);
@@ -134,6 +137,7 @@ private:
   std::string user_;                             // verified proxy user; empty when none
   bool by_address_ = false; // the access rules judge each resolved address (refusalFor)
   bool challenged_ = false; // refusalFor refused an address for want of credentials
+  net::Handle resolving_;   // judgeAddresses()' lookup, cancelled with the Transaction
   Step step_ = Step::Route;
   bool request_done_;            // the request body has been read whole
   bool client_close_ = false;    // the client connection ends with this response

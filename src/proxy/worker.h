@@ -66,6 +66,7 @@ public:
   ParentHealth& parentHealth() { return parent_health_; }
   access::Authenticator& authenticator() { return authenticator_; }
   net::Connector& connector() { return *connector_; }
+  net::Resolver& resolver() { return *resolver_; }
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
   const cache::Settings& cacheSettings() const { return *runtime_.cache_settings; }

@@ -33,7 +33,7 @@ struct Rule {
   std::vector<std::string> domains;    // the target's host: "example.com" or ".example.com"
   std::vector<PortRange> ports;        // the target's port
   std::vector<net::Cidr> destinations; // the addresses the target's host resolves to
-  std::string name;                    // "access.rules[2]", for 403 bodies and logs
+  std::string name;                    // "access.rules[2] (line 14)", for 403 bodies
 };
 
 // auth.basic: user name → crypt(3) hash (bcrypt, sha512-crypt or sha256-crypt), read from

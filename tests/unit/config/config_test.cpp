@@ -55,7 +55,10 @@ std::string describe(const config::Config& c) {
       << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
       << "\nconnect_ports " << joined(p.access.connect_ports) << "\nhttp_ports "
       << ports(p.access.http_ports) << "\ndeny_destinations " << joined(p.deny_destinations)
-      << "\nallow_destinations " << joined(p.allow_destinations) << "\naccess_log "
+      << "\nallow_destinations " << joined(p.allow_destinations) << "\naccess_rules "
+      << p.access.rules.size() << "\nauth " << p.access.basic.file << ' ' << p.access.basic.realm
+      << ' ' << p.access.basic.credentials_ttl.count() << ' ' << p.access.basic.max_failures << ' '
+      << p.access.basic.lockout.count() << ' ' << p.access.basic.accounts.size() << "\naccess_log "
       << p.access_log.path << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
       << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
       << p.http.limits.header_count << ' ' << p.http.via_pseudonym << "\nexpect_continue "
@@ -107,8 +110,9 @@ TEST_CASE("an empty file, a comment-only file and empty sections mean all defaul
   const std::string expected = describe(structDefaults("t.yaml"));
   CHECK(describe(parseText("")) == expected);
   CHECK(describe(parseText("# nothing here\n\n   # still nothing\n")) == expected);
-  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\naccess:\ncache:\nadmin:\npac:\n")) ==
+  CHECK(describe(parseText("log:\ntimeouts:\nlimits:\nauth:\naccess:\ncache:\nadmin:\npac:\n")) ==
         expected);
+  CHECK(describe(parseText("auth:\n  basic:\naccess:\n  rules: []\n")) == expected);
   CHECK(describe(parseText("timeouts: {}\nlimits: {}\n")) == expected);
   CHECK(describe(parseText("---\nvia: ferry\n...\n")) == expected);
 }

@@ -45,3 +45,15 @@ TEST_CASE("#14 ferry's own resources are framed with their type and length", "[h
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
         "Content-Length: 9\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n");
 }
+
+TEST_CASE("#14 a 407 carries its Proxy-Authenticate field in the head", "[http]") {
+  const std::string response =
+      errorResponse(407, "send credentials", false, false, "Basic realm=\"ferry\"");
+  CHECK(response == "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Type: text/plain; "
+                    "charset=utf-8\r\nContent-Length: 51\r\nCache-Control: no-store\r\n"
+                    "Proxy-Authenticate: Basic realm=\"ferry\"\r\n\r\n"
+                    "407 Proxy Authentication Required\nsend credentials\n");
+  const std::string head = errorResponse(407, "", true, true, "Basic realm=\"x\"");
+  const std::string tail = "Connection: close\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n";
+  CHECK(head.substr(head.size() - tail.size()) == tail);
+}
