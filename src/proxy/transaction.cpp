@@ -222,7 +222,7 @@ void Transaction::routeAdmitted() {
 // rules before resolving; false when the request is answered here (403, 407). Rules that
 // depend on the resolved address are left to refusalFor(), called for each address.
 bool Transaction::admit() {
-  const access::BasicAuth& basic = settings_.access.basic;
+  const access::BasicAuth& basic = accessSettings().basic;
   if (basic.enabled() && credentials_) {
     using Outcome = access::Authenticator::Outcome;
     const auto result = worker_.authenticator().check(basic, *credentials_, client_.peer(),
@@ -235,7 +235,7 @@ bool Transaction::admit() {
     }
     user_ = result.user;
   }
-  const access::Decision decision = access::decide(settings_.access, accessRequest());
+  const access::Decision decision = access::decide(accessSettings(), accessRequest());
   switch (decision.verdict) {
   case access::Verdict::Allow:
     return true;
@@ -258,6 +258,13 @@ bool Transaction::admit() {
   return false;
 }
 
+// The running configuration's, not the one the client connection started with: a reload
+// applies to connections already open, so a user removed from the htpasswd file is refused
+// at once. Read afresh at each use: a reload may replace it while the Transaction waits.
+const access::Settings& Transaction::accessSettings() const {
+  return worker_.settings().access;
+}
+
 access::Request Transaction::accessRequest() const {
   return {client_.peer(), user_, request_.method, target_.host, target_.port};
 }
@@ -269,7 +276,7 @@ std::string Transaction::refusalFor(const net::Address& destination) {
   const net::DestinationPolicy& policy = worker_.connector().policy();
   if (!by_address_)
     return policy.refusal(destination);
-  access::Decision decision = access::decide(settings_.access, accessRequest(), destination);
+  access::Decision decision = access::decide(accessSettings(), accessRequest(), destination);
   switch (decision.verdict) {
   case access::Verdict::Allow:
     return decision.check_destination ? policy.refusal(destination)
@@ -538,7 +545,7 @@ void Transaction::refuse(std::string_view why) {
 void Transaction::challenge(std::string_view why) {
   core::count(core::Counter::AuthChallenges);
   cache_status_.outcome = cache::Outcome::Denied;
-  answer(407, why, access::basicChallenge(settings_.access.basic.realm));
+  answer(407, why, access::basicChallenge(accessSettings().basic.realm));
 }
 
 // RFC 9110 §7.6.2: OPTIONS or TRACE whose Max-Forwards reached 0 is answered by ferry.

@@ -89,6 +89,7 @@ private:
   bool admit();
   void judgeAddresses();
   void routeAdmitted();
+  const access::Settings& accessSettings() const;
   access::Request accessRequest() const;
   std::string refusalFor(const net::Address& destination);
   void fetch(Step step);
