@@ -29,26 +29,39 @@ chromium_flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-
                 --disable-background-networking --disable-component-update --disable-sync
                 --disable-extensions --hide-scrollbars --mute-audio)
 
+# fresh_profile <name>: an empty $rc_tmp/<name>.profile for one Chromium run.
+fresh_profile() {
+  rm -rf "$rc_tmp/$1.profile" && mkdir -p "$rc_tmp/$1.profile" || fail "cannot make $rc_tmp/$1.profile"
+}
+
 # chromium_run <name> <args...>: Chromium with a fresh profile in $rc_tmp/<name>.profile,
 # its output in $rc_tmp/<name>.out and .err, killed after 60 s.
 chromium_run() {
   local name=$1
   shift
-  need chromium
-  local profile=$rc_tmp/$name.profile
-  rm -rf "$profile" && mkdir -p "$profile" || fail "cannot make $profile"
-  timeout -k 5 60 chromium "${chromium_flags[@]}" --user-data-dir="$profile" "$@" \
+  fresh_profile "$name"
+  timeout -k 5 60 chromium "${chromium_flags[@]}" --user-data-dir="$rc_tmp/$name.profile" "$@" \
     >"$rc_tmp/$name.out" 2>"$rc_tmp/$name.err"
 }
 
-# screenshot <name> <url> [args...]: renders the page (1000x900) into $rc_tmp/<name>.png,
-# after letting its scripts run for 3 s of virtual time.
+# screenshot <name> <url> [cdp_load.py options] [-- chromium args]: Chromium with a fresh
+# profile, driven over its DevTools pipe by cdp_load.py, loads the page (1000x900) and
+# writes it to $rc_tmp/<name>.png once its load event came (and the --until expression is
+# true). The driver's output (the authentication challenges it answered) is in
+# $rc_tmp/<name>.out, Chromium's log in .err. Fails the test when the page did not load
+# within 45 s.
 screenshot() {
-  local name=$1 url=$2
+  local name=$1 url=$2 options=()
   shift 2
-  chromium_run "$name" --window-size=1000,900 --virtual-time-budget=3000 \
-    --screenshot="$rc_tmp/$name.png" "$@" "$url"
-  [ -s "$rc_tmp/$name.png" ] || fail "no screenshot of $url: $(tail -n 5 "$rc_tmp/$name.err")"
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do options+=("$1") && shift; done
+  [ $# -gt 0 ] && shift
+  fresh_profile "$name"
+  rm -f "$rc_tmp/$name.png"
+  timeout -k 5 60 python3 "$(dirname "${BASH_SOURCE[0]}")/cdp_load.py" "${options[@]}" \
+    "$url" "$rc_tmp/$name.png" -- chromium "${chromium_flags[@]}" \
+    --user-data-dir="$rc_tmp/$name.profile" "$@" >"$rc_tmp/$name.out" 2>"$rc_tmp/$name.err" &&
+    [ -s "$rc_tmp/$name.png" ] ||
+    fail "$name: no screenshot: $(grep '^cdp_load: ' "$rc_tmp/$name.err" || tail -n 5 "$rc_tmp/$name.err")"
 }
 
 # dump_dom <name> <url> [args...]: the page's DOM after 3 s of virtual time, on stdout.

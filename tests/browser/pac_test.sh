@@ -29,7 +29,7 @@ admin=$(admin_port)
 # page came through ferry and the image straight from the origin.
 load() {
   : >"$rc_tmp/ferry-access.log"
-  screenshot "$1" "$page" --proxy-pac-url="$2"
+  screenshot "$1" "$page" -- --proxy-pac-url="$2"
   local green orange
   read -r green orange < <(pixels "$rc_tmp/$1.png" 00c853 ff6d00)
   [ "$green" -ge 100000 ] || fail "$1: the page did not render ($green pixels of its colour)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Counts the pixels of a PNG screenshot that have exactly the given colour.
+"""Counts the pixels of a PNG screenshot that have exactly the given colour, or reads the
+colour at given positions.
 
-    png_pixels.py <file.png> <rrggbb>...   prints one count per colour, in order
+    png_pixels.py <file.png> <rrggbb>...      prints one count per colour, in order
+    png_pixels.py <file.png> --at <x,y>...    prints the rrggbb at each position, in order
 
 A reader for the 8-bit RGB and RGBA non-interlaced PNGs Chromium writes, standard library
 only (zlib), so the browser tests need no imaging package.
@@ -54,6 +56,15 @@ def rows(path):
 
 
 def main():
+    if sys.argv[2:3] == ["--at"]:
+        points = [tuple(int(v) for v in p.split(",")) for p in sys.argv[3:]]
+        found = {}
+        for y, row in enumerate(rows(sys.argv[1])):
+            for x, yy in points:
+                if yy == y and x < len(row):
+                    found[(x, y)] = "%02x%02x%02x" % row[x]
+        print(" ".join(found.get(p, "outside") for p in points))
+        return
     wanted = [tuple(int(c[i:i + 2], 16) for i in (0, 2, 4)) for c in sys.argv[2:]]
     counts = [0] * len(wanted)
     for row in rows(sys.argv[1]):

@@ -44,7 +44,9 @@ grep -q "<td>http://127.0.0.1:$nginx_port</td>" <<<"$dom" || fail "the origin po
 grep -q '<rect ' <<<"$dom" || fail "the chart has no bars"
 note "DOM shows live numbers"
 
-screenshot status-shot "http://127.0.0.1:$admin/"
+# Once the script has drawn status.json: the badge says live and the chart has a bar.
+screenshot status-shot "http://127.0.0.1:$admin/" \
+  --until "document.getElementById('live').className == 'ok' && !!document.querySelector('rect')"
 read -r green blue < <(pixels "$rc_tmp/status-shot.png" 2ea043 1f6feb)
 note "screenshot: $green pixels of the live badge's green, $blue of the chart's blue"
 # The badge is 80x24 px; a bar is at least 1 px wide and 2 px high.

@@ -69,17 +69,40 @@ start_bg() {
   rc_pids+=("$bg_pid")
 }
 
-# start_nginx <name> <document root> [extra server directives]: a single-process nginx
-# in the foreground on 127.0.0.1 with its config, logs and temp dirs in $rc_tmp/<name>.
-# nginx cannot report a kernel-chosen port, so it tries random unprivileged ports below
-# the ephemeral range until one binds. Sets nginx_port, nginx_pid, nginx_log (access
-# log: client address, "request", status, body bytes, "Via", connection, requests on
-# that connection).
+# self_signed_cert <dir>: a fresh self-signed certificate for 127.0.0.1 in <dir>/cert.pem,
+# its key in <dir>/key.pem.
+self_signed_cert() {
+  mkdir -p "$1" || fail "mkdir $1"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$1/key.pem" -out "$1/cert.pem" 2>"$rc_tmp/openssl-req.err" ||
+    fail "openssl req: $(cat "$rc_tmp/openssl-req.err")"
+}
+
+# start_nginx <name> <document root> [extra server directives] [tls]: a single-process
+# nginx in the foreground on 127.0.0.1 with its config, logs and temp dirs in
+# $rc_tmp/<name>. nginx cannot report a kernel-chosen port, so it tries random
+# unprivileged ports below the ephemeral range until one binds. Sets nginx_port,
+# nginx_pid, nginx_log (access log: client address, "request", status, body bytes, "Via",
+# connection, requests on that connection). With a fourth argument "tls", a second server
+# with the same root and directives answers HTTPS with a fresh self-signed certificate on
+# nginx_tls_port, logging to nginx_tls_log.
 start_nginx() {
-  local name=$1 root=$2 extra=${3:-} dir=$rc_tmp/$1 attempt port
+  local name=$1 root=$2 extra=${3:-} tls=${4:-} dir=$rc_tmp/$1 attempt port tls_server=""
   mkdir -p "$dir" || fail "mkdir $dir"
+  [ "$tls" = tls ] && self_signed_cert "$dir/tls"
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     port=$((20000 + RANDOM % 12000))
+    if [ "$tls" = tls ]; then
+      nginx_tls_port=$((20000 + RANDOM % 12000))
+      tls_server="server {
+    listen 127.0.0.1:$nginx_tls_port ssl;
+    ssl_certificate $dir/tls/cert.pem;
+    ssl_certificate_key $dir/tls/key.pem;
+    access_log $dir/tls-access.log ferrytest;
+    root $root;
+    $extra
+  }"
+    fi
     rm -f "$dir/nginx.pid"
     cat >"$dir/nginx.conf" <<EOF
 daemon off;
@@ -95,20 +118,22 @@ http {
   fastcgi_temp_path $dir/fastcgi_temp;
   uwsgi_temp_path $dir/uwsgi_temp;
   scgi_temp_path $dir/scgi_temp;
-  types { text/plain txt; text/html html; image/svg+xml svg; application/vnd.debian.binary-package deb; }
+  types { text/plain txt; text/html html; text/css css; text/javascript js; image/svg+xml svg;
+          application/vnd.debian.binary-package deb; }
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$port;
     root $root;
     $extra
   }
+  $tls_server
 }
 EOF
     start_bg "$name" nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf"
     # The pid file is written once the listening socket is bound.
     wait_until 10 eval '[ -s "$dir/nginx.pid" ] || ! alive "$bg_pid"'
     if alive "$bg_pid" && [ -s "$dir/nginx.pid" ]; then
-      nginx_port=$port nginx_pid=$bg_pid nginx_log=$dir/access.log
+      nginx_port=$port nginx_pid=$bg_pid nginx_log=$dir/access.log nginx_tls_log=$dir/tls-access.log
       return 0
     fi
     grep -q 'Address already in use' "$dir/error.log" "$rc_tmp/$name.err" 2>/dev/null ||
@@ -162,9 +187,7 @@ origin_lines() { grep -F "\"$1 HTTP/1.1\"" "$nginx_log"; }
 # certificate, serving the files of <dir> (-WWW). Sets tls_port.
 start_tls_origin() {
   local dir=$1
-  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$rc_tmp/openssl-req.err" ||
-    fail "openssl req: $(cat "$rc_tmp/openssl-req.err")"
+  self_signed_cert "$dir"
   # -WWW serves files from the current directory; -accept port 0 is printed as ACCEPT.
   start_bg s_server env -C "$dir" openssl s_server -accept 127.0.0.1:0 -cert cert.pem \
     -key key.pem -WWW
