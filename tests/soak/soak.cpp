@@ -1705,9 +1705,6 @@ struct Settled {
 void pipelineClient(Stats& st, const Pipelining& p, Settled& settled, std::uint64_t seed,
                     std::size_t index) {
   Rng rng(seed);
-  auto s = connectTo(ferryPort);
-  if (!s.valid())
-    return st.problem(std::string(p.scenario) + ": cannot connect to ferry", "");
   const auto pad = "X-Pad: " + std::string(TracePad, 'p');
   std::vector<ClientRequest> reqs(p.count);
   std::string burst;
@@ -1723,6 +1720,11 @@ void pipelineClient(Stats& st, const Pipelining& p, Settled& settled, std::uint6
     }
     burst += r.wire(rng);
   }
+  // Connected only once the burst is ready: building it can take longer than client_idle,
+  // and a client that connects and says nothing that long is rightly closed as idle.
+  auto s = connectTo(ferryPort);
+  if (!s.valid())
+    return st.problem(std::string(p.scenario) + ": cannot connect to ferry", "");
   std::atomic<std::size_t> sent{0};
   std::thread writer([&] {
     constexpr std::size_t Slice = 64 * 1024;
