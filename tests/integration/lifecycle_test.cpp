@@ -13,8 +13,6 @@
 
 #include <poll.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 using namespace ferry::test;
@@ -117,13 +115,6 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-std::string fileText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 } // namespace
 
 TEST_CASE("#14 SIGHUPs while requests flow on persistent connections: none fails, each reload "
@@ -210,14 +201,14 @@ TEST_CASE("#14 SIGHUPs while requests flow on persistent connections: none fails
   // given to a writer that a reload replaced still reached its file.
   const std::string last_log = logs.path() + (Reloads % 2 ? "/odd.log" : "/even.log");
   auto lines = [&] {
-    return occurrences(fileText(logs.path() + "/odd.log"), "\n") +
-           occurrences(fileText(logs.path() + "/even.log"), "\n");
+    return occurrences(readFile(logs.path() + "/odd.log"), "\n") +
+           occurrences(readFile(logs.path() + "/even.log"), "\n");
   };
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (lines() < std::size_t(sent) + 1 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(5ms);
   CHECK(lines() == std::size_t(sent) + 1);
-  CHECK(occurrences(fileText(last_log), "/fresh") == 1);
+  CHECK(occurrences(readFile(last_log), "/fresh") == 1);
   for (auto& client : held) {
     client->send(request(1));
     auto again = client->readResponse();

@@ -9,8 +9,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 using namespace ferry::test;
 
@@ -61,13 +59,6 @@ std::optional<std::string> sample(const std::string& text, const std::string& na
     return std::nullopt;
   const auto start = at + key.size();
   return text.substr(start, text.find('\n', start) - start);
-}
-
-std::string fileText(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 } // namespace
@@ -210,11 +201,11 @@ TEST_CASE("#14 SIGUSR1 reopens the access log after logrotate moved it",
   bool reopened = false;
   for (int i = 0; i < 100 && !reopened; ++i) {
     REQUIRE(ferry.fetch(origin, "/after"));
-    reopened = fileText(log).find("/after") != std::string::npos;
+    reopened = readFile(log).find("/after") != std::string::npos;
   }
   CHECK(reopened);
-  const std::string rotated = fileText(log + ".1");
+  const std::string rotated = readFile(log + ".1");
   CHECK(rotated.find("/before") != std::string::npos);
-  CHECK(fileText(log).find("/before") == std::string::npos);
+  CHECK(readFile(log).find("/before") == std::string::npos);
   CHECK(ferry.process.log().find("SIGUSR1") != std::string::npos);
 }

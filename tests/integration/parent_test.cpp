@@ -10,8 +10,6 @@
 #include <signal.h>
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 using namespace ferry::test;
 
@@ -56,13 +54,6 @@ FakeOrigin::Script echoPath() {
   });
 }
 
-std::string fileText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 } // namespace
 
 TEST_CASE("#10 a child ferry reaches the origin through its parent", "[integration][parent]") {
@@ -83,7 +74,7 @@ TEST_CASE("#10 a child ferry reaches the origin through its parent", "[integrati
   CHECK(seen.header("via") == "1.1 ferry, 1.1 ferry");
   child.process.signal(SIGTERM);
   REQUIRE(child.process.waitExit() == 0);
-  const std::string lines = fileText(log);
+  const std::string lines = readFile(log);
   CHECK(lines.find("TCP_MISS/200") != std::string::npos);
   CHECK(lines.find("FIRSTUP_PARENT/127.0.0.1") != std::string::npos);
   CHECK(lines.find("TCP_MEM_HIT/200") != std::string::npos);

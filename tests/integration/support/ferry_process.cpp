@@ -20,13 +20,6 @@ namespace {
 
 constexpr auto PollInterval = 10ms;
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // fork + exec with stdout/stderr redirected to files; returns the pid.
 int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
           const std::string& out_path, const std::string& err_path) {
@@ -80,6 +73,13 @@ std::optional<int> nthPort(const std::string& text, std::string_view marker, std
 }
 
 } // namespace
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string ferryBinary() {
   return FERRY_BINARY;

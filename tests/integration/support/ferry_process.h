@@ -78,4 +78,7 @@ private:
 // Path of the ferry binary under test.
 std::string ferryBinary();
 
+// The whole content of a file ("" if it cannot be read).
+std::string readFile(const std::string& path);
+
 } // namespace ferry::test
