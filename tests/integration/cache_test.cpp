@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace ferry::test;
 
@@ -657,14 +659,6 @@ bool waitMetric(int admin_port, const std::string& name, long value) {
   return false;
 }
 
-// A client that reads nothing for now: a fixed receive buffer (no autotuning) so that what
-// ferry sends it stays in ferry rather than in the kernel — a few of loopback's 64 KiB
-// segments, as smaller ones make TCP crawl once it reads.
-void readNothing(const RawClient& client) {
-  const int small = 256 * 1024;
-  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-}
-
 // The client goes away at once: a reset, not a FIN (after a FIN ferry still answers).
 void abort(std::unique_ptr<RawClient>& client) {
   const linger now{1, 0};
@@ -743,8 +737,7 @@ TEST_CASE("#11 a fill runs at the origin's pace while its first client reads not
   const std::string body = patterned(12 * 1024 * 1024);
   FakeOrigin origin(answering(body, {{"Cache-Control", "max-age=60"}}));
   Proxy proxy("cache:\n  memory: 64MiB\n  max_object_size: 16MiB\n");
-  RawClient first("127.0.0.1", proxy.port);
-  readNothing(first);
+  RawClient first("127.0.0.1", proxy.port); // reads nothing until the end
   first.send(get(origin, "/big"));
   REQUIRE(origin.waitRequests(1));
 
@@ -859,4 +852,42 @@ TEST_CASE("#11 a chunked fill that outgrows max_object_size reaches its client w
     CHECK(r->body == body);
   }
   CHECK(requestsFor(origin, "/chunked") == 2); // too large: never stored
+}
+
+TEST_CASE("#11 fills evicted while their clients read nothing reach those clients whole",
+          "[integration][cache]") {
+  // Each body alone fits the budget, all of them together do not: the fills evict each
+  // other mid-way while no client reads, and each client then gets what its Entry kept and
+  // the rest from its origin. The clients keep the kernel's receive buffer: a small fixed
+  // SO_RCVBUF makes loopback drop segments once it is full, and the sender then waits out
+  // retransmission timeouts backed off to tens of seconds, whatever ferry does.
+  constexpr int Fills = 64;
+  const std::string body = patterned(1024 * 1024);
+  std::atomic<int> sent{0};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n",
+           5s);
+    if (c.send(body, 60s))
+      ++sent;
+  }));
+  Proxy proxy("cache:\n  memory: 2MiB\n  max_object_size: 2MiB\n");
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < Fills; ++i) {
+    clients.push_back(std::make_unique<RawClient>("127.0.0.1", proxy.port));
+    clients.back()->send(get(origin, "/evicted/" + std::to_string(i)));
+  }
+  REQUIRE(origin.waitRequests(Fills));
+  // Until the origins stop making progress: the rest waits for the clients.
+  int last = -1;
+  for (int round = 0; round < 20 && sent != last; ++round) {
+    last = sent;
+    std::this_thread::sleep_for(500ms);
+  }
+  for (auto& client : clients) {
+    const auto r = client->readResponse(false, 20s);
+    REQUIRE(r);
+    CHECK(r->body.size() == body.size());
+    CHECK(r->body == body);
+  }
 }

@@ -7,7 +7,6 @@
 #include "support/raw_client.h"
 
 #include <catch2/catch.hpp>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -66,11 +65,10 @@ TEST_CASE("#11 1000 concurrent fills of 1 MiB under a 64 MiB budget keep ferry's
 
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < Fills; ++i) {
+    // It reads nothing yet. Its receive buffer stays the kernel's (it grows only as the
+    // client reads): a small fixed SO_RCVBUF makes loopback drop segments once it is full,
+    // and ferry's retransmissions then back off for tens of seconds.
     auto client = std::make_unique<RawClient>("127.0.0.1", *port);
-    // It reads nothing yet, and the kernel keeps little for it: a fixed receive buffer, a
-    // few of loopback's 64 KiB segments (smaller ones make TCP crawl once it reads).
-    const int small = 256 * 1024;
-    ::setsockopt(client->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     client->send("GET http://" + origin.authority() + "/fill/" + std::to_string(i) +
                  " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
     clients.push_back(std::move(client));
