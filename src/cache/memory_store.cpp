@@ -23,15 +23,29 @@ namespace ferry::cache {
 
 namespace detail {
 
+struct MemoryStoreImpl;
+
 namespace {
 
 constexpr std::uint64_t NoTick = std::numeric_limits<std::uint64_t>::max();
 
+// The body bytes of a Filling Entry that left the index while its writer still keeps its
+// chunks (for the client whose request fills it): they stay charged to the budget until both
+// the index record and the writer let go, so abandoning a fill never frees budget that its
+// bytes still take.
+struct FillHold {
+  std::weak_ptr<MemoryStoreImpl> store;
+  std::atomic<std::size_t> bytes{0};
+  ~FillHold();
+};
+
 // One indexed variant.
 struct Record {
   std::shared_ptr<Entry> entry;
-  std::size_t charged = 0; // bytes this Entry adds to MemoryStoreImpl::used
-  std::uint64_t tick = 0;  // last insert or hit; larger is more recent
+  std::size_t charged = 0;        // bytes this Entry adds to MemoryStoreImpl::used
+  std::size_t body = 0;           // the part of `charged` that is body chunks
+  std::uint64_t tick = 0;         // last insert or hit; larger is more recent
+  std::shared_ptr<FillHold> hold; // shared with the Entry's writer
 };
 
 using Lru = std::list<Record>; // most recently used first
@@ -110,6 +124,7 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
   std::atomic<std::size_t> max_object;
   std::atomic<std::size_t> max_variants;
   std::atomic<std::size_t> used{0};
+  std::atomic<std::size_t> held{0}; // the part of `used` that FillHolds keep
   std::atomic<std::size_t> entries{0};
   std::atomic<std::uint64_t> evictions{0};
   std::atomic<std::uint64_t> variant_evictions{0};
@@ -128,6 +143,13 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
   // Takes a record out of the index and the accounting. Its Entry lives on with its holders;
   // a Filling one goes to `orphans`, to be abandoned.
   void unlinkLocked(Shard& shard, Lru::iterator record, Orphans& orphans) {
+    std::size_t released = record->charged;
+    if (record->entry->state() == EntryState::Filling) {
+      // Its writer keeps the chunks: their charge moves to the hold.
+      held.fetch_add(record->body, std::memory_order_relaxed);
+      record->hold->bytes.fetch_add(record->body, std::memory_order_relaxed);
+      released -= record->body;
+    }
     orphans.add(record->entry);
     const Entry& entry = *record->entry;
     const auto it = shard.index.find(entry.key());
@@ -144,7 +166,7 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
     if (variants.by_secondary.empty()) {
       shard.index.erase(it);
     }
-    used.fetch_sub(record->charged, std::memory_order_relaxed);
+    used.fetch_sub(released, std::memory_order_relaxed);
     entries.fetch_sub(1, std::memory_order_relaxed);
     shard.lru.erase(record);
     shard.updateTailLocked();
@@ -223,6 +245,7 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
       return false;
     }
     record->charged += bytes;
+    record->body += bytes;
     return true;
   }
 
@@ -252,13 +275,22 @@ struct MemoryStoreImpl : std::enable_shared_from_this<MemoryStoreImpl> {
   }
 };
 
+FillHold::~FillHold() {
+  const std::size_t kept = bytes.load(std::memory_order_relaxed);
+  if (const auto impl = store.lock(); impl && kept > 0) {
+    impl->held.fetch_sub(kept, std::memory_order_relaxed);
+    impl->used.fetch_sub(kept, std::memory_order_relaxed);
+  }
+}
+
 namespace {
 
 class MemoryEntryWriter final : public EntryWriter {
 public:
   MemoryEntryWriter(std::shared_ptr<MemoryStoreImpl> store, std::shared_ptr<Entry> entry,
-                    std::size_t shard)
-      : store_(std::move(store)), entry_(std::move(entry)), view_(entry_), shard_(shard) {}
+                    std::size_t shard, std::shared_ptr<FillHold> hold)
+      : store_(std::move(store)), entry_(std::move(entry)), view_(entry_), shard_(shard),
+        hold_(std::move(hold)) {}
 
   ~MemoryEntryWriter() override { abandon(); }
 
@@ -266,6 +298,7 @@ public:
 
   bool append(std::string_view bytes) override {
     if (entry_->state() != EntryState::Filling) {
+      keepPending();
       return false;
     }
     if (bytes.empty()) {
@@ -277,26 +310,29 @@ public:
       return false;
     }
     if (pending_.empty() && bytes.size() >= MemoryStore::MinChunkBytes) {
-      return publish(std::string(bytes)); // big enough on its own: one copy, no staging
+      return publish(std::string(bytes), 0); // big enough on its own: one copy, no staging
     }
     if (pending_.capacity() < MemoryStore::MinChunkBytes) {
       pending_.reserve(MemoryStore::MinChunkBytes);
     }
+    const std::size_t earlier = pending_.size();
     pending_.append(bytes);
     if (pending_.size() < MemoryStore::MinChunkBytes) {
       return true;
     }
-    return publish(std::exchange(pending_, std::string()));
+    return publish(std::exchange(pending_, std::string()), earlier);
   }
 
   bool complete() override {
     if (entry_->state() != EntryState::Filling) {
+      keepPending();
       return entry_->state() == EntryState::Complete;
     }
     if (!pending_.empty()) {
       std::string last = std::exchange(pending_, std::string());
       last.shrink_to_fit(); // the last chunk is often small: keep only what it holds
-      if (!publish(std::move(last))) {
+      const std::size_t size = last.size();
+      if (!publish(std::move(last), size)) {
         return false;
       }
     }
@@ -309,7 +345,7 @@ public:
   }
 
   void abandon() override {
-    pending_ = std::string();
+    keepPending();
     if (entry_->state() != EntryState::Filling) {
       return;
     }
@@ -318,24 +354,58 @@ public:
     EntryMutator::finish(*entry_, EntryState::Abandoned);
   }
 
+  BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
+    BodyRead result;
+    result.state = entry_->state(); // first: every chunk published before it is kept below
+    if (result.state == EntryState::Abandoned) {
+      keepPending();
+    }
+    if (first_chunk < kept_.size()) {
+      const std::size_t count = std::min(max_chunks, kept_.size() - first_chunk);
+      const auto first = kept_.begin() + static_cast<std::ptrdiff_t>(first_chunk);
+      result.chunks.assign(first, first + static_cast<std::ptrdiff_t>(count));
+    }
+    return result;
+  }
+
 private:
   // Charges one chunk and makes it visible to readers; abandons the Entry when it does not fit.
-  bool publish(std::string bytes) {
+  // `earlier`: how many of its first bytes came from appends that succeeded, kept on failure.
+  bool publish(std::string bytes, std::size_t earlier) {
     // Count what the allocation holds, not just what is used.
     const std::size_t cost = bytes.capacity() + MemoryStore::ChunkOverheadBytes;
     if (!store_->charge(shard_, *entry_, cost)) {
+      bytes.resize(earlier);
+      pending_ = std::move(bytes);
       abandon();
       return false;
     }
+    auto chunk = std::make_shared<const std::string>(std::move(bytes));
     // False when the store abandoned the Entry (it left the index) since it was charged.
-    return EntryMutator::append(*entry_, std::make_shared<const std::string>(std::move(bytes)));
+    if (!EntryMutator::append(*entry_, chunk)) {
+      pending_ = chunk->substr(0, earlier);
+      abandon();
+      return false;
+    }
+    kept_.push_back(std::move(chunk));
+    return true;
+  }
+
+  // The Entry is no longer filling: bytes appended but never published join the kept chunks
+  // (uncharged: less than one chunk), so read() still has the whole body appended.
+  void keepPending() {
+    if (!pending_.empty()) {
+      kept_.push_back(std::make_shared<const std::string>(std::exchange(pending_, {})));
+    }
   }
 
   std::shared_ptr<MemoryStoreImpl> store_;
   std::shared_ptr<Entry> entry_;
   std::shared_ptr<const Entry> view_;
   std::size_t shard_;
-  std::string pending_; // appended, not yet published: less than MinChunkBytes
+  std::shared_ptr<FillHold> hold_;
+  std::string pending_;     // appended, not yet published: less than MinChunkBytes
+  std::vector<Chunk> kept_; // every chunk published, and the pending bytes once abandoned
 };
 
 std::size_t statusLineSize(const http::ResponseHead& head) noexcept {
@@ -432,6 +502,8 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
   if (!impl_->reserve(charge, nullptr)) {
     return nullptr;
   }
+  auto hold = std::make_shared<detail::FillHold>();
+  hold->store = impl_;
   auto& shard = impl_->shards[shard_index];
   {
     detail::Orphans orphans;
@@ -449,7 +521,7 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
         impl_->variant_evictions.fetch_add(1, std::memory_order_relaxed);
       }
     }
-    shard.lru.push_front(Record{entry, charge, impl_->clock.fetch_add(1)});
+    shard.lru.push_front(Record{entry, charge, 0, impl_->clock.fetch_add(1), hold});
     // unlinkLocked may have dropped the Key's variants: look them up again.
     detail::Variants& variants = shard.index[entry->key()];
     variants.by_secondary.emplace(entry->secondaryKey(), shard.lru.begin());
@@ -464,7 +536,8 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
     impl_->entries.fetch_add(1, std::memory_order_relaxed);
     shard.updateTailLocked();
   }
-  return std::make_unique<detail::MemoryEntryWriter>(impl_, std::move(entry), shard_index);
+  return std::make_unique<detail::MemoryEntryWriter>(impl_, std::move(entry), shard_index,
+                                                     std::move(hold));
 }
 
 std::shared_ptr<const Entry>
@@ -611,8 +684,9 @@ void MemoryStore::checkInvariantsForTest() const {
                  (shard.lru.empty() ? detail::NoTick : shard.lru.back().tick));
     entries += shard.lru.size();
   }
-  FERRY_ASSERT(used == impl_->used.load());
+  FERRY_ASSERT(used + impl_->held.load() == impl_->used.load());
   FERRY_ASSERT(entries == impl_->entries.load());
+  // What writers keep of abandoned fills may exceed a budget made smaller since.
   FERRY_ASSERT(used <= impl_->budget.load());
 }
 

@@ -3,6 +3,7 @@
 // own Subscription.
 #include "ferry/cache/subscription.h"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -73,6 +74,12 @@ void Notifier::notify() {
       slot->callback();
     }
   }
+}
+
+bool Notifier::hasSubscribers() {
+  std::lock_guard lock(mutex_);
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [](const auto& slot) { return slot->active.load(std::memory_order_acquire); });
 }
 
 void Notifier::close() {

@@ -21,9 +21,10 @@ void releaseChunk(const void*, size_t, void* extra) {
 } // namespace
 
 EntryReader::EntryReader(event_base* base, evbuffer* client,
-                         std::shared_ptr<const cache::Entry> entry, std::uint64_t offset,
-                         std::optional<std::uint64_t> length, bool chunked, Done done)
-    : client_(client), entry_(std::move(entry)), skip_(offset), remaining_(length),
+                         std::shared_ptr<const cache::Entry> entry, cache::EntryWriter* writer,
+                         std::uint64_t offset, std::optional<std::uint64_t> length, bool chunked,
+                         Done done)
+    : client_(client), entry_(std::move(entry)), writer_(writer), skip_(offset), remaining_(length),
       chunked_(chunked), done_(std::move(done)),
       wake_(event_new(base, -1, 0, &EntryReader::onWake, this)) {
   FERRY_ASSERT(wake_);
@@ -58,7 +59,7 @@ void EntryReader::pump() {
     return;
   evbuffer* out = client_;
   while (evbuffer_get_length(out) < HighWater) {
-    cache::BodyRead read = entry_->read(next_chunk_, 16);
+    cache::BodyRead read = writer_ ? writer_->read(next_chunk_, 16) : entry_->read(next_chunk_, 16);
     for (const cache::Chunk& chunk : read.chunks) {
       ++next_chunk_;
       std::uint64_t begin = std::min<std::uint64_t>(skip_, chunk->size());

@@ -1,10 +1,12 @@
 // EntryReader: streams a stored body (or a byte range of it) from a cache Entry to a client
 // bufferevent without copying: each chunk goes out by evbuffer_add_reference and stays
 // alive until libevent has sent it. It follows an Entry that is still filling (collapsed
-// forwarding) by subscribing to it, and stops reading while the client's output is full.
+// forwarding, or the client whose own request fills it) by subscribing to it, and stops
+// reading while the client's output is full; the fill does not wait for it.
 #pragma once
 
 #include "ferry/cache/entry.h"
+#include "ferry/cache/store.h"
 #include "ferry/net/event_ptr.h"
 
 #include <cstdint>
@@ -20,8 +22,12 @@ public:
 
   // Sends bytes [offset, offset + length) of the body (length: all that comes when null),
   // chunk-encoded when `chunked`. `done` runs once, from the loop, never inside start().
+  // `writer`: the Entry's writer when this client's request fills it — the body is read
+  // through it, so that once the Entry is abandoned this client still gets every byte stored
+  // so far (then done(false) tells the caller to relay the rest); null for any other reader.
   EntryReader(event_base* base, evbuffer* client, std::shared_ptr<const cache::Entry> entry,
-              std::uint64_t offset, std::optional<std::uint64_t> length, bool chunked, Done done);
+              cache::EntryWriter* writer, std::uint64_t offset, std::optional<std::uint64_t> length,
+              bool chunked, Done done);
   ~EntryReader();
 
   EntryReader(const EntryReader&) = delete;
@@ -32,6 +38,8 @@ public:
   void onClientDrained();
 
   std::uint64_t bytesSent() const { return sent_; }
+  // done() has run.
+  bool isFinished() const { return finished_; }
 
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
@@ -39,6 +47,7 @@ private:
 
   evbuffer* client_; // the client's output buffer
   std::shared_ptr<const cache::Entry> entry_;
+  cache::EntryWriter* writer_;             // read through it when set
   std::uint64_t skip_;                     // body bytes before the range still to pass over
   std::optional<std::uint64_t> remaining_; // range bytes still to send
   bool chunked_;

@@ -29,7 +29,7 @@ std::string poolKey(const http::Target& target, const Hop& hop) {
 
 OriginExchange::OriginExchange(Worker& worker, const Settings& settings, Owner& owner,
                                Request request)
-    : worker_(worker), settings_(settings), owner_(owner), request_(std::move(request)) {
+    : worker_(worker), settings_(&settings), owner_(&owner), request_(std::move(request)) {
   FERRY_ASSERT(!request_.hops.empty());
 }
 
@@ -80,9 +80,9 @@ void OriginExchange::connect() {
 bool OriginExchange::skipParent(const std::string& why, bool resend) {
   const Parent* parent = request_.hops[hop_].parent;
   spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
-               settings_.upstream.parent_down.count(), why);
+               settings_->upstream.parent_down.count(), why);
   worker_.parentHealth().markDown(*parent,
-                                  worker_.clock().steady() + settings_.upstream.parent_down);
+                                  worker_.clock().steady() + settings_->upstream.parent_down);
   if (!resend || hop_ + 1 >= request_.hops.size())
     return false;
   ++hop_;
@@ -123,11 +123,11 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   const Hop& hop = request_.hops[hop_];
   if (request_.head.isMethod("CONNECT") && hop.isDirect()) {
     transition(State::Tunnel);
-    owner_.onTunnel();
+    owner_->onTunnel();
     return;
   }
   transition(State::Waiting);
-  parser_ = std::make_unique<http::ResponseParser>(settings_.http.limits);
+  parser_ = std::make_unique<http::ResponseParser>(settings_->http.limits);
   parser_->expect(request_.head.method, request_.upgrade);
 
   bufferevent* bev = origin_->bev();
@@ -159,7 +159,7 @@ std::string OriginExchange::headFor(const Hop& hop) const {
 // idle timeouts apply: the origin must keep taking bytes (write timeout here), the client
 // must keep sending them (ClientSession's read timeout); the origin owes no answer yet.
 void OriginExchange::armTimeouts() {
-  const timeval wait = net::toTimeval(settings_.timeouts.origin_response.count());
+  const timeval wait = net::toTimeval(settings_->timeouts.origin_response.count());
   const bool answer_due = request_.body_done || state_ == State::Receiving;
   bufferevent_set_timeouts(origin_->bev(), answer_due ? &wait : nullptr, &wait);
 }
@@ -221,6 +221,11 @@ void OriginExchange::resumeResponse() {
     bufferevent_enable(origin_->bev(), EV_READ);
 }
 
+void OriginExchange::handOver(Owner& owner, const Settings& settings) {
+  owner_ = &owner;
+  settings_ = &settings;
+}
+
 void OriginExchange::abandon() {
   if (state_ == State::Done || state_ == State::Tunnel)
     return;
@@ -239,7 +244,7 @@ void OriginExchange::onRead(bufferevent*, void* arg) noexcept {
 }
 
 void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
-  static_cast<OriginExchange*>(arg)->owner_.onRequestDrained();
+  static_cast<OriginExchange*>(arg)->owner_->onRequestDrained();
 }
 
 void OriginExchange::onEvent(bufferevent*, short what, void* arg) noexcept {
@@ -283,24 +288,24 @@ bool OriginExchange::handle(const http::Step& step) {
     // a final response, not an interim one.
     if (parser_->head().isInterim() && parser_->head().status != 101) {
       http::stripHopByHop(parser_->head().headers);
-      owner_.onInterim(parser_->head());
+      owner_->onInterim(parser_->head());
       return state_ == State::Waiting;
     }
     onHeadParsed();
     return state_ == State::Receiving;
   case http::Event::Body:
-    owner_.onBody(step.body);
+    owner_->onBody(step.body);
     return state_ == State::Receiving;
   case http::Event::MessageEnd:
     if (isTunnelAnswer(parser_->head())) {
       transition(State::Tunnel);
-      owner_.onTunnel();
+      owner_->onTunnel();
       return false;
     }
     transition(State::Done);
     // The connection can carry another request only if this one was sent whole.
     release(keep_ && request_.body_done);
-    owner_.onEnd();
+    owner_->onEnd();
     return false;
   case http::Event::Error:
     fail(502, core::CloseReason::OriginError, parser_->error().reason);
@@ -326,7 +331,7 @@ void OriginExchange::onHeadParsed() {
   keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
           framing.kind != http::Framing::UntilClose && !stray_body;
   armTimeouts(); // the head came: the body reads are timed, even mid-upload
-  owner_.onHead(head, framing, options);
+  owner_->onHead(head, framing, options);
 }
 
 bool OriginExchange::isTunnelAnswer(const http::ResponseHead& head) const {
@@ -369,7 +374,7 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
   }
   transition(State::Done);
   release(false);
-  owner_.onFailed({status, reason, std::move(why)});
+  owner_->onFailed({status, reason, std::move(why)});
 }
 
 void OriginExchange::release(bool reusable) {
@@ -377,7 +382,7 @@ void OriginExchange::release(bool reusable) {
     return;
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
   if (reusable)
-    worker_.pool().put(std::move(origin_), settings_);
+    worker_.pool().put(std::move(origin_), *settings_);
   origin_.reset();
 }
 

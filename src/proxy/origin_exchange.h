@@ -96,6 +96,9 @@ public:
   // The owner's client is full: stop reading the response until resumeResponse().
   void pauseResponse();
   void resumeResponse();
+  // Another owner takes the exchange (its callbacks from now on) and `settings` replace the
+  // ones it was made with; both must outlive it. Outside the exchange's callbacks only.
+  void handOver(Owner& owner, const Settings& settings);
   // Ends the exchange early (the owner answers from elsewhere): the connection is closed,
   // never pooled, and no callback follows. Nothing once the response ended or a tunnel
   // took the connection.
@@ -144,8 +147,8 @@ private:
   void release(bool reusable);
 
   Worker& worker_;
-  const Settings& settings_;
-  Owner& owner_;
+  const Settings* settings_;
+  Owner* owner_;
   Request request_;
   std::size_t hop_ = 0; // into request_.hops
   std::string pool_key_;

@@ -53,7 +53,21 @@ Transaction::Transaction(ClientSink& client, Worker& worker, const Settings& set
       credentials_(std::move(credentials)), request_done_(request_complete),
       started_(worker_.clock().wall()) {}
 
-Transaction::~Transaction() = default;
+// The client left (its connection closed) while the response was still being stored: the
+// fill goes on without it if other clients stream the Entry, else it stops here.
+Transaction::~Transaction() {
+  if (step_ != Step::Relay || !writer_ || origin_end_ != OriginEnd::Receiving ||
+      !backlog_.empty() || !request_done_ ||
+      writer_->entry()->state() != cache::EntryState::Filling)
+    return;
+  reader_.reset(); // this client streams it no more
+  if (writer_->entry()->hasSubscribers()) {
+    core::count(core::Counter::CacheFillsContinued);
+    worker_.continueFill(std::move(exchange_), std::move(writer_));
+    return;
+  }
+  core::count(core::Counter::CacheFillsStopped);
+}
 
 const char* Transaction::name(Step step) {
   switch (step) {
@@ -355,7 +369,7 @@ void Transaction::onRequestDrained() {
 }
 
 void Transaction::onClientDrained() {
-  if (reader_)
+  if (reader_ && !reader_->isFinished())
     reader_->onClientDrained();
   else if (exchange_)
     exchange_->resumeResponse();
@@ -449,14 +463,54 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
   content_type_ = head.headers.get("Content-Type").value_or("");
   countStatus(head.status);
   sendToClient(http::serializeResponseHead(head));
+  if (writer_) {
+    // The Entry is the buffer: the client reads the body from it at its own pace.
+    reader_ = std::make_unique<EntryReader>(worker_.base(), client_.output(), writer_->entry(),
+                                            writer_.get(), 0, std::nullopt, client_chunked_,
+                                            [this](bool whole) { onFillSent(whole); });
+    reader_->start();
+  }
 }
 
 void Transaction::onBody(std::string_view data) {
   if (step_ != Step::Relay)
     return; // the body of a 304 or of an error answered from the cache
+  if (writer_) {
+    if (backlog_.empty() && writer_->append(data))
+      return; // the reader sends it when the client takes it
+    // The Entry was abandoned (too large, evicted, no room): the client gets the rest from
+    // the origin once it has what was stored, with back-pressure from now on.
+    backlog_.append(data);
+    exchange_->pauseResponse();
+    return;
+  }
+  relayBody(data);
+}
+
+// The client has all the body the Entry got (`whole`: all of it). An abandoned Entry leaves
+// the rest to the origin exchange.
+void Transaction::onFillSent(bool whole) {
+  body_bytes_sent_ += reader_->bytesSent();
+  bytes_sent_ += reader_->bytesSent();
+  writer_.reset(); // releases the chunks kept for this client
+  if (!backlog_.empty()) {
+    relayBody(backlog_);
+    backlog_ = std::string();
+  }
+  if (whole || origin_end_ == OriginEnd::Ended) {
+    if (!whole && client_chunked_)
+      sendToClient(http::LastChunk);
+    finish(close_delimited_ ? core::CloseReason::CloseDelimitedResponse
+                            : core::CloseReason::ClientConnectionClose);
+  } else if (origin_end_ == OriginEnd::Truncated) {
+    finish(core::CloseReason::OriginTruncated);
+  } else if (!client_.isFull()) {
+    exchange_->resumeResponse(); // else onClientDrained() resumes it
+  }
+}
+
+void Transaction::relayBody(std::string_view data) {
   body_bytes_sent_ += data.size();
-  if (writer_ && !writer_->append(data))
-    writer_.reset(); // too large for the cache: the client is not disturbed
   if (client_chunked_) {
     sendToClient(http::chunkPrefix(data.size()).view());
     sendToClient(data);
@@ -482,10 +536,13 @@ void Transaction::onEnd() {
   }
   if (step_ != Step::Relay)
     return; // answered from the cache already
+  if (writer_) {
+    origin_end_ = OriginEnd::Ended;
+    writer_->complete(); // abandons the Entry itself if the body length is wrong
+    return;              // onFillSent() finishes once the client has it all
+  }
   if (client_chunked_)
     sendToClient(http::LastChunk);
-  if (writer_)
-    writer_->complete(); // abandons the Entry itself if the body length is wrong
   finish(close_delimited_ ? core::CloseReason::CloseDelimitedResponse
                           : core::CloseReason::ClientConnectionClose);
 }
@@ -507,6 +564,11 @@ void Transaction::onFailed(const OriginExchange::Failure& failure) {
     // Truncated: the client gets what came and then sees the connection close, so it
     // can tell; nothing is padded.
     spdlog::warn("{} {}: response truncated: {}", request_.method, request_.target, failure.why);
+    if (writer_) {
+      origin_end_ = OriginEnd::Truncated;
+      writer_->abandon(); // never stored; onFillSent() closes once the client has what came
+      return;
+    }
     finish(core::CloseReason::OriginTruncated);
     return;
   }

@@ -68,6 +68,7 @@ private:
   //     └──refused, answered here (403, 407, 4xx, TRACE, PURGE, only-if-cached)▶ Finish
   //   Connect, Fetch, Revalidate: failure before a head ──▶ 403/502/504 ──▶ Finish
   //   Relay, Serve: cut short ──▶ Finish (truncated: the client connection closes)
+  //   Relay storing, client gone: others stream the Entry ──▶ DetachedFill, else dropped
   enum class Step {
     Route,
     Collapse,
@@ -112,6 +113,8 @@ private:
   void onRequestDrained() override;
 
   void relayHead(http::ResponseHead& head, http::Framing framing);
+  void relayBody(std::string_view data);
+  void onFillSent(bool whole);
   void switchProtocols(http::ResponseHead& head, const http::ConnectionOptions& options);
   void sendToClient(std::string_view bytes);
   void holdOriginWhileClientFull();
@@ -151,9 +154,15 @@ private:
   std::string key_;                             // the cache Key of the target
   std::shared_ptr<const cache::Entry> stale_;   // the stored response being revalidated
   std::shared_ptr<const cache::Entry> refresh_; // freshened by a 304: served at its end
-  std::unique_ptr<cache::EntryWriter> writer_;  // storing the response being relayed
-  cache::FetchTicket ticket_;                   // collapsed forwarding
-  net::EventPtr fetch_wake_;                    // declared before the subscription using it
+  // Storing the response being relayed: the origin is read at its own pace into the Entry,
+  // and this client reads it from there (reader_) like any other. Once the Entry is abandoned
+  // the client gets what was stored, then the rest relayed with back-pressure.
+  std::unique_ptr<cache::EntryWriter> writer_;
+  std::string backlog_; // origin bytes that came after the Entry was abandoned, not sent yet
+  enum class OriginEnd { Receiving, Ended, Truncated };
+  OriginEnd origin_end_ = OriginEnd::Receiving;
+  cache::FetchTicket ticket_; // collapsed forwarding
+  net::EventPtr fetch_wake_;  // declared before the subscription using it
   cache::Subscription fetch_subscription_;
   std::unique_ptr<EntryReader> reader_;
   cache::CacheStatus cache_status_;

@@ -232,8 +232,8 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   }
   client_chunked_ = framing.kind == http::Framing::Chunked;
   reader_ =
-      std::make_unique<EntryReader>(worker_.base(), client_.output(), std::move(entry), offset,
-                                    length, client_chunked_, [this](bool body_whole) {
+      std::make_unique<EntryReader>(worker_.base(), client_.output(), std::move(entry), nullptr,
+                                    offset, length, client_chunked_, [this](bool body_whole) {
                                       body_bytes_sent_ += reader_->bytesSent();
                                       bytes_sent_ += reader_->bytesSent();
                                       finish(body_whole ? core::CloseReason::ClientConnectionClose

@@ -42,6 +42,7 @@ Worker::~Worker() {
   finished_.clear();
   reportSessions();
   refreshes_.clear();
+  fills_.clear();
   listeners_.clear();
   pool_.reset();
   connector_.reset();
@@ -139,22 +140,38 @@ void Worker::refreshInBackground(const http::RequestHead& request, http::Target 
                                  std::string key, std::shared_ptr<const cache::Entry> stale) {
   if (draining_)
     return;
-  const std::uint64_t id = next_refresh_++;
+  const std::uint64_t id = next_background_++;
   auto refresh =
       std::make_unique<BackgroundRefresh>(*this, runtime_.settings, request, std::move(target),
-                                          std::move(key), std::move(stale), [this, id] {
-                                            refreshes_done_.push_back(id);
-                                            event_active(reap_.get(), EV_TIMEOUT, 0);
-                                          });
+                                          std::move(key), std::move(stale), backgroundDone(id));
   BackgroundRefresh* raw = refresh.get();
   refreshes_.emplace(id, std::move(refresh));
   raw->start();
 }
 
+void Worker::continueFill(std::unique_ptr<OriginExchange> exchange,
+                          std::unique_ptr<cache::EntryWriter> writer) {
+  const std::uint64_t id = next_background_++;
+  auto fill = std::make_unique<DetachedFill>(runtime_.settings, std::move(exchange),
+                                             std::move(writer), backgroundDone(id));
+  DetachedFill* raw = fill.get();
+  fills_.emplace(id, std::move(fill));
+  raw->start();
+}
+
+std::function<void()> Worker::backgroundDone(std::uint64_t id) {
+  return [this, id] {
+    background_done_.push_back(id);
+    event_active(reap_.get(), EV_TIMEOUT, 0);
+  };
+}
+
 void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Worker*>(arg);
-  for (std::uint64_t id : std::exchange(self->refreshes_done_, {}))
+  for (std::uint64_t id : std::exchange(self->background_done_, {})) {
     self->refreshes_.erase(id);
+    self->fills_.erase(id);
+  }
   std::vector<ClientSession*> finished;
   finished.swap(self->finished_);
   for (ClientSession* s : finished)

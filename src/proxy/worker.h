@@ -3,6 +3,7 @@
 #pragma once
 
 #include "background_refresh.h"
+#include "detached_fill.h"
 #include "origin_pool.h"
 #include "upstream.h"
 
@@ -72,6 +73,10 @@ public:
     return runtime_generation_.load(std::memory_order_acquire);
   }
 
+  // Carries on storing a response whose client left (DetachedFill); the worker owns it.
+  void continueFill(std::unique_ptr<OriginExchange> exchange,
+                    std::unique_ptr<cache::EntryWriter> writer);
+
   event_base* base() const { return base_.get(); }
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
@@ -89,6 +94,8 @@ private:
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
 
+  // Marks background work `id` for destruction from the loop.
+  std::function<void()> backgroundDone(std::uint64_t id);
   void accept(int fd, const net::Address& peer);
   void updateAccepting();
   void reportSessions();
@@ -116,8 +123,9 @@ private:
   std::vector<ClientSession*> finished_;
   std::int64_t reported_sessions_ = 0; // sessions_.size() as last added to the gauge
   std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;
-  std::vector<std::uint64_t> refreshes_done_;
-  std::uint64_t next_refresh_ = 0;
+  std::unordered_map<std::uint64_t, std::unique_ptr<DetachedFill>> fills_;
+  std::vector<std::uint64_t> background_done_; // refreshes and fills to destroy from the loop
+  std::uint64_t next_background_ = 0;
   bool accepting_ = true;
   bool draining_ = false;
 };

@@ -263,6 +263,9 @@ private:
       return complete;
     }
     void abandon() override { inner_->abandon(); }
+    cache::BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
+      return inner_->read(first_chunk, max_chunks);
+    }
 
   private:
     std::unique_ptr<cache::EntryWriter> inner_;

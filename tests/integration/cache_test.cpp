@@ -5,11 +5,18 @@
 #include "support/raw_client.h"
 
 #include <catch2/catch.hpp>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <fstream>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace ferry::test;
 
@@ -716,4 +723,269 @@ TEST_CASE("#9 a malformed body of a request being answered ends the connection, 
   CHECK(all.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(all.find("400 Bad Request") == std::string::npos);
   CHECK(client.waitClosed(1s)); // the answer cut short by the close: the client can tell
+}
+
+namespace {
+
+// `size` bytes that differ from one offset to the next, so a lost or repeated piece shows.
+std::string patterned(std::size_t size) {
+  std::string body(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  return body;
+}
+
+// The value of counter `name` in the admin listener's /metrics, or -1.
+long metric(int admin_port, const std::string& name) {
+  RawClient admin("127.0.0.1", admin_port);
+  admin.send("GET /metrics HTTP/1.1\r\nHost: ferry\r\n\r\n");
+  const auto metrics = admin.readResponse();
+  if (!metrics)
+    return -1;
+  const std::string line = "\nferry_" + name + " ";
+  const auto at = metrics->body.find(line);
+  return at == std::string::npos ? -1 : std::stol(metrics->body.substr(at + line.size()));
+}
+
+bool waitMetric(int admin_port, const std::string& name, long value) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (metric(admin_port, name) == value)
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+// The client goes away at once: a reset, not a FIN (after a FIN ferry still answers).
+void abort(std::unique_ptr<RawClient>& client) {
+  const linger now{1, 0};
+  ::setsockopt(client->fd(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  client.reset();
+}
+
+// Reads from `client`'s socket itself until a response head has arrived (a client streaming
+// the response has started); returns the bytes read, or "" at the deadline.
+std::string awaitHead(const RawClient& client) {
+  std::string bytes;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (bytes.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    pollfd p{client.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0)
+      continue;
+    char buffer[4096];
+    const ssize_t n = ::recv(client.fd(), buffer, sizeof buffer, 0);
+    if (n <= 0)
+      return "";
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  return bytes.find("\r\n\r\n") == std::string::npos ? "" : bytes;
+}
+
+// Reads the rest of a Content-Length body whose first bytes (after the head) are in `got`.
+std::string restOfBody(const RawClient& client, std::string got, std::size_t length) {
+  std::string body = got.substr(got.find("\r\n\r\n") + 4);
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (body.size() < length && std::chrono::steady_clock::now() < until) {
+    pollfd p{client.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0)
+      continue;
+    char buffer[65536];
+    const ssize_t n = ::recv(client.fd(), buffer, sizeof buffer, 0);
+    if (n <= 0)
+      break;
+    body.append(buffer, static_cast<std::size_t>(n));
+  }
+  return body;
+}
+
+// An origin whose /held responses send the head and `first` body bytes, then wait until
+// `release` is set before sending the rest (or, when `cut` is set, closing instead).
+struct HeldOrigin {
+  explicit HeldOrigin(std::string full, std::size_t first_bytes)
+      : body(std::move(full)), first(first_bytes),
+        origin(FakeOrigin::serveForever([this](OriginConnection& c, const ReceivedRequest& r) {
+          if (r.target != "/held") {
+            c.respond(200, body, {{"Cache-Control", "max-age=60"}});
+            return;
+          }
+          c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, first));
+          while (!release && !cut && !c.isShuttingDown())
+            c.stall(10ms);
+          if (cut) {
+            c.close();
+            return;
+          }
+          c.send(body.substr(first), 20s);
+        })) {}
+  std::string body;
+  std::size_t first;
+  std::atomic<bool> release{false};
+  std::atomic<bool> cut{false};
+  FakeOrigin origin;
+};
+
+} // namespace
+
+TEST_CASE("#11 a fill runs at the origin's pace while its first client reads nothing",
+          "[integration][cache]") {
+  // Far more than the kernel's socket buffers and ferry's 256 KiB queue towards a client
+  // together: were the origin read at the first client's pace, the second reader would stall.
+  const std::string body = patterned(12 * 1024 * 1024);
+  FakeOrigin origin(answering(body, {{"Cache-Control", "max-age=60"}}));
+  Proxy proxy("cache:\n  memory: 64MiB\n  max_object_size: 16MiB\n");
+  RawClient first("127.0.0.1", proxy.port); // reads nothing until the end
+  first.send(get(origin, "/big"));
+  REQUIRE(origin.waitRequests(1));
+
+  const auto second = proxy.fetch(get(origin, "/big"));
+  REQUIRE(second);
+  CHECK(second->status == 200);
+  CHECK(second->body == body);
+
+  const auto third = proxy.fetch(get(origin, "/big")); // stored whole meanwhile
+  REQUIRE(third);
+  CHECK(cacheStatus(*third).find("ferry; hit") == 0);
+  CHECK(third->body == body);
+
+  const auto late = first.readResponse(false, 20s); // the first client, at its own pace
+  REQUIRE(late);
+  CHECK(late->body == body);
+  CHECK(requestsFor(origin, "/big") == 1);
+}
+
+TEST_CASE("#11 a first client that aborts mid-fill does not cut the body short for a second "
+          "reader",
+          "[integration][cache]") {
+  HeldOrigin held(patterned(1024 * 1024), 100 * 1024);
+  Proxy proxy("admin:\n  listen: 127.0.0.1:0\n");
+  const auto admin = proxy.process.waitAdminPort();
+  REQUIRE(admin);
+  auto first = std::make_unique<RawClient>("127.0.0.1", proxy.port);
+  first->send(get(held.origin, "/held"));
+  REQUIRE(held.origin.waitRequests(1));
+
+  RawClient second("127.0.0.1", proxy.port);
+  second.send(get(held.origin, "/held"));
+  const std::string head = awaitHead(second); // it streams the Entry being filled
+  REQUIRE(head.rfind("HTTP/1.1 200", 0) == 0);
+  abort(first); // the client that caused the fetch goes away
+  REQUIRE(waitMetric(*admin, "cache_fills_continued", 1));
+  held.release = true;
+
+  CHECK(restOfBody(second, head, held.body.size()) == held.body);
+
+  const auto later = proxy.fetch(get(held.origin, "/held"));
+  REQUIRE(later);
+  CHECK(cacheStatus(*later).find("ferry; hit") == 0);
+  CHECK(later->body == held.body);
+  CHECK(requestsFor(held.origin, "/held") == 1);
+}
+
+TEST_CASE("#11 a first client that aborts with nobody else waiting stops the fill",
+          "[integration][cache]") {
+  HeldOrigin held(patterned(1024 * 1024), 100 * 1024);
+  Proxy proxy("admin:\n  listen: 127.0.0.1:0\n");
+  const auto admin = proxy.process.waitAdminPort();
+  REQUIRE(admin);
+  auto first = std::make_unique<RawClient>("127.0.0.1", proxy.port);
+  first->send(get(held.origin, "/held"));
+  REQUIRE(awaitHead(*first) != "");
+  abort(first);
+  REQUIRE(waitMetric(*admin, "cache_fills_stopped", 1));
+  held.release = true;
+
+  const auto next = proxy.fetch(get(held.origin, "/held")); // nothing was stored
+  REQUIRE(next);
+  CHECK(cacheStatus(*next).find("fwd=uri-miss") != std::string::npos);
+  CHECK(next->body == held.body);
+  CHECK(requestsFor(held.origin, "/held") == 2);
+  CHECK(metric(*admin, "cache_fills_continued") == 0);
+}
+
+TEST_CASE("#11 a truncated response is cut short for every reader and never stored",
+          "[integration][cache]") {
+  HeldOrigin held(patterned(1024 * 1024), 100 * 1024);
+  Proxy proxy;
+  RawClient first("127.0.0.1", proxy.port);
+  first.send(get(held.origin, "/held"));
+  REQUIRE(held.origin.waitRequests(1));
+  RawClient second("127.0.0.1", proxy.port);
+  second.send(get(held.origin, "/held"));
+  const std::string head = awaitHead(second);
+  REQUIRE(head != "");
+  held.cut = true;
+  CHECK_FALSE(first.readResponse()); // each sees the connection close before the body ends
+  CHECK(restOfBody(second, head, held.body.size()).size() < held.body.size());
+  CHECK(second.waitClosed());
+  held.cut = false;
+  held.release = true;
+  const auto next = proxy.fetch(get(held.origin, "/held"));
+  REQUIRE(next);
+  CHECK(cacheStatus(*next).find("fwd=uri-miss") != std::string::npos);
+  CHECK(next->body == held.body);
+}
+
+TEST_CASE("#11 a chunked fill that outgrows max_object_size reaches its client whole",
+          "[integration][cache]") {
+  const std::string body = patterned(3 * 1024 * 1024 + 4321);
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    std::string framed =
+        "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < body.size(); at += 5000) {
+      const std::size_t n = std::min<std::size_t>(5000, body.size() - at);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", n);
+      framed += size + body.substr(at, n) + "\r\n";
+    }
+    c.send(framed + "0\r\n\r\n", 20s);
+  }));
+  Proxy proxy("cache:\n  memory: 8MiB\n  max_object_size: 1MiB\n");
+  for (int i = 0; i < 2; ++i) {
+    RawClient client("127.0.0.1", proxy.port);
+    client.send(get(origin, "/chunked"));
+    const auto r = client.readResponse(false, 20s);
+    REQUIRE(r);
+    CHECK(r->body == body);
+  }
+  CHECK(requestsFor(origin, "/chunked") == 2); // too large: never stored
+}
+
+TEST_CASE("#11 fills evicted while their clients read nothing reach those clients whole",
+          "[integration][cache]") {
+  // Each body alone fits the budget, all of them together do not: the fills evict each
+  // other mid-way while no client reads, and each client then gets what its Entry kept and
+  // the rest from its origin. The clients keep the kernel's receive buffer: a small fixed
+  // SO_RCVBUF makes loopback drop segments once it is full, and the sender then waits out
+  // retransmission timeouts backed off to tens of seconds, whatever ferry does.
+  constexpr int Fills = 64;
+  const std::string body = patterned(1024 * 1024);
+  std::atomic<int> sent{0};
+  FakeOrigin origin(FakeOrigin::serveForever([&](OriginConnection& c, const ReceivedRequest&) {
+    c.send("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n",
+           5s);
+    if (c.send(body, 60s))
+      ++sent;
+  }));
+  Proxy proxy("cache:\n  memory: 2MiB\n  max_object_size: 2MiB\n");
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < Fills; ++i) {
+    clients.push_back(std::make_unique<RawClient>("127.0.0.1", proxy.port));
+    clients.back()->send(get(origin, "/evicted/" + std::to_string(i)));
+  }
+  REQUIRE(origin.waitRequests(Fills));
+  // Until the origins stop making progress: the rest waits for the clients.
+  int last = -1;
+  for (int round = 0; round < 20 && sent != last; ++round) {
+    last = sent;
+    std::this_thread::sleep_for(500ms);
+  }
+  for (auto& client : clients) {
+    const auto r = client->readResponse(false, 20s);
+    REQUIRE(r);
+    CHECK(r->body.size() == body.size());
+    CHECK(r->body == body);
+  }
 }

@@ -37,7 +37,8 @@ using Chunk = std::shared_ptr<const std::string>;
 //
 // Complete and Abandoned are final. An Abandoned Entry is no longer in any index and must not
 // be served as a whole: its chunks are released when it is abandoned (read() returns none;
-// readers keep the chunks they took), bodySize() still counts what was appended.
+// readers keep the chunks they took, its writer keeps them all), bodySize() still counts what
+// was appended.
 enum class EntryState { Filling, Complete, Abandoned };
 
 // What a Store needs to create an Entry when a response head arrives.
@@ -99,6 +100,8 @@ public:
   // own loop and return). Subscribe first, then read(): a notification may find nothing new.
   // On a final Entry this returns an inactive Subscription (read() tells the rest).
   Subscription subscribe(std::function<void()> callback) const;
+  // Whether any Subscription to this Entry is active: some client is still streaming it.
+  bool hasSubscribers() const { return notifier_.hasSubscribers(); }
 
 private:
   friend struct detail::EntryMutator;

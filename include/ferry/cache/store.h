@@ -45,6 +45,12 @@ public:
   // Truncated body, origin error, response found uncacheable mid-way: the Entry leaves the
   // index and becomes Abandoned; readers streaming from it are told. Idempotent.
   virtual void abandon() = 0;
+  // The body as this writer appended it, from chunk first_chunk on (at most max_chunks), and
+  // the Entry's state — for the client whose request fills the Entry, which reads at its own
+  // pace. Unlike Entry::read(), the chunks stay here once the Entry is Abandoned (evicted,
+  // too large, no room): every byte of every append() that returned true, and only those.
+  // While the writer keeps them their bytes stay charged to the budget. Writer's thread only.
+  virtual BodyRead read(std::size_t first_chunk, std::size_t max_chunks) = 0;
 };
 
 //  Waiting ──leader publish()──▶ Published
@@ -115,10 +121,11 @@ private:
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
 struct StoreStats {
-  std::size_t entries = 0;             // Entries in the index, Filling ones included
-  std::size_t used_bytes = 0;          // accounted bytes: bodies, heads, keys and fixed overheads
-  std::size_t budget_bytes = 0;        // used_bytes never exceeds this
-  std::uint64_t evictions = 0;         // Entries evicted to stay within the budget
+  std::size_t entries = 0;      // Entries in the index, Filling ones included
+  std::size_t used_bytes = 0;   // accounted bytes: bodies, heads, keys, fixed overheads, and the
+                                // chunks writers keep of Entries that left the index
+  std::size_t budget_bytes = 0; // used_bytes never exceeds this
+  std::uint64_t evictions = 0;  // Entries evicted to stay within the budget
   std::uint64_t variant_evictions = 0; // variants evicted to stay within max_variants
 };
 
@@ -138,8 +145,9 @@ public:
   //
   // Whatever takes a Filling Entry out of the index — eviction, remove(), erase(), replacement,
   // max_variants — abandons it at once: its writer's next append() fails and its readers are
-  // told, so the bytes the store holds never exceed the budget by more than what each writer
-  // is still coalescing (less than one chunk per fill).
+  // told. The chunks its writer keeps (EntryWriter::read) stay charged until the writer is
+  // destroyed, so the bytes the store holds never exceed the budget by more than what each
+  // writer is still coalescing (less than one chunk per fill).
   virtual std::unique_ptr<EntryWriter> insert(EntryInit init) = 0;
 
   // RFC 9111 §3.2 / §4.3.4: a new Complete Entry with head, request_time and response_time

@@ -42,6 +42,8 @@ class Notifier {
 public:
   Subscription subscribe(std::function<void()> callback);
   void notify();
+  // Whether any Subscription made here is still active.
+  bool hasSubscribers();
   // Drops every callback; later subscribe() calls return inactive Subscriptions. Used once
   // the object reaches a final state, after the last notify().
   void close();

@@ -66,6 +66,10 @@
     "exchanges the cache took no part in (fwd=bypass: methods not cached, tunnels)")               \
   X(CacheStatusNone, "cache_status_none",                                                          \
     "exchanges ferry answered itself: errors, refusals, only-if-cached")                           \
+  X(CacheFillsContinued, "cache_fills_continued",                                                  \
+    "responses whose client left mid-body, fetched on for the other clients streaming them")       \
+  X(CacheFillsStopped, "cache_fills_stopped",                                                      \
+    "responses not stored because their client left and no other client streamed them")            \
   X(AccessLogDropped, "access_log_dropped",                                                        \
     "access log lines dropped because the queue was full or the write failed")
 

@@ -407,3 +407,66 @@ TEST_CASE("reconfigure with a smaller budget evicts down to it", "[cache]") {
   CHECK(store.lookup(keyOf(0), {}) == nullptr);
   store.checkInvariantsForTest();
 }
+
+TEST_CASE("#11 a writer keeps an abandoned fill's bytes for its client, charged until it goes",
+          "[cache]") {
+  MemoryStore store(settingsWith(1 << 20, 1 << 20));
+  auto writer = store.insert(makeInit(keyOf(1)));
+  REQUIRE(writer != nullptr);
+  REQUIRE(writer->append(chunkOf('a')));
+  REQUIRE(writer->append(chunkOf('b')));
+  REQUIRE(writer->append("tail")); // coalescing: not published yet
+  const std::size_t charged = store.stats().used_bytes;
+
+  REQUIRE(store.remove(keyOf(1)) == 1); // e.g. evicted: other readers see it cut short
+  CHECK(writer->entry()->state() == EntryState::Abandoned);
+  CHECK(writer->entry()->read(0).chunks.empty());
+  CHECK_FALSE(writer->append("more")); // never kept: the caller relays it itself
+
+  const BodyRead kept = writer->read(0, 16);
+  CHECK(kept.state == EntryState::Abandoned);
+  std::string body;
+  for (const Chunk& chunk : kept.chunks)
+    body += *chunk;
+  CHECK(body == chunkOf('a') + chunkOf('b') + "tail");
+  CHECK(writer->read(1, 1).chunks.size() == 1);
+
+  // Its body is still charged (the head is not): the budget is not given away twice.
+  const std::size_t body_charge =
+      2 * (MemoryStore::MinChunkBytes + MemoryStore::ChunkOverheadBytes);
+  CHECK(store.stats().used_bytes >= body_charge);
+  CHECK(store.stats().used_bytes < charged);
+  CHECK(store.stats().entries == 0);
+  store.checkInvariantsForTest();
+  writer.reset();
+  CHECK(store.stats().used_bytes == 0);
+  store.checkInvariantsForTest();
+}
+
+TEST_CASE("#11 fills evicted while their writers keep them leave no room to exceed the budget",
+          "[cache]") {
+  constexpr std::size_t Budget = 1 << 20;
+  MemoryStore store(settingsWith(Budget, Budget));
+  std::vector<std::unique_ptr<EntryWriter>> writers;
+  std::size_t refused = 0;
+  for (int i = 0; i < 64; ++i) {
+    auto writer = store.insert(makeInit(keyOf(i)));
+    if (writer == nullptr) {
+      ++refused;
+      continue;
+    }
+    for (int piece = 0; piece < 4 && writer->append(chunkOf('x')); ++piece) {
+    }
+    writers.push_back(std::move(writer)); // kept, like a client that reads nothing
+    REQUIRE(store.stats().used_bytes <= Budget);
+  }
+  std::size_t held = 0; // bytes the writers keep, whatever became of their Entries
+  for (auto& writer : writers)
+    for (const Chunk& chunk : writer->read(0, 64).chunks)
+      held += chunk->size();
+  CHECK(held <= Budget);
+  CHECK(refused + writers.size() == 64);
+  store.checkInvariantsForTest();
+  writers.clear();
+  CHECK(store.stats().used_bytes == 0);
+}
