@@ -81,6 +81,12 @@ Decision decide(const Settings& settings, const Request& request) {
   return evaluate(settings, request, nullptr);
 }
 
+bool namesDestinations(const Settings& settings) {
+  return any(settings.rules, [](const Rule& rule) {
+    return rule.action == Rule::Action::Allow && !rule.destinations.empty();
+  });
+}
+
 Decision decide(const Settings& settings, const Request& request, const net::Address& destination) {
   return evaluate(settings, request, &destination);
 }

@@ -50,8 +50,9 @@ void OriginExchange::start() {
   if (http::isIdempotent(request_.head.method) && !request_.head.isMethod("CONNECT")) {
     auto pooled = worker_.pool().take(pool_key_);
     // One the access rules refuse for this request stays for others; connect() answers.
-    if (pooled && request_.refusal && !request_.refusal(pooled->peer()).empty())
-      worker_.pool().put(std::move(pooled), settings_);
+    if (pooled && request_.refusal && request_.hops[hop_].isDirect() &&
+        !request_.refusal(pooled->peer()).empty())
+      worker_.pool().put(std::move(pooled), *settings_);
     if (pooled) {
       core::count(core::Counter::OriginConnectionsReused);
       attach(std::move(pooled));
@@ -73,8 +74,8 @@ void OriginExchange::connect() {
       request_.refusal);
 }
 
-// A parent that cannot be reached, drops a fresh connection before answering or answers
-// nothing in time is skipped for upstream.parent_down. True when the request goes on to the next
+// A parent that cannot be reached, or that drops a fresh connection before answering, is
+// skipped for upstream.parent_down. True when the request goes on to the next
 // hop, which it does only if `resend` allows it (nothing was sent yet, or the request may be sent
 // again).
 bool OriginExchange::skipParent(const std::string& why, bool resend) {
@@ -366,10 +367,6 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
                                  reason == core::CloseReason::OriginError;
     if (before_any_byte && skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
       return;
-    // A parent that took the request and said nothing for timeouts.origin_response is
-    // skipped by the requests that follow; this one has waited long enough (504).
-    if (origin_ && !response_bytes_ && reason == core::CloseReason::OriginTimeout)
-      skipParent(why, false);
     why = "parent proxy " + parent->name() + ": " + why;
   }
   transition(State::Done);

@@ -253,6 +253,10 @@ bool Transaction::admit() {
   const access::Decision decision = access::decide(accessSettings(), accessRequest());
   switch (decision.verdict) {
   case access::Verdict::Allow:
+    // Where a rule opens destinations to some, what this request may reach is known only
+    // from the addresses: judged before the cache answers and for pooled connections too,
+    // so nothing fetched under that rule reaches anyone else.
+    by_address_ = access::namesDestinations(accessSettings());
     return true;
   case access::Verdict::Undecided:
     by_address_ = true;

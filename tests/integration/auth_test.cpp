@@ -3,6 +3,7 @@
 // 407 without its password being checked, as /metrics counts. Requests go to port 1, which
 // access.http_ports refuses after authentication, so no origin is needed: 403 means the
 // credentials were accepted, 407 that they were not.
+#include "support/fake_origin.h"
 #include "support/ferry_process.h"
 #include "support/raw_client.h"
 
@@ -94,4 +95,38 @@ TEST_CASE("#14 after max_failures wrong passwords an address gets 407 unchecked"
   CHECK(metric(*admin, "auth_password_checks") == 3);
   CHECK(metric(*admin, "auth_throttled") == 1);
   CHECK(metric(*admin, "auth_challenges") == 4);
+}
+
+TEST_CASE("#14 what a destinations rule opens to one user reaches no other, cached or pooled",
+          "[integration][auth]") {
+  FakeOrigin origin(FakeOrigin::serveForever([](OriginConnection& c, const ReceivedRequest& r) {
+    c.respond(200, "for alice " + r.target, {{"Cache-Control", "max-age=600"}});
+  }));
+  TempDir dir;
+  // alice and bob, both with the password "wonder".
+  const std::string file = dir.write(
+      "htpasswd", Htpasswd + "bob:$2b$05$9htJACe2nxmaQqBeygi/DeSHYcszHzMvvE74HaFgwYLM/4OCXzlWu\n");
+  // Loopback stays in deny_destinations for everyone but alice.
+  FerryProcess ferry(config(file, "access:\n  rules:\n"
+                                  "    - allow: {users: [alice], destinations: [127.0.0.0/8]}\n"));
+  auto port = ferry.waitListening();
+  REQUIRE(port);
+  const auto get = [&](const std::string& credentials, const std::string& more = "") {
+    RawClient client("127.0.0.1", *port);
+    client.send("GET http://" + origin.authority() +
+                "/page HTTP/1.1\r\nHost: " + origin.authority() +
+                "\r\nProxy-Authorization: Basic " + credentials + "\r\n" + more + "\r\n");
+    return client.readResponse();
+  };
+  auto alice = get(AliceWonder);
+  REQUIRE(alice);
+  CHECK(alice->status == 200);
+  const std::string BobWonder = "Ym9iOndvbmRlcg=="; // bob:wonder
+  auto cached = get(BobWonder);
+  REQUIRE(cached);
+  CHECK(cached->status == 403); // not alice's stored response
+  auto pooled = get(BobWonder, "Cache-Control: no-cache\r\n");
+  REQUIRE(pooled);
+  CHECK(pooled->status == 403); // not over alice's pooled connection either
+  CHECK(origin.requests().size() == 1);
 }

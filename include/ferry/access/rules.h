@@ -40,6 +40,11 @@ struct Decision {
 // Before resolving. Undecided when the first rule that may match sets `destinations`.
 Decision decide(const Settings& settings, const Request& request);
 
+// True when an allow rule names destinations: it opens addresses that
+// access.deny_destinations closes to everyone else, so every request's addresses must be
+// judged, before a cached answer or a pooled connection serves it.
+bool namesDestinations(const Settings& settings);
+
 // For one resolved address of the target (or an address literal): never Undecided.
 Decision decide(const Settings& settings, const Request& request, const net::Address& destination);
 

@@ -66,7 +66,7 @@ struct Upstream {
   std::vector<Parent> parents;                    // tried in order
   std::vector<std::string> always_direct;         // host patterns (http::hostMatches)
   std::vector<std::string> never_direct;          // host patterns
-  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed (connect, silence) is
+  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed to connect is
                                                   // skipped this long
 };
 

@@ -195,28 +195,3 @@ TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is dow
         dead, rig.clock.steady() + rig.settings->upstream.parent_down + 1s));
   }
 }
-
-TEST_CASE("#10 a parent that takes the request and answers nothing: 504, skipped afterwards",
-          "[proxy]") {
-  Settings tuned;
-  tuned.timeouts.origin_response = 200ms;
-  Rig rig(tuned);
-  ScriptedOrigin silent; // accepts, reads, never answers
-  Parent parent;
-  parent.host = "127.0.0.1";
-  parent.port = silent.port();
-  RecordingOwner owner;
-  ScriptedOrigin origin;
-  OriginExchange exchange(*rig.worker, *rig.settings, owner,
-                          get(origin, "/s", {Hop{&parent}, Hop{}}));
-  exchange.start();
-  const int fd = silent.accept(rig);
-  REQUIRE(fd >= 0);
-  CHECK(ScriptedOrigin::readUntil(rig, fd).starts_with("GET http://"));
-  REQUIRE(rig.runUntil([&] { return owner.over(); }));
-  REQUIRE(owner.failure);
-  CHECK(owner.failure->status == 504);
-  CHECK(owner.failure->why.find("parent proxy " + parent.name()) != std::string::npos);
-  CHECK(rig.worker->parentHealth().isDown(parent, rig.clock.steady()));
-  CHECK(origin.accepts() == 0); // this request waited long enough: not sent again
-}
