@@ -1,6 +1,7 @@
 // auth.basic and access.rules in the config file: what they load into, and every bad value
 // reported with file:line:column (an htpasswd line with that file's line as well).
 #include "ferry/config/config.h"
+#include "problems_of.h"
 
 #include <catch2/catch.hpp>
 
@@ -28,16 +29,6 @@ struct TempFile {
   std::string path;
   static inline int serial = 0;
 };
-
-std::vector<std::string> problemsOf(const std::string& yaml) {
-  try {
-    config::parse(yaml, "t.yaml");
-  } catch (const config::Error& e) {
-    return e.problems();
-  }
-  FAIL("no error for:\n" << yaml);
-  return {};
-}
 
 } // namespace
 

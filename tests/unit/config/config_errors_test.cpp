@@ -1,6 +1,7 @@
 // The config loader on bad input: each problem names file:line:column and the key path,
 // every key has its bad values, and all problems of a file come out in one Error.
 #include "ferry/config/config.h"
+#include "problems_of.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,16 +13,6 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
-
-std::vector<std::string> problemsOf(const std::string& yaml) {
-  try {
-    config::parse(yaml, "t.yaml");
-  } catch (const config::Error& e) {
-    return e.problems();
-  }
-  FAIL("no error for:\n" << yaml);
-  return {};
-}
 
 struct Case {
   std::string yaml;
