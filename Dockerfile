@@ -30,11 +30,13 @@ RUN apt-get update \
       libevent-2.1-7 \
       libevent-pthreads-2.1-7 \
       libfmt9 \
+      liblmdb0 \
       libnettle8 \
       libre2-9 \
       libspdlog1.10 \
       libsystemd0 \
       libyaml-cpp0.7 \
+      zlib1g \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid/gid, so a mounted cache volume can be chowned to it on the host.

@@ -2,7 +2,9 @@
 // log reopen, SIGTERM and SIGINT drain), systemd readiness notifications, and wiring of
 // the modules.
 #include "ferry/admin/admin_server.h"
+#include "ferry/cache/disk_store.h"
 #include "ferry/cache/memory_store.h"
+#include "ferry/cache/tiered_store.h"
 #include "ferry/config/config.h"
 #include "ferry/core/log.h"
 #include "ferry/net/event_ptr.h"
@@ -78,10 +80,12 @@ class Daemon {
 public:
   Daemon(std::string config_path, std::shared_ptr<const config::Config> config,
          std::shared_ptr<proxy::AccessLogWriter> access_log,
-         std::shared_ptr<cache::MemoryStore> store)
+         std::shared_ptr<cache::MemoryStore> memory, std::shared_ptr<cache::DiskStore> disk)
       : config_path_(std::move(config_path)), config_(std::move(config)),
-        access_log_(std::move(access_log)), store_(std::move(store)), base_(event_base_new()),
-        started_(std::chrono::system_clock::now()) {}
+        access_log_(std::move(access_log)), memory_(std::move(memory)), disk_(std::move(disk)),
+        store_(disk_ ? std::make_shared<cache::TieredStore>(memory_, disk_)
+                     : std::shared_ptr<cache::Store>(memory_)),
+        base_(event_base_new()), started_(std::chrono::system_clock::now()) {}
 
   // The admin listener first: the workers must know its address to never connect to it.
   bool start() {
@@ -130,9 +134,11 @@ private:
     // The PAC file announces the first proxy listener, bound after this one: asked lazily.
     admin::Sources sources{
         FERRY_VERSION, started_,
-        [store = store_] {
-          const cache::StoreStats stats = store->stats();
-          return admin::CacheFigures{stats.entries, stats.used_bytes, stats.budget_bytes};
+        [memory = memory_, disk = disk_] {
+          const cache::StoreStats stats = memory->stats();
+          const cache::DiskStats on_disk = disk ? disk->stats() : cache::DiskStats{};
+          return admin::CacheFigures{stats.entries,   stats.used_bytes,   stats.budget_bytes,
+                                     on_disk.entries, on_disk.used_bytes, on_disk.budget_bytes};
         },
         [this] { return server_->listening().front(); }};
     auto started = admin::AdminServer::start(base_.get(), config_->admin, std::move(sources));
@@ -197,7 +203,11 @@ private:
           spdlog::warn("admin.listen changed: takes effect after a restart");
         if (admin_)
           admin_->reconfigure(snapshot->admin);
-        store_->reconfigure(snapshot->cache);
+        memory_->reconfigure(snapshot->cache);
+        if (snapshot->cache.disk.path != config_->cache.disk.path ||
+            snapshot->cache.disk.size_bytes != config_->cache.disk.size_bytes ||
+            snapshot->cache.disk.sync != config_->cache.disk.sync)
+          spdlog::warn("cache.disk changed: takes effect after a restart");
         config_ = snapshot;
         access_log_ = access_log;
         core::setLogLevel(config_->log_level);
@@ -213,8 +223,10 @@ private:
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<proxy::AccessLogWriter> access_log_;
-  std::shared_ptr<cache::MemoryStore> store_;
-  net::EventBasePtr base_; // outlives server_, which has an event on it
+  std::shared_ptr<cache::MemoryStore> memory_;
+  std::shared_ptr<cache::DiskStore> disk_; // null without cache.disk
+  std::shared_ptr<cache::Store> store_;    // what the workers use: memory, or both tiers
+  net::EventBasePtr base_;                 // outlives server_, which has an event on it
   std::unique_ptr<proxy::Server> server_;
   std::chrono::system_clock::time_point started_;
   std::unique_ptr<admin::AdminServer> admin_;
@@ -270,8 +282,20 @@ int main(int argc, char** argv) {
   auto access_log = openAccessLog(config->proxy.access_log);
   if (!access_log)
     return ExitFailure;
-  auto store = std::make_shared<cache::MemoryStore>(config->cache);
-  Daemon daemon(opts.config, config, std::move(access_log), std::move(store));
+  std::shared_ptr<cache::DiskStore> disk;
+  if (!config->cache.disk.path.empty()) {
+    auto opened = cache::DiskStore::open(config->cache.disk, config->cache.max_variants);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+      spdlog::critical("cannot use cache.disk: {}", *error);
+      return ExitFailure;
+    }
+    disk = std::move(std::get<std::unique_ptr<cache::DiskStore>>(opened));
+    const cache::DiskStats stats = disk->stats();
+    spdlog::info("disk cache {}: {} entries, {} of {} bytes", config->cache.disk.path,
+                 stats.entries, stats.used_bytes, stats.budget_bytes);
+  }
+  auto memory = std::make_shared<cache::MemoryStore>(config->cache);
+  Daemon daemon(opts.config, config, std::move(access_log), std::move(memory), std::move(disk));
   if (!daemon.start())
     return ExitFailure;
   return daemon.run();

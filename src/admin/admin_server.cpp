@@ -180,7 +180,11 @@ std::string AdminServer::metrics() const {
       {"cache_entries", "entries in the memory cache", to(cache.entries)},
       {"cache_memory_bytes", "bytes charged to the memory cache", to(cache.memory_used)},
       {"cache_memory_budget_bytes", "the memory cache's budget (cache.memory)",
-       to(cache.memory_budget)}};
+       to(cache.memory_budget)},
+      {"cache_disk_entries", "entries in the disk tier", to(cache.disk_entries)},
+      {"cache_disk_bytes", "bytes charged to the disk tier", to(cache.disk_used)},
+      {"cache_disk_budget_bytes", "the disk tier's budget (cache.disk.size; 0: no disk tier)",
+       to(cache.disk_budget)}};
   return core::renderPrometheus(core::snapshotCounters()) +
          core::renderPrometheus(core::snapshotGauges()) + core::renderPrometheus(cache_gauges) +
          core::renderPrometheus(core::snapshotHistograms());

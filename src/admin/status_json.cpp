@@ -141,6 +141,9 @@ std::string renderStatusJson(const StatusSnapshot& s) {
       cache.field("entries", static_cast<std::uint64_t>(s.cache.entries));
       cache.field("memory_used", static_cast<std::uint64_t>(s.cache.memory_used));
       cache.field("memory_budget", static_cast<std::uint64_t>(s.cache.memory_budget));
+      cache.field("disk_entries", s.cache.disk_entries);
+      cache.field("disk_used", s.cache.disk_used);
+      cache.field("disk_budget", s.cache.disk_budget);
     }
     root.key("origins") += '[';
     for (std::size_t i = 0; i < s.origins.size(); ++i) {

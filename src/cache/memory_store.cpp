@@ -489,6 +489,14 @@ std::shared_ptr<const Entry> MemoryStore::lookup(const Key& key, const Secondary
 }
 
 std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
+  return insert(std::move(init), true);
+}
+
+std::unique_ptr<EntryWriter> MemoryStore::insertUnlessHeld(EntryInit init) {
+  return insert(std::move(init), false);
+}
+
+std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init, bool replace) {
   if (init.content_length &&
       *init.content_length > impl_->max_object.load(std::memory_order_relaxed)) {
     return nullptr;
@@ -511,6 +519,10 @@ std::unique_ptr<EntryWriter> MemoryStore::insert(EntryInit init) {
     if (const auto it = shard.index.find(entry->key()); it != shard.index.end()) {
       auto& by_secondary = it->second.by_secondary;
       if (const auto same = by_secondary.find(entry->secondaryKey()); same != by_secondary.end()) {
+        if (!replace) {
+          impl_->used.fetch_sub(charge, std::memory_order_relaxed); // reserved above
+          return nullptr;
+        }
         impl_->unlinkLocked(shard, same->second, orphans); // the same variant, newer response
       } else if (by_secondary.size() >= impl_->max_variants.load(std::memory_order_relaxed)) {
         // Too many variants for one URI: the least recently used one makes room.

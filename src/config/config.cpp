@@ -21,6 +21,10 @@
 #include <system_error>
 #include <thread>
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 namespace ferry::config {
 
 namespace {
@@ -621,11 +625,80 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
     out = std::move(rules);
 }
 
-void readCache(const Value& section, cache::Settings& cache) {
-  auto map = section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
-                          "refresh_rules", "set_cookie", "targeted_fields", "max_variants"});
+// The disk tier's directory: absolute; an existing directory ferry may write in, or one it
+// may create; on a filesystem with room, at least as large as cache.disk.size.
+std::optional<std::string> readCacheDirectory(const Value& value, std::uint64_t size_bytes) {
+  auto path = value.scalar("an absolute directory path");
+  if (!path)
+    return std::nullopt;
+  if (path->empty() || path->front() != '/') {
+    value.fail("expected an absolute directory path, got " + quoted(*path));
+    return std::nullopt;
+  }
+  // The nearest existing ancestor must let ferry create what is missing.
+  std::string existing = *path;
+  struct stat st {};
+  while (::stat(existing.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      value.fail(quoted(existing) + ": " + std::strerror(errno));
+      return std::nullopt;
+    }
+    existing = existing.substr(0, std::max<std::size_t>(1, existing.find_last_of('/')));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    value.fail(quoted(existing) + " is not a directory");
+    return std::nullopt;
+  }
+  if (::access(existing.c_str(), W_OK | X_OK) != 0) {
+    value.fail(quoted(existing) + " is not writable: " + std::strerror(errno));
+    return std::nullopt;
+  }
+  struct statvfs fs {};
+  if (::statvfs(existing.c_str(), &fs) != 0) {
+    value.fail(quoted(existing) + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  const std::uint64_t total = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+  const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free < 1 * MiB) {
+    value.fail("the filesystem of " + quoted(existing) + " has no room (" +
+               units::formatSize(free) + " free)");
+    return std::nullopt;
+  }
+  if (size_bytes > total) {
+    value.fail("cache.disk.size (" + units::formatSize(size_bytes) +
+               ") exceeds the size of the filesystem of " + quoted(existing) + " (" +
+               units::formatSize(total) + ")");
+    return std::nullopt;
+  }
+  while (path->size() > 1 && path->back() == '/')
+    path->pop_back();
+  return path;
+}
+
+void readCacheDisk(const Value& section, cache::DiskSettings& disk) {
+  auto map = section.map({"path", "size", "sync"});
   if (!map)
     return;
+  set(*map, "size", disk.size_bytes,
+      [](const Value& value) { return value.size(16 * MiB, MaxBytes); });
+  set(*map, "sync", disk.sync, [](const Value& value) {
+    using Sync = cache::DiskSettings::Sync;
+    return value.choice<Sync>({{"none", Sync::None}, {"commit", Sync::Commit}});
+  });
+  if (auto path = map->find("path"); path && !path->isEmpty())
+    set(*map, "path", disk.path,
+        [&](const Value& value) { return readCacheDirectory(value, disk.size_bytes); });
+}
+
+void readCache(const Value& section, cache::Settings& cache) {
+  auto map =
+      section.map({"memory", "max_object_size", "heuristic_percent", "heuristic_max",
+                   "refresh_rules", "set_cookie", "targeted_fields", "max_variants", "disk"});
+  if (!map)
+    return;
+  if (auto disk = map->find("disk"))
+    readCacheDisk(*disk, cache.disk);
   set(*map, "set_cookie", cache.set_cookie, [](const Value& value) {
     using cache::SetCookie;
     return value.choice<SetCookie>(

@@ -73,6 +73,10 @@ const char* Transaction::name(Step step) {
   switch (step) {
   case Step::Route:
     return "route";
+  case Step::Load:
+    return "load";
+  case Step::Purge:
+    return "purge";
   case Step::Collapse:
     return "collapse";
   case Step::Connect:
@@ -104,6 +108,11 @@ void Transaction::transition(Step next) {
     case Step::Route:
       return to != Step::Route && to != Step::Refreshed && to != Step::Relay &&
              to != Step::Switch && to != Step::Tunnel;
+    case Step::Load:
+      return to == Step::Serve || to == Step::Collapse || to == Step::Fetch ||
+             to == Step::Revalidate || to == Step::Finish;
+    case Step::Purge:
+      return to == Step::Finish;
     case Step::Collapse:
       return to == Step::Serve || to == Step::Fetch || to == Step::Finish;
     case Step::Connect:
@@ -669,7 +678,7 @@ void Transaction::finish(core::CloseReason reason) {
     exchange_->abandon(); // a no-op once its response ended
   writer_.reset();        // abandons an Entry that did not complete: never stored truncated
   ticket_ = {};           // a leader that published nothing gives up: followers fetch themselves
-  fetch_subscription_.reset();
+  wake_subscription_.reset();
   const bool truncated = reason == core::CloseReason::OriginTruncated;
   core::observe(core::Histogram::RequestDuration, since(started_, worker_.clock().wall()));
   logAccess(truncated ? std::optional(reason) : std::nullopt);

@@ -55,6 +55,8 @@ public:
 
 private:
   //   Route (waits for the resolver when access rules judge addresses)
+  //   Route ──not in memory, with a disk tier──▶ Load ──what disk held──▶ on as from Route
+  //   Route ──PURGE──▶ Purge (looks on disk when memory held nothing) ──200/404──▶ Finish
   //   Route ──hit──────────────────────────────────────────────────▶ Serve ──end──▶ Finish
   //     │ │ └──miss, another client fetching──▶ Collapse ──stored──▶ Serve
   //     │ │                                         └──nothing──▶ Fetch
@@ -65,12 +67,14 @@ private:
   //     │ │              ├──304 selecting no stored response, end──▶ Fetch
   //     │ │              └──5xx or failure, stale-if-error──▶ Serve
   //     │ └──CONNECT──▶ Connect ──established──────────────────────────────────▶ Tunnel
-  //     └──refused, answered here (403, 407, 4xx, TRACE, PURGE, only-if-cached)▶ Finish
+  //     └──refused, answered here (403, 407, 4xx, TRACE, only-if-cached)───────▶ Finish
   //   Connect, Fetch, Revalidate: failure before a head ──▶ 403/502/504 ──▶ Finish
   //   Relay, Serve: cut short ──▶ Finish (truncated: the client connection closes)
   //   Relay storing, client gone: others stream the Entry ──▶ DetachedFill, else dropped
   enum class Step {
     Route,
+    Load,
+    Purge,
     Collapse,
     Connect,
     Fetch,
@@ -121,14 +125,20 @@ private:
   void logAccess(std::optional<core::CloseReason> cut_short);
 
   // Cache (transaction_cache.cpp).
-  static void onFetchDecided(evutil_socket_t, short, void* arg) noexcept;
+  static void onWake(evutil_socket_t, short, void* arg) noexcept;
+  event* armWake();
   void lookupCache();
+  void loadFromSlowerTier();
+  void startLoad(cache::SecondaryKeyFn secondary);
+  void onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::Outcome hit);
   void waitForFetch();
+  void onFetchDecided();
   bool answeredByRevalidation(http::ResponseHead& response);
   bool serveStaleOnError();
   void startStoring(const http::ResponseHead& response, http::Framing framing);
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   void purge();
+  void answerPurge(std::size_t removed);
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;
 
   ClientSink& client_;
@@ -161,9 +171,12 @@ private:
   std::string backlog_; // origin bytes that came after the Entry was abandoned, not sent yet
   enum class OriginEnd { Receiving, Ended, Truncated };
   OriginEnd origin_end_ = OriginEnd::Receiving;
-  cache::FetchTicket ticket_; // collapsed forwarding
-  net::EventPtr fetch_wake_;  // declared before the subscription using it
-  cache::Subscription fetch_subscription_;
+  cache::FetchTicket ticket_;             // collapsed forwarding
+  std::shared_ptr<cache::TierLoad> load_; // the lookup on disk, in Load and Purge
+  // Load, Purge and Collapse wait for another thread, which activates wake_ through the
+  // subscription.
+  net::EventPtr wake_; // declared before the subscription using it
+  cache::Subscription wake_subscription_;
   std::unique_ptr<EntryReader> reader_;
   cache::CacheStatus cache_status_;
 

@@ -25,6 +25,34 @@ std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) 
 void Transaction::lookupCache() {
   cache::Store& store = worker_.store();
   auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
+  if (!entry && store.hasSlowerTier()) {
+    loadFromSlowerTier();
+    return;
+  }
+  onLookedUp(std::move(entry), cache::Outcome::MemoryHit);
+}
+
+// Not in memory: look on disk, off this thread. The request's fields are copied for the
+// secondary key, computed there.
+void Transaction::loadFromSlowerTier() {
+  transition(Step::Load);
+  startLoad([fields = request_.headers](const cache::Entry& e) {
+    return policy::varyKey(e.head().headers, fields);
+  });
+}
+
+void Transaction::startLoad(cache::SecondaryKeyFn secondary) {
+  load_ = worker_.store().load(key_, std::move(secondary));
+  event* wake = armWake();
+  wake_subscription_ = load_->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
+  if (load_->isDone())
+    event_active(wake, EV_TIMEOUT, 0);
+}
+
+// What the lookup found decides the next step; `hit` is the outcome of a fresh hit (memory or
+// disk).
+void Transaction::onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::Outcome hit) {
+  cache::Store& store = worker_.store();
   if (!entry) {
     if (policy::isOnlyIfCached(request_)) {
       cache_status_.outcome = cache::Outcome::OnlyIfCached;
@@ -52,7 +80,7 @@ void Transaction::lookupCache() {
   const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
-    serveEntry(std::move(entry), cache::Outcome::MemoryHit);
+    serveEntry(std::move(entry), hit);
     return;
   case policy::Verdict::StaleAllowed:
     serveEntry(std::move(entry), cache::Outcome::StaleHit);
@@ -77,33 +105,53 @@ void Transaction::lookupCache() {
   fetch(Step::Revalidate);
 }
 
+// Load, Purge and Collapse wait for another thread, which only activates this event; onWake
+// goes on on this loop.
+event* Transaction::armWake() {
+  wake_.reset(event_new(worker_.base(), -1, 0, &Transaction::onWake, this));
+  FERRY_ASSERT(wake_);
+  return wake_.get();
+}
+
+void Transaction::onWake(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Transaction*>(arg);
+  if (self->step_ == Step::Collapse) {
+    self->onFetchDecided();
+    return;
+  }
+  if (self->step_ != Step::Load && self->step_ != Step::Purge)
+    return;
+  self->wake_subscription_.reset();
+  auto entry = self->load_->entry();
+  self->load_.reset();
+  if (self->step_ == Step::Load)
+    self->onLookedUp(std::move(entry), cache::Outcome::Hit);
+  else // put back in memory by the load: removed from both tiers again
+    self->answerPurge(self->worker_.store().remove(self->key_));
+}
+
 // Another client is fetching this Key: wait for its response head, then stream from the
 // Entry it fills, or fetch on our own if it stored nothing usable.
 void Transaction::waitForFetch() {
   transition(Step::Collapse);
-  fetch_wake_.reset(event_new(worker_.base(), -1, 0, &Transaction::onFetchDecided, this));
-  FERRY_ASSERT(fetch_wake_);
-  event* wake = fetch_wake_.get();
+  event* wake = armWake();
   // Runs on the leader's thread: only wake this loop.
-  fetch_subscription_ = ticket_.fetch()->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
+  wake_subscription_ = ticket_.fetch()->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
   if (ticket_.fetch()->outcome() != cache::FetchOutcome::Waiting)
     event_active(wake, EV_TIMEOUT, 0);
 }
 
-void Transaction::onFetchDecided(evutil_socket_t, short, void* arg) noexcept {
-  auto* self = static_cast<Transaction*>(arg);
-  if (self->step_ != Step::Collapse)
-    return;
-  self->fetch_subscription_.reset();
-  self->ticket_ = {};
-  auto entry = self->worker_.store().lookup(
-      self->key_, [self](const cache::Entry& e) { return self->secondaryKey(e); });
+void Transaction::onFetchDecided() {
+  wake_subscription_.reset();
+  ticket_ = {};
+  auto entry =
+      worker_.store().lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
   if (entry) {
-    self->serveEntry(std::move(entry), cache::Outcome::MemoryHit);
+    serveEntry(std::move(entry), cache::Outcome::MemoryHit);
     return;
   }
-  self->cache_status_.outcome = cache::Outcome::Miss;
-  self->fetch(Step::Fetch);
+  cache_status_.outcome = cache::Outcome::Miss;
+  fetch(Step::Fetch);
 }
 
 // The origin answered a revalidation: a 304 freshens the stored response (served once the
@@ -242,14 +290,28 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   reader_->start();
 }
 
-// PURGE removes every stored variant of the URI; only admin networks may send it.
+// PURGE removes every stored variant of the URI from every tier; only admin networks may send
+// it. 200 when something was stored, else 404: with a disk tier, a URI memory does not hold
+// is looked for on disk first (any variant), then removed.
 void Transaction::purge() {
   if (!net::anyContains(settings_.purge_allowed, client_.peer())) {
     cache_status_.outcome = cache::Outcome::Denied;
     answer(403, "PURGE is allowed from admin.allow networks only");
     return;
   }
-  const std::size_t removed = worker_.store().remove(http::cacheKey(target_));
+  transition(Step::Purge);
+  cache::Store& store = worker_.store();
+  key_ = http::cacheKey(target_);
+  const std::size_t removed = store.remove(key_);
+  if (removed > 0 || !store.hasSlowerTier()) {
+    answerPurge(removed);
+    return;
+  }
+  startLoad([](const cache::Entry& e) { return std::optional(e.secondaryKey()); });
+}
+
+// `removed`: stored responses removed (at least one for anything found on disk).
+void Transaction::answerPurge(std::size_t removed) {
   const int status = removed > 0 ? 200 : 404;
   const bool close = !client_.keepAlive() || !request_done_;
   status_ = status;

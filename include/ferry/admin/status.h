@@ -23,6 +23,9 @@ struct CacheFigures {
   std::size_t entries = 0;
   std::size_t memory_used = 0;   // bytes
   std::size_t memory_budget = 0; // bytes
+  std::uint64_t disk_entries = 0;
+  std::uint64_t disk_used = 0;   // bytes
+  std::uint64_t disk_budget = 0; // bytes; 0 without a disk tier
 };
 
 // One point of the time chart.

@@ -36,6 +36,9 @@ public:
 
   std::shared_ptr<const Entry> lookup(const Key& key, const SecondaryKeyFn& secondary) override;
   std::unique_ptr<EntryWriter> insert(EntryInit init) override;
+  // Like insert(), but null when the index holds that Key and secondary key already (e.g. a
+  // fill in progress, which must not be abandoned for a copy of an older response).
+  std::unique_ptr<EntryWriter> insertUnlessHeld(EntryInit init);
   std::shared_ptr<const Entry>
   updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
              std::chrono::system_clock::time_point request_time,
@@ -60,6 +63,8 @@ public:
   void checkInvariantsForTest() const;
 
 private:
+  std::unique_ptr<EntryWriter> insert(EntryInit init, bool replace);
+
   // Shared with the writers and tickets handed out, which may outlive the MemoryStore.
   std::shared_ptr<detail::MemoryStoreImpl> impl_;
 };

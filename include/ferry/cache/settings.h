@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,20 @@ enum class SetCookie {
   Store,  // stored and served with the fields, as RFC 9111 §3 allows a shared cache
 };
 
+// The disk tier (disk_store.h), behind the memory store. Off when path is empty.
+struct DiskSettings {
+  // What survives a power loss (a crash of ferry alone loses nothing stored either way).
+  // Commit: each body is fsynced before its record is committed, and each commit is
+  // synced: nothing indexed is lost. None: bodies are left to the kernel's writeback and the
+  // index is synced once per commit without its last page, so a power loss may undo the last
+  // commit and lose recent bodies; a lost body fails its check when read and is dropped.
+  enum class Sync { None, Commit };
+
+  std::string path;                                 // a directory of its own
+  std::uint64_t size_bytes = 1024ull * 1024 * 1024; // budget: bodies and index records
+  Sync sync = Sync::None;
+};
+
 struct Settings {
   std::size_t memory_bytes = 256 * 1024 * 1024;    // budget for entries, headers and index
   std::size_t max_object_bytes = 16 * 1024 * 1024; // larger responses are not stored
@@ -55,6 +70,7 @@ struct Settings {
   // CDN-Cache-Control): the first one a response carries with a valid value replaces its
   // Cache-Control and Expires. Empty: Cache-Control alone (ferry is not a CDN).
   std::vector<std::string> targeted_fields;
+  DiskSettings disk; // read at start only: a reload keeps the disk tier it has
 };
 
 } // namespace ferry::cache

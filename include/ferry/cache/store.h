@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +121,27 @@ private:
 // (secondary key "").
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
+// A lookup in a Store's slower tier (a disk), under way off the caller's thread. Shared by
+// the Store and the caller; thread-safe.
+class TierLoad {
+public:
+  bool isDone() const noexcept { return done_.load(std::memory_order_acquire); }
+  // Once done: the Entry found (Complete), or null when the slower tier has nothing usable.
+  std::shared_ptr<const Entry> entry() const;
+  // Calls callback once, on the Store's I/O thread with no lock held, when the load is done.
+  // Subscribe first, then check isDone(): if it is done already, the returned Subscription is
+  // inactive and nothing will be called.
+  Subscription subscribe(std::function<void()> callback);
+  // The Store's side: the load is done. Once only.
+  void finish(std::shared_ptr<const Entry> entry);
+
+private:
+  mutable std::mutex mutex_; // guards entry_
+  std::shared_ptr<const Entry> entry_;
+  std::atomic<bool> done_{false};
+  Notifier notifier_;
+};
+
 struct StoreStats {
   std::size_t entries = 0;      // Entries in the index, Filling ones included
   std::size_t used_bytes = 0;   // accounted bytes: bodies, heads, keys, fixed overheads, and the
@@ -172,6 +194,13 @@ public:
   virtual FetchTicket joinFetch(const Key& key) = 0;
 
   virtual StoreStats stats() const = 0;
+
+  // Whether a Key that lookup() did not find may still be in a slower tier, worth a load().
+  virtual bool hasSlowerTier() const noexcept { return false; }
+  // Looks key up in the slower tier, like lookup(); `secondary` runs on another thread, so it
+  // must own everything it reads. What is found is also placed where lookup() finds it next.
+  // Without a slower tier the TierLoad is done at once, with nothing.
+  virtual std::shared_ptr<TierLoad> load(const Key& key, SecondaryKeyFn secondary);
 };
 
 } // namespace ferry::cache

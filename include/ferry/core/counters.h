@@ -70,6 +70,14 @@
     "responses whose client left mid-body, fetched on for the other clients streaming them")       \
   X(CacheFillsStopped, "cache_fills_stopped",                                                      \
     "responses not stored because their client left and no other client streamed them")            \
+  X(CacheDiskHits, "cache_disk_hits", "stored responses read back from the disk tier")             \
+  X(CacheDiskWrites, "cache_disk_writes", "stored responses written to the disk tier")             \
+  X(CacheDiskWritesSkipped, "cache_disk_writes_skipped",                                           \
+    "stored responses not written to the disk tier because its write queue was full")              \
+  X(CacheDiskEvictions, "cache_disk_evictions",                                                    \
+    "responses evicted from the disk tier to stay within cache.disk.size")                         \
+  X(CacheDiskErrors, "cache_disk_errors",                                                          \
+    "disk tier reads or writes that failed (disk full, I/O error, a damaged or missing body)")     \
   X(AccessLogDropped, "access_log_dropped",                                                        \
     "access log lines dropped because the queue was full or the write failed")
 

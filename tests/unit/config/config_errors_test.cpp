@@ -255,6 +255,27 @@ TEST_CASE("bad cache sizes, including an object larger than the cache", "[config
     checkOneProblem(c);
 }
 
+TEST_CASE("#12 a disk cache path ferry cannot use, and bad disk settings", "[config]") {
+  const Case cases[] = {
+      {"cache:\n  disk: /var/cache/ferry\n",
+       "t.yaml:2:9: cache.disk: ", "expected a map, got \"/var/cache/ferry\""},
+      {"cache:\n  disk: {path: var/cache/ferry}\n", "t.yaml:2:16: cache.disk.path: ",
+       "expected an absolute directory path, got \"var/cache/ferry\""},
+      {"cache:\n  disk: {path: /proc/version/cache}\n",
+       "t.yaml:2:16: cache.disk.path: ", "\"/proc/version\" is not a directory"},
+      {"cache:\n  disk: {path: /tmp/ferry, size: 4096TiB}\n", "t.yaml:2:16: cache.disk.path: ",
+       "cache.disk.size (4096TiB) exceeds the size of the filesystem of"},
+      {"cache:\n  disk: {size: 15MiB}\n",
+       "t.yaml:2:16: cache.disk.size: ", "must be at least 16MiB, got 15MiB"},
+      {"cache:\n  disk: {sync: always}\n",
+       "t.yaml:2:16: cache.disk.sync: ", "expected one of none, commit, got \"always\""},
+      {"cache:\n  disk: {directory: /tmp}\n",
+       "t.yaml:2:10: cache.disk.directory: ", "unknown key (known here: path, size, sync)"},
+  };
+  for (const auto& c : cases)
+    checkOneProblem(c);
+}
+
 TEST_CASE("bad heuristic freshness and refresh rules", "[config][cache]") {
   const Case cases[] = {
       {"cache:\n  max_variants: 0\n",
@@ -351,9 +372,9 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
       {"access:\n  deny: []\n", "t.yaml:2:3: access.deny: ",
        "unknown key (known here: allow, rules, connect_ports, http_ports, deny_destinations, "
        "allow_destinations)"},
-      {"cache:\n  disk: /var/cache/ferry\n", "t.yaml:2:3: cache.disk: ",
+      {"cache:\n  dir: /var/cache/ferry\n", "t.yaml:2:3: cache.dir: ",
        "unknown key (known here: memory, max_object_size, heuristic_percent, heuristic_max, "
-       "refresh_rules, set_cookie, targeted_fields, max_variants)"},
+       "refresh_rules, set_cookie, targeted_fields, max_variants, disk)"},
       {"admin:\n  port: 3129\n",
        "t.yaml:2:3: admin.port: ", "unknown key (known here: listen, allow)"},
       {"<<: {via: x}\n", "t.yaml:1:1: <<: ", "unknown key"},

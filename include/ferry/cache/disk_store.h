@@ -1,0 +1,84 @@
+// DiskStore: the disk tier, behind the memory store (tiered_store.h). Bodies are files named by
+// a number never used twice; an LMDB index (a copy-on-write B-tree: a crash leaves the last
+// committed state, with no recovery step and no scan at start) maps each variant to its
+// record (disk_record.h). All disk work runs on its own threads — one writer, which alone
+// changes files and the index, and readers for lookups — never on the caller's.
+//
+// Crash contract: an Entry is written only once Complete in memory; its body goes to a new
+// file (fsynced first under Sync::Commit), and only then is its record committed to the
+// index, so the index never names a body that was not written whole. A removal commits the
+// index first and unlinks the file after. A restart after kill -9 therefore finds only
+// complete bodies, loses at most the writes still queued, and leaves files no record names
+// (orphans), which a background sweep at start removes. A body is checked against its
+// record's length and CRC-32 when read; one that does not match is dropped, never served.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "ferry/cache/entry.h"
+#include "ferry/cache/settings.h"
+#include "ferry/cache/store.h"
+
+namespace ferry::cache {
+
+namespace detail {
+struct DiskStoreImpl;
+} // namespace detail
+
+struct DiskStats {
+  std::uint64_t entries = 0;
+  std::uint64_t used_bytes = 0;   // bodies rounded up to 4 KiB blocks, plus index records
+  std::uint64_t budget_bytes = 0; // cache.disk.size
+};
+
+class DiskStore {
+public:
+  // Bodies waiting to be written may hold at most this many bytes; a complete Entry that
+  // would exceed it is not written (cache_disk_writes_skipped), unless the queue is empty.
+  static constexpr std::uint64_t MaxQueuedBytes = 64ull * 1024 * 1024;
+
+  // Opens the tier under settings.path, creating the directory, the index and the body
+  // directories as needed, and starts its threads and the orphan sweep. An error message
+  // when the directory cannot be used. `max_variants` as in Settings.
+  static std::variant<std::unique_ptr<DiskStore>, std::string> open(const DiskSettings& settings,
+                                                                    std::size_t max_variants);
+
+  // Finishes the queued writes, then stops the threads.
+  ~DiskStore();
+  DiskStore(const DiskStore&) = delete;
+  DiskStore& operator=(const DiskStore&) = delete;
+
+  // Finds the variant of key whose secondary key equals secondary(variant) and reads its
+  // body. `found` runs once on a reader thread: with a Complete Entry in no store's index,
+  // or null (not stored, or unreadable: then dropped from the index and counted).
+  using Found = std::function<void(std::shared_ptr<const Entry>)>;
+  void load(Key key, SecondaryKeyFn secondary, Found found);
+
+  // Queues a Complete Entry to be written, replacing the variant with its Key and secondary
+  // key; also marks the variant recently used.
+  void persist(std::shared_ptr<const Entry> complete);
+  // Queues a new head and times for a stored variant (RFC 9111 §3.2, §4.3.4).
+  void updateHead(const Key& key, const std::string& secondary_key, http::ResponseHead head,
+                  std::chrono::system_clock::time_point request_time,
+                  std::chrono::system_clock::time_point response_time);
+  // Queues the removal of one variant, or of every variant of key.
+  void erase(const Key& key, const std::string& secondary_key);
+  void remove(const Key& key);
+
+  DiskStats stats() const;
+
+  // Waits until every write queued before the call is committed and the orphan sweep is done.
+  void settleForTest();
+
+private:
+  explicit DiskStore(std::unique_ptr<detail::DiskStoreImpl> impl);
+  std::unique_ptr<detail::DiskStoreImpl> impl_;
+};
+
+} // namespace ferry::cache

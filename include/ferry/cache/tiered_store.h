@@ -1,0 +1,45 @@
+// TieredStore: the memory store in front of the disk tier, as one Store. Lookups, fills and
+// collapsed forwarding are the memory store's; what it stores whole is then written to disk
+// behind it, and revalidations, removals and purges reach both tiers. A Key the memory store
+// does not hold is looked for on disk by load(), off the caller's thread; what is found there
+// is put back in memory (hot objects stay in memory, everything stored stays on disk).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "ferry/cache/disk_store.h"
+#include "ferry/cache/memory_store.h"
+#include "ferry/cache/store.h"
+
+namespace ferry::cache {
+
+class TieredStore final : public Store {
+public:
+  TieredStore(std::shared_ptr<MemoryStore> memory, std::shared_ptr<DiskStore> disk);
+
+  std::shared_ptr<const Entry> lookup(const Key& key, const SecondaryKeyFn& secondary) override;
+  std::unique_ptr<EntryWriter> insert(EntryInit init) override;
+  std::shared_ptr<const Entry>
+  updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
+             std::chrono::system_clock::time_point request_time,
+             std::chrono::system_clock::time_point response_time) override;
+  bool erase(const Entry& entry) override;
+  std::size_t remove(const Key& key) override;
+  FetchTicket joinFetch(const Key& key) override;
+  StoreStats stats() const override; // the memory tier's
+  bool hasSlowerTier() const noexcept override { return true; }
+  std::shared_ptr<TierLoad> load(const Key& key, SecondaryKeyFn secondary) override;
+
+  MemoryStore& memory() { return *memory_; }
+  DiskStore& disk() { return *disk_; }
+
+private:
+  std::shared_ptr<MemoryStore> memory_;
+  std::shared_ptr<DiskStore> disk_;
+  // Counts removals: a load that began before one may have read what it removed, so its
+  // result is not served nor put back in memory.
+  std::shared_ptr<std::atomic<std::uint64_t>> removals_;
+};
+
+} // namespace ferry::cache

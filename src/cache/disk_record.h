@@ -1,0 +1,44 @@
+// The disk tier's index record of one Entry: where its body file is, the body's length and
+// CRC-32, the Entry's head and times, and its place in the eviction order; with the byte
+// form it has in the index. Pure: no file, no lock. A record that does not decode exactly is
+// refused (nullopt), never half-read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ferry/cache/entry.h"
+#include "ferry/http/message.h"
+
+namespace ferry::cache::disk {
+
+struct Record {
+  std::uint64_t file_id = 0;   // the body file's name (files.h)
+  std::uint64_t body_size = 0; // bytes in the body file
+  std::uint32_t body_crc = 0;  // zlib crc32 of the body
+  std::uint64_t tick = 0;      // eviction order: larger is more recently used
+  std::chrono::system_clock::time_point request_time;
+  std::chrono::system_clock::time_point response_time;
+  std::optional<std::uint64_t> content_length; // as announced when stored
+  http::ResponseHead head;
+};
+
+std::string encode(const Record& record);
+std::optional<Record> decode(std::string_view bytes);
+
+// The index key of one variant: the Entry's Key, a NUL (which no Key holds), its secondary
+// key. Every variant of a Key shares the prefix variantPrefix(key).
+std::string indexKey(std::string_view key, std::string_view secondary_key);
+std::string variantPrefix(std::string_view key);
+// The secondary key of an index key made by indexKey.
+std::string_view secondaryOf(std::string_view index_key);
+
+// The index key of a tick in the eviction order table: 8 bytes, big-endian, so the table's
+// byte order is the ticks' order.
+std::string tickKey(std::uint64_t tick);
+std::uint64_t tickOf(std::string_view tick_key);
+
+} // namespace ferry::cache::disk

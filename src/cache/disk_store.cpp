@@ -1,0 +1,867 @@
+// The disk tier's threads, files and index. The writer thread takes queued operations in
+// batches: it writes the new bodies first, then applies the whole batch to the index in one
+// LMDB transaction, and unlinks the bodies the batch replaced or removed only once that
+// transaction is committed. Reader threads look up and read bodies under read-only
+// transactions, which never wait for the writer.
+#include "ferry/cache/disk_store.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <spdlog/spdlog.h>
+
+#include "disk_record.h"
+#include "entry_mutator.h"
+#include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+
+namespace ferry::cache {
+
+using disk::Record;
+
+namespace {
+
+constexpr std::uint64_t BlockBytes = 4096;
+constexpr std::size_t ReadChunkBytes = 256 * 1024;
+constexpr std::size_t ReaderThreads = 2;
+constexpr std::size_t MaxBatch = 256;
+constexpr auto ComplaintInterval = std::chrono::seconds(10);
+// Eviction starts above the high mark and stops at the low one, so that the budget is kept
+// before a write needs the room.
+constexpr std::uint64_t EvictHighPercent = 95;
+constexpr std::uint64_t EvictLowPercent = 90;
+
+std::uint64_t charge(std::uint64_t body_bytes, std::size_t record_bytes, std::size_t key_bytes) {
+  return (body_bytes + BlockBytes - 1) / BlockBytes * BlockBytes + record_bytes + key_bytes;
+}
+
+MDB_val value(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+std::string u64Bytes(std::uint64_t v) {
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &v, 8);
+  return out;
+}
+
+std::uint64_t u64Of(std::string_view bytes) {
+  std::uint64_t v = 0;
+  if (bytes.size() == 8)
+    std::memcpy(&v, bytes.data(), 8);
+  return v;
+}
+
+bool writeAll(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool syncDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
+struct PersistOp {
+  std::shared_ptr<const Entry> entry;
+};
+struct UpdateOp {
+  std::string index_key;
+  http::ResponseHead head;
+  std::chrono::system_clock::time_point request_time;
+  std::chrono::system_clock::time_point response_time;
+};
+struct EraseOp {
+  std::string index_key;
+  std::optional<std::uint64_t> file_id; // only while the record still names this body
+};
+struct RemoveOp {
+  std::string key;
+};
+struct TouchOp {
+  std::string index_key;
+  std::uint64_t file_id;
+};
+using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp>;
+
+// A body written by the current batch, waiting for its record to be committed.
+struct WrittenBody {
+  std::uint64_t file_id = 0;
+  std::uint32_t crc = 0;
+};
+
+} // namespace
+
+namespace detail {
+
+struct DiskStoreImpl {
+  DiskSettings settings;
+  std::size_t max_variants = 32;
+  int lock_fd = -1;
+  MDB_env* env = nullptr;
+  MDB_dbi entries_db = 0; // index key → Record
+  MDB_dbi ticks_db = 0;   // tick key → index key: the eviction order
+  MDB_dbi meta_db = 0;    // "next_file_id", "next_tick", "used_bytes"
+
+  // Writer-thread state, mirrored to meta_db in each batch's transaction.
+  std::uint64_t next_file_id = 1;
+  std::uint64_t next_tick = 1;
+  std::uint64_t first_file_id = 1; // of this run: bodies below it may be orphans
+  std::atomic<std::uint64_t> entries{0};
+  std::atomic<std::uint64_t> used_bytes{0};
+
+  std::mutex mutex; // guards everything below
+  std::condition_variable writer_wake;
+  std::condition_variable readers_wake;
+  std::condition_variable settled;
+  std::deque<Op> writes;
+  std::deque<std::function<void()>> reads;
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t ops_queued = 0;
+  std::uint64_t ops_done = 0;
+  bool sweep_done = false;
+  bool stopping = false;
+
+  std::atomic<std::int64_t> last_complaint{0};
+  std::thread writer;
+  std::vector<std::thread> readers;
+  std::thread sweeper;
+
+  ~DiskStoreImpl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    writer_wake.notify_all();
+    readers_wake.notify_all();
+    for (auto& reader : readers)
+      reader.join();
+    if (writer.joinable())
+      writer.join();
+    if (sweeper.joinable())
+      sweeper.join();
+    if (env)
+      mdb_env_close(env);
+    if (lock_fd >= 0)
+      ::close(lock_fd);
+  }
+
+  std::string bodyPath(std::uint64_t file_id) const {
+    char name[48];
+    std::snprintf(name, sizeof name, "/bodies/%02x/%016llx", static_cast<unsigned>(file_id & 0xff),
+                  static_cast<unsigned long long>(file_id));
+    return settings.path + name;
+  }
+
+  // One warning per interval, whatever the rate of failures; each one is counted.
+  template <class... Args> void complain(fmt::format_string<Args...> format, Args&&... args) {
+    core::count(core::Counter::CacheDiskErrors);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t last = last_complaint.load(std::memory_order_relaxed);
+    if (now - last < ComplaintInterval.count() && last != 0)
+      return;
+    if (!last_complaint.compare_exchange_strong(last, now))
+      return;
+    spdlog::warn("cache.disk {}: {} (served from the origin; cache_disk_errors counts these)",
+                 settings.path, fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  void enqueue(Op op) {
+    {
+      std::lock_guard lock(mutex);
+      writes.push_back(std::move(op));
+      ++ops_queued;
+    }
+    writer_wake.notify_one();
+  }
+
+  // Writer thread.
+  void writerLoop() {
+    for (;;) {
+      std::vector<Op> batch;
+      {
+        std::unique_lock lock(mutex);
+        writer_wake.wait(lock, [this] { return stopping || !writes.empty(); });
+        if (writes.empty())
+          return; // stopping, and every queued write is done
+        while (!writes.empty() && batch.size() < MaxBatch) {
+          batch.push_back(std::move(writes.front()));
+          writes.pop_front();
+        }
+      }
+      applyBatch(batch);
+      {
+        std::lock_guard lock(mutex);
+        ops_done += batch.size();
+      }
+      settled.notify_all();
+    }
+  }
+
+  std::optional<WrittenBody> writeBody(const Entry& entry) {
+    WrittenBody written{next_file_id++, static_cast<std::uint32_t>(crc32_z(0, nullptr, 0))};
+    const std::string path = bodyPath(written.file_id);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      complain("cannot create {}: {}", path, std::strerror(errno));
+      return std::nullopt;
+    }
+    std::uint64_t size = 0;
+    bool good = true;
+    for (std::size_t next = 0; good;) {
+      BodyRead read = entry.read(next, 64);
+      if (read.chunks.empty())
+        break;
+      next += read.chunks.size();
+      for (const Chunk& chunk : read.chunks) {
+        good = good && writeAll(fd, chunk->data(), chunk->size());
+        written.crc = static_cast<std::uint32_t>(
+            crc32_z(written.crc, reinterpret_cast<const Bytef*>(chunk->data()), chunk->size()));
+        size += chunk->size();
+      }
+    }
+    const int write_errno = good ? 0 : errno;
+    FERRY_ASSERT(!good || size == entry.bodySize()); // a Complete Entry never changes
+    if (good && settings.sync == DiskSettings::Sync::Commit)
+      good =
+          ::fdatasync(fd) == 0 && syncDirectory(std::filesystem::path(path).parent_path().string());
+    if (::close(fd) != 0)
+      good = false;
+    if (!good) {
+      complain("cannot write {}: {}", path, std::strerror(write_errno ? write_errno : errno));
+      ::unlink(path.c_str());
+      return std::nullopt;
+    }
+    return written;
+  }
+
+  struct Batch {
+    MDB_txn* txn = nullptr;
+    std::vector<std::uint64_t> unlink_after; // bodies no record names once committed
+    std::vector<std::uint64_t> new_bodies;   // written this batch: unlinked if it fails
+    std::uint64_t used = 0;
+    std::uint64_t entries = 0;
+    std::uint64_t evicted = 0;
+    std::uint64_t written = 0;
+    int error = 0;
+  };
+
+  bool put(Batch& b, MDB_dbi db, std::string_view key, std::string_view data) {
+    MDB_val k = value(key);
+    MDB_val v = value(data);
+    const int rc = mdb_put(b.txn, db, &k, &v, 0);
+    if (rc != 0 && b.error == 0)
+      b.error = rc;
+    return rc == 0;
+  }
+
+  std::optional<Record> get(Batch& b, std::string_view index_key) {
+    MDB_val k = value(index_key);
+    MDB_val v;
+    if (mdb_get(b.txn, entries_db, &k, &v) != 0)
+      return std::nullopt;
+    return disk::decode(view(v));
+  }
+
+  // Removes one record and its eviction-order row; its body is unlinked after the commit.
+  void drop(Batch& b, std::string_view index_key) {
+    MDB_val k = value(index_key);
+    MDB_val v;
+    if (mdb_get(b.txn, entries_db, &k, &v) != 0)
+      return;
+    const std::size_t record_bytes = v.mv_size;
+    if (auto record = disk::decode(view(v))) {
+      const std::string tick = disk::tickKey(record->tick);
+      MDB_val t = value(tick);
+      mdb_del(b.txn, ticks_db, &t, nullptr);
+      b.unlink_after.push_back(record->file_id);
+      b.used -= std::min(b.used, charge(record->body_size, record_bytes, index_key.size()));
+    }
+    const std::string owned(index_key); // k may point into the page being deleted
+    MDB_val del = value(owned);
+    if (mdb_del(b.txn, entries_db, &del, nullptr) == 0 && b.entries > 0)
+      --b.entries;
+  }
+
+  void store(Batch& b, std::string_view index_key, Record& record, bool is_new) {
+    record.tick = next_tick++;
+    const std::string bytes = disk::encode(record);
+    if (put(b, entries_db, index_key, bytes) &&
+        put(b, ticks_db, disk::tickKey(record.tick), index_key)) {
+      if (is_new)
+        ++b.entries;
+      b.used += charge(record.body_size, bytes.size(), index_key.size());
+    }
+  }
+
+  std::vector<std::string> variantsOf(Batch& b, std::string_view key) {
+    std::vector<std::string> out;
+    const std::string prefix = disk::variantPrefix(key);
+    MDB_cursor* cursor = nullptr;
+    if (mdb_cursor_open(b.txn, entries_db, &cursor) != 0)
+      return out;
+    MDB_val k = value(prefix);
+    MDB_val v;
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+         rc == 0 && view(k).substr(0, prefix.size()) == prefix;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+      out.emplace_back(view(k));
+    mdb_cursor_close(cursor);
+    return out;
+  }
+
+  void apply(Batch& b, PersistOp& op, const std::optional<WrittenBody>& body) {
+    if (!body)
+      return;
+    const Entry& entry = *op.entry;
+    const std::string index_key = disk::indexKey(entry.key(), entry.secondaryKey());
+    drop(b, index_key);
+    Record record;
+    record.file_id = body->file_id;
+    record.body_size = entry.bodySize();
+    record.body_crc = body->crc;
+    record.request_time = entry.requestTime();
+    record.response_time = entry.responseTime();
+    record.content_length = entry.contentLength();
+    record.head = entry.head();
+    store(b, index_key, record, true);
+    ++b.written;
+    // The least recently used variants beyond max_variants go (RFC 9111 §4.1 variants).
+    auto variants = variantsOf(b, entry.key());
+    while (variants.size() > max_variants) {
+      auto oldest = variants.end();
+      std::uint64_t oldest_tick = 0;
+      for (auto it = variants.begin(); it != variants.end(); ++it) {
+        auto other = get(b, *it);
+        if (*it != index_key && other && (oldest == variants.end() || other->tick < oldest_tick)) {
+          oldest = it;
+          oldest_tick = other->tick;
+        }
+      }
+      if (oldest == variants.end())
+        break;
+      drop(b, *oldest);
+      variants.erase(oldest);
+    }
+  }
+
+  void apply(Batch& b, UpdateOp& op) {
+    auto record = get(b, op.index_key);
+    if (!record)
+      return;
+    drop(b, op.index_key);
+    b.unlink_after.pop_back(); // the body stays: only the head changes
+    record->head = std::move(op.head);
+    record->request_time = op.request_time;
+    record->response_time = op.response_time;
+    store(b, op.index_key, *record, true);
+  }
+
+  void apply(Batch& b, EraseOp& op) {
+    auto record = get(b, op.index_key);
+    if (!op.file_id || (record && record->file_id == *op.file_id) || !record)
+      drop(b, op.index_key);
+  }
+
+  void apply(Batch& b, RemoveOp& op) {
+    for (const std::string& index_key : variantsOf(b, op.key))
+      drop(b, index_key);
+  }
+
+  void apply(Batch& b, TouchOp& op) {
+    auto record = get(b, op.index_key);
+    if (!record || record->file_id != op.file_id)
+      return;
+    const std::string old_tick = disk::tickKey(record->tick);
+    MDB_val t = value(old_tick);
+    mdb_del(b.txn, ticks_db, &t, nullptr);
+    const std::uint64_t used = b.used;
+    store(b, op.index_key, *record, false);
+    b.used = used; // same record size, same charge
+  }
+
+  // Least recently used first, from above the high mark down to the low one.
+  void evict(Batch& b) {
+    const std::uint64_t budget = settings.size_bytes;
+    if (b.used * 100 <= budget * EvictHighPercent)
+      return;
+    MDB_cursor* cursor = nullptr;
+    while (b.used * 100 > budget * EvictLowPercent) {
+      if (mdb_cursor_open(b.txn, ticks_db, &cursor) != 0)
+        return;
+      MDB_val k;
+      MDB_val v;
+      const int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+      const std::string index_key = rc == 0 ? std::string(view(v)) : std::string();
+      mdb_cursor_close(cursor);
+      if (rc != 0)
+        return;
+      const std::uint64_t before = b.entries;
+      drop(b, index_key);
+      if (b.entries == before) { // an order row without its record: drop the row alone
+        const std::string tick(view(k));
+        MDB_val t = value(tick);
+        mdb_del(b.txn, ticks_db, &t, nullptr);
+      }
+      ++b.evicted;
+    }
+  }
+
+  void applyBatch(std::vector<Op>& ops) {
+    std::vector<std::optional<WrittenBody>> bodies(ops.size());
+    std::uint64_t dequeued_bytes = 0;
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      if (auto* persist = std::get_if<PersistOp>(&ops[i])) {
+        bodies[i] = writeBody(*persist->entry);
+        dequeued_bytes += persist->entry->bodySize();
+      }
+    {
+      std::lock_guard lock(mutex);
+      queued_bytes -= std::min(queued_bytes, dequeued_bytes);
+    }
+    const std::uint64_t first_tick = next_tick;
+    Batch b;
+    b.used = used_bytes.load();
+    b.entries = entries.load();
+    for (const auto& body : bodies)
+      if (body)
+        b.new_bodies.push_back(body->file_id);
+    int rc = mdb_txn_begin(env, nullptr, 0, &b.txn);
+    if (rc == 0) {
+      for (std::size_t i = 0; i < ops.size(); ++i)
+        std::visit(
+            [&](auto& op) {
+              if constexpr (std::is_same_v<std::decay_t<decltype(op)>, PersistOp>)
+                apply(b, op, bodies[i]);
+              else
+                apply(b, op);
+            },
+            ops[i]);
+      evict(b);
+      put(b, meta_db, "next_file_id", u64Bytes(next_file_id));
+      put(b, meta_db, "next_tick", u64Bytes(next_tick));
+      put(b, meta_db, "used_bytes", u64Bytes(b.used));
+      rc = b.error ? b.error : 0;
+      if (rc == 0)
+        rc = mdb_txn_commit(b.txn);
+      else
+        mdb_txn_abort(b.txn);
+    }
+    if (rc != 0) {
+      // Nothing of the batch is in the index: its new bodies are not referenced.
+      complain("cannot update the index: {}", mdb_strerror(rc));
+      next_tick = first_tick;
+      for (std::uint64_t file_id : b.new_bodies)
+        ::unlink(bodyPath(file_id).c_str());
+      if (rc == MDB_MAP_FULL)
+        makeRoom();
+      return;
+    }
+    used_bytes = b.used;
+    entries = b.entries;
+    core::count(core::Counter::CacheDiskWrites, b.written);
+    core::count(core::Counter::CacheDiskEvictions, b.evicted);
+    for (std::uint64_t file_id : b.unlink_after)
+      ::unlink(bodyPath(file_id).c_str());
+  }
+
+  // The index file reached its map size: evict a tenth of the entries on their own.
+  void makeRoom() {
+    Batch b;
+    b.used = used_bytes.load();
+    b.entries = entries.load();
+    if (mdb_txn_begin(env, nullptr, 0, &b.txn) != 0)
+      return;
+    const std::uint64_t target = b.entries - b.entries / 10;
+    MDB_cursor* cursor = nullptr;
+    while (b.entries > target && mdb_cursor_open(b.txn, ticks_db, &cursor) == 0) {
+      MDB_val k;
+      MDB_val v;
+      const int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+      const std::string index_key = rc == 0 ? std::string(view(v)) : std::string();
+      mdb_cursor_close(cursor);
+      if (rc != 0)
+        break;
+      drop(b, index_key);
+      ++b.evicted;
+    }
+    put(b, meta_db, "used_bytes", u64Bytes(b.used));
+    if (b.error || mdb_txn_commit(b.txn) != 0) {
+      if (b.error)
+        mdb_txn_abort(b.txn);
+      return;
+    }
+    used_bytes = b.used;
+    entries = b.entries;
+    core::count(core::Counter::CacheDiskEvictions, b.evicted);
+    for (std::uint64_t file_id : b.unlink_after)
+      ::unlink(bodyPath(file_id).c_str());
+  }
+
+  // Reader threads.
+  void readerLoop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mutex);
+        readers_wake.wait(lock, [this] { return stopping || !reads.empty(); });
+        if (reads.empty())
+          return;
+        task = std::move(reads.front());
+        reads.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::optional<std::pair<std::string, Record>> find(const Key& key,
+                                                     const SecondaryKeyFn& secondary) {
+    MDB_txn* txn = nullptr;
+    if (const int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0) {
+      complain("cannot read the index: {}", mdb_strerror(rc));
+      return std::nullopt;
+    }
+    MDB_cursor* cursor = nullptr;
+    std::optional<std::pair<std::string, Record>> found;
+    std::vector<std::string> undecodable;
+    if (mdb_cursor_open(txn, entries_db, &cursor) == 0) {
+      const std::string prefix = disk::variantPrefix(key);
+      MDB_val k = value(prefix);
+      MDB_val v;
+      for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+           rc == 0 && view(k).substr(0, prefix.size()) == prefix;
+           rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        auto record = disk::decode(view(v));
+        if (!record) {
+          undecodable.emplace_back(view(k));
+          continue;
+        }
+        const std::string_view stored_secondary = disk::secondaryOf(view(k));
+        std::optional<std::string> wanted;
+        if (secondary) {
+          // A head-only Entry, for the caller's secondary key computation.
+          auto probe = detail::EntryMutator::create(
+              EntryInit{key, std::string(stored_secondary), record->head, record->request_time,
+                        record->response_time, record->content_length});
+          wanted = secondary(*probe);
+        } else {
+          wanted = std::string();
+        }
+        if (wanted && *wanted == stored_secondary) {
+          found.emplace(std::string(view(k)), std::move(*record));
+          break;
+        }
+      }
+      mdb_cursor_close(cursor);
+    }
+    mdb_txn_abort(txn);
+    for (auto& index_key : undecodable) {
+      complain("dropping an index record it cannot read");
+      enqueue(EraseOp{std::move(index_key), std::nullopt});
+    }
+    return found;
+  }
+
+  // The whole body, checked against the record's length and CRC-32; null when it does not
+  // match or cannot be read.
+  std::shared_ptr<const Entry> readBody(const Key& key, const std::string& index_key,
+                                        const Record& record) {
+    const std::string path = bodyPath(record.file_id);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      complain("cannot open {}: {}", path, std::strerror(errno));
+      return nullptr;
+    }
+    struct stat st {};
+    std::shared_ptr<Entry> entry;
+    if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == record.body_size) {
+      entry = detail::EntryMutator::create(EntryInit{key, std::string(disk::secondaryOf(index_key)),
+                                                     record.head, record.request_time,
+                                                     record.response_time, record.content_length});
+      auto crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
+      std::uint64_t left = record.body_size;
+      while (entry && left > 0) {
+        auto chunk =
+            std::make_shared<std::string>(std::min<std::uint64_t>(left, ReadChunkBytes), '\0');
+        const ssize_t n = ::read(fd, chunk->data(), chunk->size());
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0) {
+          complain("cannot read {}: {}", path, n < 0 ? std::strerror(errno) : "short file");
+          entry = nullptr;
+          break;
+        }
+        chunk->resize(static_cast<std::size_t>(n));
+        crc = static_cast<std::uint32_t>(
+            crc32_z(crc, reinterpret_cast<const Bytef*>(chunk->data()), chunk->size()));
+        left -= static_cast<std::uint64_t>(n);
+        detail::EntryMutator::append(*entry, std::move(chunk));
+      }
+      if (entry && crc != record.body_crc) {
+        complain("{} does not match its checksum: dropped", path);
+        entry = nullptr;
+      }
+    } else {
+      complain("{} is not the length its record says: dropped", path);
+    }
+    ::close(fd);
+    if (!entry)
+      return nullptr;
+    detail::EntryMutator::finish(*entry, EntryState::Complete);
+    return entry;
+  }
+
+  void load(const Key& key, const SecondaryKeyFn& secondary, const DiskStore::Found& found) {
+    auto match = find(key, secondary);
+    if (!match) {
+      found(nullptr);
+      return;
+    }
+    auto entry = readBody(key, match->first, match->second);
+    if (!entry) {
+      enqueue(EraseOp{match->first, match->second.file_id});
+      found(nullptr);
+      return;
+    }
+    core::count(core::Counter::CacheDiskHits);
+    enqueue(TouchOp{std::move(match->first), match->second.file_id});
+    found(std::move(entry));
+  }
+
+  // Bodies no record names and that this run did not write: left by a crash between a
+  // body's write and its record's commit, or between a removal's commit and its unlink.
+  void sweepOrphans() {
+    std::vector<std::uint64_t> live;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
+      MDB_cursor* cursor = nullptr;
+      if (mdb_cursor_open(txn, entries_db, &cursor) == 0) {
+        MDB_val k;
+        MDB_val v;
+        for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+          if (auto record = disk::decode(view(v)))
+            live.push_back(record->file_id);
+        mdb_cursor_close(cursor);
+      }
+      mdb_txn_abort(txn);
+    } else {
+      return; // leave every body: without the index nothing can be called an orphan
+    }
+    std::sort(live.begin(), live.end());
+    std::uint64_t removed = 0;
+    for (unsigned dir = 0; dir < 256; ++dir) {
+      {
+        std::lock_guard lock(mutex);
+        if (stopping)
+          return;
+      }
+      char sub[16];
+      std::snprintf(sub, sizeof sub, "/bodies/%02x", dir);
+      const std::string path = settings.path + sub;
+      DIR* d = ::opendir(path.c_str());
+      if (!d)
+        continue;
+      while (dirent* e = ::readdir(d)) {
+        char* end = nullptr;
+        const std::uint64_t file_id = std::strtoull(e->d_name, &end, 16);
+        if (std::strlen(e->d_name) != 16 || *end != '\0' || file_id >= first_file_id ||
+            std::binary_search(live.begin(), live.end(), file_id))
+          continue;
+        if (::unlinkat(::dirfd(d), e->d_name, 0) == 0)
+          ++removed;
+      }
+      ::closedir(d);
+    }
+    if (removed > 0)
+      spdlog::info("cache.disk {}: removed {} bodies no index record names", settings.path,
+                   removed);
+  }
+};
+
+} // namespace detail
+
+namespace {
+
+std::optional<std::uint64_t> metaValue(MDB_txn* txn, MDB_dbi meta, std::string_view name) {
+  MDB_val k = value(name);
+  MDB_val v;
+  if (mdb_get(txn, meta, &k, &v) != 0)
+    return std::nullopt;
+  return u64Of(view(v));
+}
+
+std::string openIndex(detail::DiskStoreImpl& impl) {
+  const std::string dir = impl.settings.path + "/index";
+  if (int rc = mdb_env_create(&impl.env); rc != 0)
+    return mdb_strerror(rc);
+  mdb_env_set_maxdbs(impl.env, 3);
+  // Address space, not disk: the index file grows as records are added.
+  const std::uint64_t map =
+      std::clamp<std::uint64_t>(impl.settings.size_bytes, 1ull << 30, 1ull << 40);
+  mdb_env_set_mapsize(impl.env, map);
+  // Sync::None still syncs the index once per commit (without its metadata page), which
+  // keeps it whole through a power loss that may undo the last commit; it is the bodies
+  // that are left to writeback, and a body lost that way fails its check when read.
+  unsigned flags = MDB_NOTLS;
+  if (impl.settings.sync == DiskSettings::Sync::None)
+    flags |= MDB_NOMETASYNC;
+  if (int rc = mdb_env_open(impl.env, dir.c_str(), flags, 0640); rc != 0)
+    return dir + ": " + mdb_strerror(rc);
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(impl.env, nullptr, 0, &txn); rc != 0)
+    return dir + ": " + mdb_strerror(rc);
+  int rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &impl.entries_db);
+  if (rc == 0)
+    rc = mdb_dbi_open(txn, "ticks", MDB_CREATE, &impl.ticks_db);
+  if (rc == 0)
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &impl.meta_db);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return dir + ": " + mdb_strerror(rc);
+  }
+  MDB_stat stat{};
+  mdb_stat(txn, impl.entries_db, &stat);
+  impl.entries = stat.ms_entries;
+  impl.next_file_id = metaValue(txn, impl.meta_db, "next_file_id").value_or(1);
+  impl.next_tick = metaValue(txn, impl.meta_db, "next_tick").value_or(1);
+  impl.used_bytes = metaValue(txn, impl.meta_db, "used_bytes").value_or(0);
+  impl.first_file_id = impl.next_file_id;
+  if (rc = mdb_txn_commit(txn); rc != 0)
+    return dir + ": " + mdb_strerror(rc);
+  return {};
+}
+
+} // namespace
+
+std::variant<std::unique_ptr<DiskStore>, std::string> DiskStore::open(const DiskSettings& settings,
+                                                                      std::size_t max_variants) {
+  auto impl = std::make_unique<detail::DiskStoreImpl>();
+  impl->settings = settings;
+  impl->max_variants = max_variants;
+  std::error_code ec;
+  std::filesystem::create_directories(settings.path + "/index", ec);
+  for (unsigned dir = 0; dir < 256 && !ec; ++dir) {
+    char sub[16];
+    std::snprintf(sub, sizeof sub, "/bodies/%02x", dir);
+    std::filesystem::create_directories(settings.path + sub, ec);
+  }
+  if (ec)
+    return settings.path + ": " + ec.message();
+  const std::string lock_path = settings.path + "/lock";
+  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (impl->lock_fd < 0)
+    return lock_path + ": " + std::strerror(errno);
+  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    return settings.path + ": in use by another process (" + std::strerror(errno) + ")";
+  if (std::string error = openIndex(*impl); !error.empty())
+    return error;
+  detail::DiskStoreImpl* raw = impl.get();
+  raw->writer = std::thread([raw] { raw->writerLoop(); });
+  for (std::size_t i = 0; i < ReaderThreads; ++i)
+    raw->readers.emplace_back([raw] { raw->readerLoop(); });
+  raw->sweeper = std::thread([raw] {
+    raw->sweepOrphans();
+    {
+      std::lock_guard lock(raw->mutex);
+      raw->sweep_done = true;
+    }
+    raw->settled.notify_all();
+  });
+  return std::unique_ptr<DiskStore>(new DiskStore(std::move(impl)));
+}
+
+DiskStore::DiskStore(std::unique_ptr<detail::DiskStoreImpl> impl) : impl_(std::move(impl)) {}
+
+DiskStore::~DiskStore() = default;
+
+void DiskStore::load(Key key, SecondaryKeyFn secondary, Found found) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->reads.push_back([impl = impl_.get(), key = std::move(key),
+                            secondary = std::move(secondary),
+                            found = std::move(found)] { impl->load(key, secondary, found); });
+  }
+  impl_->readers_wake.notify_one();
+}
+
+void DiskStore::persist(std::shared_ptr<const Entry> complete) {
+  FERRY_ASSERT(complete->state() == EntryState::Complete);
+  const std::uint64_t size = complete->bodySize();
+  {
+    std::lock_guard lock(impl_->mutex);
+    // One body larger than the queue's bound is still written when it waits alone.
+    if ((impl_->queued_bytes > 0 && impl_->queued_bytes + size > MaxQueuedBytes) ||
+        size > impl_->settings.size_bytes) {
+      core::count(core::Counter::CacheDiskWritesSkipped);
+      return;
+    }
+    impl_->queued_bytes += size;
+  }
+  impl_->enqueue(PersistOp{std::move(complete)});
+}
+
+void DiskStore::updateHead(const Key& key, const std::string& secondary_key,
+                           http::ResponseHead head,
+                           std::chrono::system_clock::time_point request_time,
+                           std::chrono::system_clock::time_point response_time) {
+  impl_->enqueue(
+      UpdateOp{disk::indexKey(key, secondary_key), std::move(head), request_time, response_time});
+}
+
+void DiskStore::erase(const Key& key, const std::string& secondary_key) {
+  impl_->enqueue(EraseOp{disk::indexKey(key, secondary_key), std::nullopt});
+}
+
+void DiskStore::remove(const Key& key) {
+  impl_->enqueue(RemoveOp{key});
+}
+
+DiskStats DiskStore::stats() const {
+  return DiskStats{impl_->entries.load(), impl_->used_bytes.load(), impl_->settings.size_bytes};
+}
+
+void DiskStore::settleForTest() {
+  std::unique_lock lock(impl_->mutex);
+  const std::uint64_t target = impl_->ops_queued;
+  impl_->settled.wait(lock, [&] { return impl_->ops_done >= target && impl_->sweep_done; });
+}
+
+} // namespace ferry::cache

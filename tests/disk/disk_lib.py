@@ -1,0 +1,188 @@
+"""Shared parts of the disk cache tests: an origin on loopback whose bodies are a checksum
+of their URL (so any torn or mixed-up body shows), the real ferry binary started with a disk
+tier and stopped with a signal, and a client that tells a whole response from a cut one.
+Everything listens on 127.0.0.1 only; every wait has a deadline. Python standard library
+only."""
+
+import hashlib
+import http.client
+import http.server
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+
+def fail(message):
+    print("FAIL: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def note(message):
+    print("# " + message, flush=True)
+
+
+def body_for(path, size):
+    """The body the origin sends for path: SHA-256 blocks of the path and a counter."""
+    blocks = []
+    for i in range((size + 31) // 32):
+        blocks.append(hashlib.sha256(f"{path}:{i}".encode()).digest())
+    return b"".join(blocks)[:size]
+
+
+class Origin:
+    """Serves /obj/<name>?size=<bytes> with Content-Length and a day of freshness."""
+
+    def __init__(self):
+        self.bodies = {}
+        self.lock = threading.Lock()
+        origin = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                match = re.fullmatch(r"/obj/([\w-]+)\?size=(\d+)", self.path)
+                if not match:
+                    self.send_error(404)
+                    return
+                body = origin.body(self.path, int(match.group(2)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "max-age=86400")
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a kill of ferry resets its origin connections: no news here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def body(self, path, size):
+        with self.lock:
+            if path not in self.bodies:
+                self.bodies[path] = body_for(path, size)
+            return self.bodies[path]
+
+    def url(self, name, size):
+        return f"http://127.0.0.1:{self.port}/obj/{name}?size={size}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Ferry:
+    """The real binary with `yaml` as its config, in `workdir`."""
+
+    def __init__(self, binary, workdir, yaml):
+        self.binary = binary
+        self.workdir = workdir
+        self.config = os.path.join(workdir, "ferry.yaml")
+        with open(self.config, "w") as f:
+            f.write(yaml)
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.runs = 0
+
+    def start(self):
+        self.runs += 1
+        self.log_path = os.path.join(self.workdir, f"ferry-{self.runs}.err")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([self.binary, "--config", self.config],
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = open(self.log_path).read()
+            listen = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+            admin = re.search(r"admin interface on 127\.0\.0\.1:(\d+)", text)
+            if listen and admin:
+                self.port = int(listen.group(1))
+                self.admin_port = int(admin.group(1))
+                return
+            if self.proc.poll() is not None:
+                fail(f"ferry exited with {self.proc.returncode}:\n{text}")
+            time.sleep(0.02)
+        fail("ferry did not start listening within 20 s:\n" + open(self.log_path).read())
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail(f"ferry did not exit within 30 s of signal {sig}")
+        self.log.close()
+        return code
+
+    def stop(self):
+        """SIGTERM: a graceful stop, which finishes the queued disk writes."""
+        code = self.kill(signal.SIGTERM)
+        if code != 0:
+            fail(f"ferry exited with {code} on SIGTERM:\n" + open(self.log_path).read())
+
+    def metric(self, name):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics",
+                                    timeout=10) as r:
+            text = r.read().decode()
+        match = re.search(rf"^ferry_{name} (\d+)", text, re.M)
+        if not match:
+            fail(f"no ferry_{name} in /metrics")
+        return int(match.group(1))
+
+
+class Cut(Exception):
+    """The response ended before its Content-Length: `partial` bytes of body came."""
+
+    def __init__(self, partial):
+        super().__init__(f"cut after {len(partial)} bytes")
+        self.partial = partial
+
+
+class Client:
+    """One persistent client connection to ferry, reopened after a failure."""
+
+    def __init__(self, ferry):
+        self.ferry = ferry
+        self.conn = None
+
+    def request(self, method, url, headers=None):
+        """(status, headers, body); Cut when the body was cut short; OSError when the
+        connection failed before a response head."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.ferry.port, timeout=30)
+        try:
+            self.conn.request(method, url, headers=headers or {})
+            response = self.conn.getresponse()
+            try:
+                body = response.read()
+            except http.client.IncompleteRead as e:
+                raise Cut(e.partial)
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            return response.status, response, body
+        except (Cut, OSError, http.client.HTTPException):
+            self.close()
+            raise
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

@@ -1,0 +1,338 @@
+// The disk tier: its index record's byte form, what survives reopening the directory (bodies,
+// heads, variants, removals), that a damaged or missing body is dropped and never returned,
+// eviction within the budget, the orphan sweep, and the memory tier in front of it.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include "disk_record.h"
+#include "ferry/cache/disk_store.h"
+#include "ferry/cache/tiered_store.h"
+#include "ferry/core/counters.h"
+#include "store_fixtures.h"
+
+using namespace ferry::cache;
+using namespace ferry::cache::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "ferry-disk-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+DiskSettings diskAt(const std::string& path, std::uint64_t size = 64ull << 20) {
+  DiskSettings settings;
+  settings.path = path;
+  settings.size_bytes = size;
+  return settings;
+}
+
+std::shared_ptr<DiskStore> openDisk(const DiskSettings& settings, std::size_t max_variants = 32) {
+  auto opened = DiskStore::open(settings, max_variants);
+  if (auto* error = std::get_if<std::string>(&opened))
+    FAIL("open: " << *error);
+  return std::move(std::get<std::unique_ptr<DiskStore>>(opened));
+}
+
+// Waits (with a deadline) for a load to be done and returns what it found.
+std::shared_ptr<const Entry> await(const std::shared_ptr<TierLoad>& load) {
+  std::mutex mutex;
+  std::condition_variable done;
+  auto subscription = load->subscribe([&] {
+    std::lock_guard lock(mutex);
+    done.notify_all();
+  });
+  std::unique_lock lock(mutex);
+  REQUIRE(done.wait_for(lock, std::chrono::seconds(10), [&] { return load->isDone(); }));
+  return load->entry();
+}
+
+// A memory tier in front of a disk tier on `path`, as ferry builds them.
+struct Tiers {
+  explicit Tiers(const DiskSettings& disk_settings, std::size_t max_variants = 32) {
+    Settings settings;
+    settings.max_variants = max_variants;
+    memory = std::make_shared<MemoryStore>(settings);
+    disk = openDisk(disk_settings, max_variants);
+    store = std::make_unique<TieredStore>(memory, disk);
+  }
+  std::shared_ptr<const Entry> load(const Key& key, SecondaryKeyFn secondary = {}) {
+    return await(store->load(key, std::move(secondary)));
+  }
+  std::shared_ptr<MemoryStore> memory;
+  std::shared_ptr<DiskStore> disk;
+  std::unique_ptr<TieredStore> store;
+};
+
+std::string bodyOfSize(std::size_t size, char seed) {
+  std::string body(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    body[i] = static_cast<char>(seed + static_cast<char>(i * 7 % 251));
+  return body;
+}
+
+std::string onlyBodyFile(const std::string& root) {
+  std::string found;
+  for (const auto& item : fs::recursive_directory_iterator(root + "/bodies"))
+    if (item.is_regular_file()) {
+      REQUIRE(found.empty());
+      found = item.path().string();
+    }
+  REQUIRE(!found.empty());
+  return found;
+}
+
+std::uint64_t diskErrors() {
+  return ferry::core::snapshotCounters()[static_cast<std::size_t>(
+                                             ferry::core::Counter::CacheDiskErrors)]
+      .value;
+}
+
+} // namespace
+
+TEST_CASE("a disk record decodes to what was encoded, and nothing else decodes", "[cache][disk]") {
+  disk::Record record;
+  record.file_id = 0x0102030405060708;
+  record.body_size = 123456789;
+  record.body_crc = 0xdeadbeef;
+  record.tick = 42;
+  record.request_time = T0;
+  record.response_time = T0 + std::chrono::milliseconds(1500);
+  record.content_length = 123456789;
+  record.head =
+      makeHead({{"Content-Type", "text/plain"}, {"Vary", "Accept-Encoding"}, {"X-Empty", ""}});
+  record.head.reason = "Fine";
+  const std::string bytes = disk::encode(record);
+
+  auto back = disk::decode(bytes);
+  REQUIRE(back);
+  CHECK(back->file_id == record.file_id);
+  CHECK(back->body_size == record.body_size);
+  CHECK(back->body_crc == record.body_crc);
+  CHECK(back->tick == record.tick);
+  CHECK(back->request_time == record.request_time);
+  CHECK(back->response_time == record.response_time);
+  CHECK(back->content_length == record.content_length);
+  CHECK(back->head.status == 200);
+  CHECK(back->head.reason == "Fine");
+  REQUIRE(back->head.headers.size() == 3);
+  CHECK(back->head.headers.get("Vary") == "Accept-Encoding");
+  CHECK(back->head.headers.get("X-Empty") == "");
+
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+    CHECK_FALSE(disk::decode(std::string_view(bytes).substr(0, cut)));
+  CHECK_FALSE(disk::decode(bytes + "x"));
+  std::string other_version = bytes;
+  other_version[0] ^= 1;
+  CHECK_FALSE(disk::decode(other_version));
+}
+
+TEST_CASE("index keys keep a Key's variants together and in tick order", "[cache][disk]") {
+  const std::string a = disk::indexKey("http://h/a", "gzip");
+  CHECK(a.substr(0, disk::variantPrefix("http://h/a").size()) == disk::variantPrefix("http://h/a"));
+  CHECK(disk::secondaryOf(a) == "gzip");
+  CHECK(disk::secondaryOf(disk::indexKey("http://h/a", "")) == "");
+  // "http://h/a" is a prefix of "http://h/ab" as text, not as a variant prefix.
+  CHECK(disk::indexKey("http://h/ab", "").substr(0, disk::variantPrefix("http://h/a").size()) !=
+        disk::variantPrefix("http://h/a"));
+  CHECK(disk::tickKey(255) < disk::tickKey(256));
+  CHECK(disk::tickKey(1) < disk::tickKey(1ull << 40));
+  CHECK(disk::tickOf(disk::tickKey(0x123456789a)) == 0x123456789a);
+}
+
+TEST_CASE("a stored response is read back byte for byte after the directory is reopened",
+          "[cache][disk]") {
+  TempDir dir;
+  const std::string body = bodyOfSize(3 * MemoryStore::MinChunkBytes + 17, 'a');
+  {
+    Tiers tiers(diskAt(dir.path()));
+    auto init = makeInit("http://origin.test/file", "", {{"Content-Type", "x/y"}});
+    init.content_length = body.size();
+    REQUIRE(storeComplete(*tiers.store, std::move(init), {body}));
+    tiers.disk->settleForTest();
+    CHECK(tiers.disk->stats().entries == 1);
+  }
+  Tiers tiers(diskAt(dir.path()));
+  CHECK(tiers.disk->stats().entries == 1);
+  CHECK(tiers.store->lookup("http://origin.test/file", {}) == nullptr); // memory starts empty
+  auto loaded = tiers.load("http://origin.test/file");
+  REQUIRE(loaded);
+  CHECK(loaded->state() == EntryState::Complete);
+  CHECK(bodyOf(*loaded) == body);
+  CHECK(loaded->head().headers.get("Content-Type") == "x/y");
+  CHECK(loaded->requestTime() == T0);
+  CHECK(loaded->responseTime() == T0 + std::chrono::seconds(1));
+  CHECK(loaded->contentLength() == body.size());
+  // Put back in memory: the next lookup needs no disk.
+  auto again = tiers.store->lookup("http://origin.test/file", {});
+  REQUIRE(again);
+  CHECK(bodyOf(*again) == body);
+  CHECK(tiers.load("http://origin.test/other") == nullptr);
+}
+
+TEST_CASE("variants, new heads and removals persist", "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(
+        storeComplete(*tiers.store, makeInit("http://o/v", "gzip", {{"Vary", "A"}}), {"zipped"}));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/v", "br", {{"Vary", "A"}}), {"brotli"}));
+    auto old = storeComplete(*tiers.store, makeInit("http://o/h", "", {{"ETag", "\"1\""}}), {"h"});
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/gone"), {"gone"}));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/erased"), {"erased"}));
+    REQUIRE(old);
+    auto head = old->head();
+    head.headers.set("ETag", "\"2\"");
+    tiers.store->updateHead(old, head, T0 + std::chrono::seconds(10),
+                            T0 + std::chrono::seconds(11));
+    CHECK(tiers.store->remove("http://o/gone") == 1);
+    auto erased = tiers.store->lookup("http://o/erased", {});
+    REQUIRE(erased);
+    CHECK(tiers.store->erase(*erased));
+    tiers.disk->settleForTest();
+  }
+  Tiers tiers(diskAt(dir.path()));
+  auto gzip = tiers.load("http://o/v", secondaryIs("gzip"));
+  auto br = tiers.load("http://o/v", secondaryIs("br"));
+  REQUIRE(gzip);
+  REQUIRE(br);
+  CHECK(bodyOf(*gzip) == "zipped");
+  CHECK(bodyOf(*br) == "brotli");
+  CHECK(tiers.load("http://o/v", secondaryIs("identity")) == nullptr);
+  auto updated = tiers.load("http://o/h");
+  REQUIRE(updated);
+  CHECK(updated->head().headers.get("ETag") == "\"2\"");
+  CHECK(updated->responseTime() == T0 + std::chrono::seconds(11));
+  CHECK(bodyOf(*updated) == "h");
+  CHECK(tiers.load("http://o/gone") == nullptr);
+  CHECK(tiers.load("http://o/erased") == nullptr);
+}
+
+TEST_CASE("a body that no longer matches its record is dropped, never returned", "[cache][disk]") {
+  TempDir dir;
+  const std::string body = bodyOfSize(100000, 'q');
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/damaged"), {body}));
+    tiers.disk->settleForTest();
+  }
+  const std::string file = onlyBodyFile(dir.path());
+  SECTION("a flipped byte") {
+    std::fstream out(file, std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(50000);
+    out.put('\x01');
+  }
+  SECTION("cut short") {
+    fs::resize_file(file, body.size() - 1);
+  }
+  SECTION("gone") {
+    fs::remove(file);
+  }
+
+  Tiers tiers(diskAt(dir.path()));
+  const std::uint64_t errors = diskErrors();
+  CHECK(tiers.load("http://o/damaged") == nullptr);
+  CHECK(diskErrors() > errors);
+  tiers.disk->settleForTest();
+  CHECK(tiers.disk->stats().entries == 0);
+  CHECK(tiers.load("http://o/damaged") == nullptr);
+}
+
+TEST_CASE("a response not stored whole never reaches the disk", "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()));
+  auto init = makeInit("http://o/truncated");
+  init.content_length = 100;
+  auto writer = tiers.store->insert(std::move(init));
+  REQUIRE(writer);
+  REQUIRE(writer->append(std::string(50, 't')));
+  CHECK_FALSE(writer->complete()); // 50 of 100 bytes
+  auto abandoned = tiers.store->insert(makeInit("http://o/abandoned"));
+  REQUIRE(abandoned->append("part"));
+  abandoned.reset();
+  tiers.disk->settleForTest();
+  CHECK(tiers.disk->stats().entries == 0);
+  CHECK(tiers.load("http://o/truncated") == nullptr);
+  CHECK(tiers.load("http://o/abandoned") == nullptr);
+}
+
+TEST_CASE("the disk tier evicts the least recently used within its size", "[cache][disk]") {
+  TempDir dir;
+  const std::uint64_t size = 16ull << 20;
+  const std::string body = bodyOfSize(1 << 20, 'e');
+  Tiers tiers(diskAt(dir.path(), size));
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = "http://o/big/" + std::to_string(i);
+    REQUIRE(storeComplete(*tiers.store, makeInit(key), {body}));
+    tiers.disk->settleForTest();
+    if (i >= 1) // keep object 0 in use: it is read back after every write
+      REQUIRE(tiers.load("http://o/big/0"));
+    tiers.memory->remove(key); // the next loads must come from disk
+    tiers.memory->remove("http://o/big/0");
+    tiers.disk->settleForTest();
+    CHECK(tiers.disk->stats().used_bytes <= size);
+  }
+  const DiskStats stats = tiers.disk->stats();
+  CHECK(stats.entries < 16);
+  CHECK(stats.entries >= 10);
+  CHECK(tiers.load("http://o/big/0") != nullptr); // recently used
+  CHECK(tiers.load("http://o/big/1") == nullptr); // least recently used
+  CHECK(tiers.load("http://o/big/39") != nullptr);
+  std::size_t files = 0;
+  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
+    files += item.is_regular_file() ? 1 : 0;
+  CHECK(files == stats.entries);
+}
+
+TEST_CASE("bodies no record names are swept at start; the directory is one process's",
+          "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/kept"), {"kept"}));
+    tiers.disk->settleForTest();
+  }
+  const std::string orphan = dir.path() + "/bodies/00/0000000000000000";
+  std::ofstream(orphan) << "left by a crash";
+  const std::string stranger = dir.path() + "/bodies/00/notes.txt";
+  std::ofstream(stranger) << "not ours";
+  auto disk = openDisk(diskAt(dir.path()));
+  disk->settleForTest();
+  CHECK_FALSE(fs::exists(orphan));
+  CHECK(fs::exists(stranger));
+  CHECK(disk->stats().entries == 1);
+
+  auto second = DiskStore::open(diskAt(dir.path()), 32);
+  REQUIRE(std::holds_alternative<std::string>(second));
+  CHECK_THAT(std::get<std::string>(second), Catch::Contains("in use by another process"));
+}
+
+TEST_CASE("max_variants holds on disk", "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()), 2);
+  for (const char* variant : {"a", "b", "c"}) {
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/many", variant, {{"Vary", "X"}}),
+                          {variant}));
+    tiers.disk->settleForTest();
+  }
+  CHECK(tiers.disk->stats().entries == 2);
+  tiers.memory->remove("http://o/many");
+  CHECK(tiers.load("http://o/many", secondaryIs("a")) == nullptr);
+  CHECK(tiers.load("http://o/many", secondaryIs("c")) != nullptr);
+}
