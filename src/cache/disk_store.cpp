@@ -16,6 +16,8 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -44,6 +46,9 @@ constexpr std::uint64_t BlockBytes = 4096;
 constexpr std::size_t ReadChunkBytes = 256 * 1024;
 constexpr std::size_t ReaderThreads = 2;
 constexpr std::size_t MaxBatch = 256;
+// Body files remembered as checked (DiskStoreImpl::verified); past this many the set starts
+// over, and files are checked again when next read.
+constexpr std::size_t MaxVerified = 1 << 16;
 constexpr auto ComplaintInterval = std::chrono::seconds(10);
 // Eviction starts above the high mark and stops at the low one, so that the budget is kept
 // before a write needs the room.
@@ -117,7 +122,25 @@ struct TouchOp {
   std::string index_key;
   std::uint64_t file_id;
 };
-using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp>;
+// A body streamed to disk while it arrives (SpoolWriter): appended piece by piece, then
+// indexed (`entry` set: Complete, with the head and metadata of the record) or dropped.
+struct SpoolAppendOp {
+  std::uint64_t file_id;
+  Chunk chunk;
+};
+struct SpoolEndOp {
+  std::uint64_t file_id;
+  std::shared_ptr<const Entry> entry; // null: abandoned
+};
+using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp, SpoolAppendOp, SpoolEndOp>;
+
+// A spooled body being written, on the writer thread.
+struct Spool {
+  int fd = -1;
+  std::uint32_t crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
+  std::uint64_t size = 0;
+  bool failed = false;
+};
 
 // A body written by the current batch, waiting for its record to be committed.
 struct WrittenBody {
@@ -138,10 +161,18 @@ struct DiskStoreImpl {
   MDB_dbi ticks_db = 0;   // tick key → index key: the eviction order
   MDB_dbi meta_db = 0;    // "next_file_id", "next_tick", "used_bytes"
 
-  // Writer-thread state, mirrored to meta_db in each batch's transaction.
-  std::uint64_t next_file_id = 1;
-  std::uint64_t next_tick = 1;
+  // Body file numbers. Committed with each batch (at least every number an indexed record
+  // holds), so a number is never reused for an indexed body; a file with a number from the
+  // last commit on was never indexed, and is overwritten if met again.
+  std::atomic<std::uint64_t> next_file_id{1};
   std::uint64_t first_file_id = 1; // of this run: bodies below it may be orphans
+  // Writer-thread state, mirrored to meta_db in each batch's transaction.
+  std::uint64_t next_tick = 1;
+  std::unordered_map<std::uint64_t, Spool> spools;
+  // Body files read whole and found matching their CRC since the start: later hits of
+  // them are sent from the file unread. Reader threads; guarded by verified_mutex.
+  std::mutex verified_mutex;
+  std::unordered_set<std::uint64_t> verified;
   std::atomic<std::uint64_t> entries{0};
   std::atomic<std::uint64_t> used_bytes{0};
 
@@ -203,6 +234,16 @@ struct DiskStoreImpl {
                  settings.path, fmt::format(format, std::forward<Args>(args)...));
   }
 
+  // Counts bytes into the write queue; false (counting nothing) when they do not fit. One
+  // piece larger than the bound still fits an empty queue.
+  bool reserveQueue(std::uint64_t bytes) {
+    std::lock_guard lock(mutex);
+    if (queued_bytes > 0 && queued_bytes + bytes > DiskStore::MaxQueuedBytes)
+      return false;
+    queued_bytes += bytes;
+    return true;
+  }
+
   void enqueue(Op op) {
     {
       std::lock_guard lock(mutex);
@@ -236,9 +277,10 @@ struct DiskStoreImpl {
   }
 
   std::optional<WrittenBody> writeBody(const Entry& entry) {
-    WrittenBody written{next_file_id++, static_cast<std::uint32_t>(crc32_z(0, nullptr, 0))};
+    WrittenBody written{next_file_id.fetch_add(1),
+                        static_cast<std::uint32_t>(crc32_z(0, nullptr, 0))};
     const std::string path = bodyPath(written.file_id);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
       complain("cannot create {}: {}", path, std::strerror(errno));
       return std::nullopt;
@@ -259,9 +301,8 @@ struct DiskStoreImpl {
     }
     const int write_errno = good ? 0 : errno;
     FERRY_ASSERT(!good || size == entry.bodySize()); // a Complete Entry never changes
-    if (good && settings.sync == DiskSettings::Sync::Commit)
-      good =
-          ::fdatasync(fd) == 0 && syncDirectory(std::filesystem::path(path).parent_path().string());
+    if (good)
+      good = syncBody(fd, path);
     if (::close(fd) != 0)
       good = false;
     if (!good) {
@@ -270,6 +311,59 @@ struct DiskStoreImpl {
       return std::nullopt;
     }
     return written;
+  }
+
+  bool syncBody(int fd, const std::string& path) const {
+    return settings.sync != DiskSettings::Sync::Commit ||
+           (::fdatasync(fd) == 0 &&
+            syncDirectory(std::filesystem::path(path).parent_path().string()));
+  }
+
+  void spoolAppend(SpoolAppendOp& op) {
+    Spool& spool = spools[op.file_id];
+    const std::string path = bodyPath(op.file_id);
+    if (spool.fd < 0 && !spool.failed) {
+      spool.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+      if (spool.fd < 0) {
+        complain("cannot create {}: {}", path, std::strerror(errno));
+        spool.failed = true;
+      }
+    }
+    if (spool.failed)
+      return;
+    if (!writeAll(spool.fd, op.chunk->data(), op.chunk->size())) {
+      complain("cannot write {}: {}", path, std::strerror(errno));
+      spool.failed = true;
+      return;
+    }
+    spool.crc = static_cast<std::uint32_t>(
+        crc32_z(spool.crc, reinterpret_cast<const Bytef*>(op.chunk->data()), op.chunk->size()));
+    spool.size += op.chunk->size();
+  }
+
+  // Closes the spooled body's file: written whole when the Entry is to be indexed.
+  std::optional<WrittenBody> spoolEnd(SpoolEndOp& op) {
+    auto it = spools.find(op.file_id);
+    Spool spool = it == spools.end() ? Spool{} : it->second;
+    if (it != spools.end())
+      spools.erase(it);
+    const std::string path = bodyPath(op.file_id);
+    bool good = op.entry && !spool.failed && spool.size == op.entry->bodySize();
+    if (good && spool.fd < 0) { // an empty body: nothing was appended
+      spool.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+      good = spool.fd >= 0;
+    }
+    if (good && !syncBody(spool.fd, path)) {
+      complain("cannot sync {}: {}", path, std::strerror(errno));
+      good = false;
+    }
+    if (spool.fd >= 0 && ::close(spool.fd) != 0)
+      good = false;
+    if (!good) {
+      ::unlink(path.c_str());
+      return std::nullopt;
+    }
+    return WrittenBody{op.file_id, spool.crc};
   }
 
   struct Batch {
@@ -348,15 +442,25 @@ struct DiskStoreImpl {
   }
 
   void apply(Batch& b, PersistOp& op, const std::optional<WrittenBody>& body) {
-    if (!body)
-      return;
-    const Entry& entry = *op.entry;
+    if (body)
+      index(b, *op.entry, *body);
+  }
+
+  void apply(Batch& b, SpoolEndOp& op, const std::optional<WrittenBody>& body) {
+    if (body)
+      index(b, *op.entry, *body);
+  }
+
+  void apply(Batch&, SpoolAppendOp&) {} // written before the transaction
+
+  // The record of a Complete Entry whose body is written, in place of the variant it replaces.
+  void index(Batch& b, const Entry& entry, const WrittenBody& body) {
     const std::string index_key = disk::indexKey(entry.key(), entry.secondaryKey());
     drop(b, index_key);
     Record record;
-    record.file_id = body->file_id;
+    record.file_id = body.file_id;
     record.body_size = entry.bodySize();
-    record.body_crc = body->crc;
+    record.body_crc = body.crc;
     record.request_time = entry.requestTime();
     record.response_time = entry.responseTime();
     record.content_length = entry.contentLength();
@@ -447,11 +551,18 @@ struct DiskStoreImpl {
   void applyBatch(std::vector<Op>& ops) {
     std::vector<std::optional<WrittenBody>> bodies(ops.size());
     std::uint64_t dequeued_bytes = 0;
-    for (std::size_t i = 0; i < ops.size(); ++i)
+    for (std::size_t i = 0; i < ops.size(); ++i) {
       if (auto* persist = std::get_if<PersistOp>(&ops[i])) {
         bodies[i] = writeBody(*persist->entry);
         dequeued_bytes += persist->entry->bodySize();
+      } else if (auto* append = std::get_if<SpoolAppendOp>(&ops[i])) {
+        spoolAppend(*append);
+        dequeued_bytes += append->chunk->size();
+        append->chunk.reset();
+      } else if (auto* end = std::get_if<SpoolEndOp>(&ops[i])) {
+        bodies[i] = spoolEnd(*end);
       }
+    }
     {
       std::lock_guard lock(mutex);
       queued_bytes -= std::min(queued_bytes, dequeued_bytes);
@@ -468,14 +579,15 @@ struct DiskStoreImpl {
       for (std::size_t i = 0; i < ops.size(); ++i)
         std::visit(
             [&](auto& op) {
-              if constexpr (std::is_same_v<std::decay_t<decltype(op)>, PersistOp>)
+              using T = std::decay_t<decltype(op)>;
+              if constexpr (std::is_same_v<T, PersistOp> || std::is_same_v<T, SpoolEndOp>)
                 apply(b, op, bodies[i]);
               else
                 apply(b, op);
             },
             ops[i]);
       evict(b);
-      put(b, meta_db, "next_file_id", u64Bytes(next_file_id));
+      put(b, meta_db, "next_file_id", u64Bytes(next_file_id.load()));
       put(b, meta_db, "next_tick", u64Bytes(next_tick));
       put(b, meta_db, "used_bytes", u64Bytes(b.used));
       rc = b.error ? b.error : 0;
@@ -599,10 +711,11 @@ struct DiskStoreImpl {
     return found;
   }
 
-  // The whole body, checked against the record's length and CRC-32; null when it does not
-  // match or cannot be read.
+  // The body, checked against the record's length and CRC-32; null when it does not match
+  // or cannot be read. Up to in_memory_up_to bytes it is read into the Entry's chunks; a
+  // larger one stays in its file (checked by reading it once per run) and is sent from it.
   std::shared_ptr<const Entry> readBody(const Key& key, const std::string& index_key,
-                                        const Record& record) {
+                                        const Record& record, std::uint64_t in_memory_up_to) {
     const std::string path = bodyPath(record.file_id);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -610,51 +723,77 @@ struct DiskStoreImpl {
       return nullptr;
     }
     struct stat st {};
-    std::shared_ptr<Entry> entry;
-    if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == record.body_size) {
-      entry = detail::EntryMutator::create(EntryInit{key, std::string(disk::secondaryOf(index_key)),
-                                                     record.head, record.request_time,
-                                                     record.response_time, record.content_length});
-      auto crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
-      std::uint64_t left = record.body_size;
-      while (entry && left > 0) {
-        auto chunk =
-            std::make_shared<std::string>(std::min<std::uint64_t>(left, ReadChunkBytes), '\0');
-        const ssize_t n = ::read(fd, chunk->data(), chunk->size());
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n <= 0) {
-          complain("cannot read {}: {}", path, n < 0 ? std::strerror(errno) : "short file");
-          entry = nullptr;
-          break;
-        }
-        chunk->resize(static_cast<std::size_t>(n));
-        crc = static_cast<std::uint32_t>(
-            crc32_z(crc, reinterpret_cast<const Bytef*>(chunk->data()), chunk->size()));
-        left -= static_cast<std::uint64_t>(n);
-        detail::EntryMutator::append(*entry, std::move(chunk));
-      }
-      if (entry && crc != record.body_crc) {
-        complain("{} does not match its checksum: dropped", path);
-        entry = nullptr;
-      }
-    } else {
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != record.body_size) {
       complain("{} is not the length its record says: dropped", path);
+      ::close(fd);
+      return nullptr;
+    }
+    EntryInit init{key,
+                   std::string(disk::secondaryOf(index_key)),
+                   record.head,
+                   record.request_time,
+                   record.response_time,
+                   record.content_length};
+    const bool in_file = record.body_size > in_memory_up_to;
+    if (in_file) {
+      std::lock_guard lock(verified_mutex);
+      if (verified.count(record.file_id))
+        return detail::EntryMutator::withFile(std::move(init),
+                                              std::make_shared<BodyFile>(fd, record.body_size));
+    }
+    auto entry = detail::EntryMutator::create(std::move(init));
+    auto crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
+    std::string scratch; // in_file: read to be checked, not kept
+    for (std::uint64_t left = record.body_size; left > 0;) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, ReadChunkBytes));
+      auto chunk = in_file ? nullptr : std::make_shared<std::string>(want, '\0');
+      std::string& into = in_file ? scratch : *chunk;
+      into.resize(want);
+      const ssize_t n = ::read(fd, into.data(), want);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        complain("cannot read {}: {}", path, n < 0 ? std::strerror(errno) : "short file");
+        ::close(fd);
+        return nullptr;
+      }
+      into.resize(static_cast<std::size_t>(n));
+      crc = static_cast<std::uint32_t>(
+          crc32_z(crc, reinterpret_cast<const Bytef*>(into.data()), into.size()));
+      left -= static_cast<std::uint64_t>(n);
+      if (chunk)
+        detail::EntryMutator::append(*entry, std::move(chunk));
+    }
+    if (crc != record.body_crc) {
+      complain("{} does not match its checksum: dropped", path);
+      ::close(fd);
+      return nullptr;
+    }
+    if (in_file) {
+      {
+        std::lock_guard lock(verified_mutex);
+        if (verified.size() >= MaxVerified)
+          verified.clear();
+        verified.insert(record.file_id);
+      }
+      return detail::EntryMutator::withFile(EntryInit{key, entry->secondaryKey(), entry->head(),
+                                                      entry->requestTime(), entry->responseTime(),
+                                                      entry->contentLength()},
+                                            std::make_shared<BodyFile>(fd, record.body_size));
     }
     ::close(fd);
-    if (!entry)
-      return nullptr;
     detail::EntryMutator::finish(*entry, EntryState::Complete);
     return entry;
   }
 
-  void load(const Key& key, const SecondaryKeyFn& secondary, const DiskStore::Found& found) {
+  void load(const Key& key, const SecondaryKeyFn& secondary, std::uint64_t in_memory_up_to,
+            const DiskStore::Found& found) {
     auto match = find(key, secondary);
     if (!match) {
       found(nullptr);
       return;
     }
-    auto entry = readBody(key, match->first, match->second);
+    auto entry = readBody(key, match->first, match->second, in_memory_up_to);
     if (!entry) {
       enqueue(EraseOp{match->first, match->second.file_id});
       found(nullptr);
@@ -720,6 +859,98 @@ struct DiskStoreImpl {
 
 namespace {
 
+// The writer of a body too large for the memory tier: each piece goes to the disk tier's
+// write queue and is kept only until this writer's own client has read it. Its Entry is in
+// no index (other clients fetch the response themselves) and holds no chunks. It stops
+// storing (abandons) when the client falls MaxUnreadBytes behind or the write queue is full.
+class SpoolWriter final : public EntryWriter {
+public:
+  static constexpr std::size_t PieceBytes = 64 * 1024;
+  static constexpr std::uint64_t MaxUnreadBytes = 16ull * 1024 * 1024;
+
+  SpoolWriter(std::shared_ptr<detail::DiskStoreImpl> disk, EntryInit init)
+      : disk_(std::move(disk)), file_id_(disk_->next_file_id.fetch_add(1)),
+        entry_(detail::EntryMutator::create(std::move(init))) {}
+  ~SpoolWriter() override { abandon(); }
+
+  const std::shared_ptr<const Entry>& entry() const noexcept override { return shared_; }
+
+  bool append(std::string_view bytes) override {
+    if (entry_->state() != EntryState::Filling)
+      return false;
+    const std::uint64_t total = entry_->bodySize() + pending_.size() + bytes.size();
+    if (total > disk_->settings.max_object_bytes ||
+        (entry_->contentLength() && total > *entry_->contentLength())) {
+      abandon();
+      return false;
+    }
+    pending_.append(bytes);
+    return pending_.size() < PieceBytes || publish();
+  }
+
+  bool complete() override {
+    if (entry_->state() != EntryState::Filling)
+      return false;
+    if ((!pending_.empty() && !publish()) ||
+        (entry_->contentLength() && *entry_->contentLength() != entry_->bodySize())) {
+      abandon();
+      return false;
+    }
+    detail::EntryMutator::finish(*entry_, EntryState::Complete);
+    disk_->enqueue(SpoolEndOp{file_id_, entry_});
+    return true;
+  }
+
+  void abandon() override {
+    if (!pending_.empty()) { // appended, so this client gets them; never written
+      unread_.push_back(std::make_shared<const std::string>(std::move(pending_)));
+      pending_.clear();
+    }
+    if (detail::EntryMutator::finish(*entry_, EntryState::Abandoned))
+      disk_->enqueue(SpoolEndOp{file_id_, nullptr});
+  }
+
+  BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
+    while (base_ < first_chunk && !unread_.empty()) { // read by now: let go
+      unread_bytes_ -= unread_.front()->size();
+      unread_.pop_front();
+      ++base_;
+    }
+    BodyRead out;
+    out.state = entry_->state();
+    for (std::size_t i = first_chunk - base_; i < unread_.size() && out.chunks.size() < max_chunks;
+         ++i)
+      out.chunks.push_back(unread_[i]);
+    return out;
+  }
+
+private:
+  // pending_ becomes a piece: kept for the client, queued for the disk. False when it could
+  // not be queued: the Entry is abandoned and the bytes are kept for the client only.
+  bool publish() {
+    auto piece = std::make_shared<const std::string>(std::move(pending_));
+    pending_.clear();
+    unread_.push_back(piece);
+    unread_bytes_ += piece->size();
+    if (unread_bytes_ > MaxUnreadBytes || !disk_->reserveQueue(piece->size())) {
+      abandon();
+      return false;
+    }
+    disk_->enqueue(SpoolAppendOp{file_id_, piece});
+    detail::EntryMutator::grow(*entry_, piece->size());
+    return true;
+  }
+
+  std::shared_ptr<detail::DiskStoreImpl> disk_;
+  const std::uint64_t file_id_;
+  std::shared_ptr<Entry> entry_;
+  const std::shared_ptr<const Entry> shared_ = entry_;
+  std::string pending_;
+  std::deque<Chunk> unread_; // pieces from index base_ on, not yet read by the client
+  std::size_t base_ = 0;
+  std::uint64_t unread_bytes_ = 0;
+};
+
 std::optional<std::uint64_t> metaValue(MDB_txn* txn, MDB_dbi meta, std::string_view name) {
   MDB_val k = value(name);
   MDB_val v;
@@ -763,7 +994,7 @@ std::string openIndex(detail::DiskStoreImpl& impl) {
   impl.next_file_id = metaValue(txn, impl.meta_db, "next_file_id").value_or(1);
   impl.next_tick = metaValue(txn, impl.meta_db, "next_tick").value_or(1);
   impl.used_bytes = metaValue(txn, impl.meta_db, "used_bytes").value_or(0);
-  impl.first_file_id = impl.next_file_id;
+  impl.first_file_id = impl.next_file_id.load();
   if (rc = mdb_txn_commit(txn); rc != 0)
     return dir + ": " + mdb_strerror(rc);
   return {};
@@ -773,7 +1004,7 @@ std::string openIndex(detail::DiskStoreImpl& impl) {
 
 std::variant<std::unique_ptr<DiskStore>, std::string> DiskStore::open(const DiskSettings& settings,
                                                                       std::size_t max_variants) {
-  auto impl = std::make_unique<detail::DiskStoreImpl>();
+  auto impl = std::make_shared<detail::DiskStoreImpl>();
   impl->settings = settings;
   impl->max_variants = max_variants;
   std::error_code ec;
@@ -808,34 +1039,36 @@ std::variant<std::unique_ptr<DiskStore>, std::string> DiskStore::open(const Disk
   return std::unique_ptr<DiskStore>(new DiskStore(std::move(impl)));
 }
 
-DiskStore::DiskStore(std::unique_ptr<detail::DiskStoreImpl> impl) : impl_(std::move(impl)) {}
+DiskStore::DiskStore(std::shared_ptr<detail::DiskStoreImpl> impl) : impl_(std::move(impl)) {}
 
 DiskStore::~DiskStore() = default;
 
-void DiskStore::load(Key key, SecondaryKeyFn secondary, Found found) {
+void DiskStore::load(Key key, SecondaryKeyFn secondary, std::uint64_t in_memory_up_to,
+                     Found found) {
   {
     std::lock_guard lock(impl_->mutex);
-    impl_->reads.push_back([impl = impl_.get(), key = std::move(key),
-                            secondary = std::move(secondary),
-                            found = std::move(found)] { impl->load(key, secondary, found); });
+    impl_->reads.push_back(
+        [impl = impl_.get(), key = std::move(key), secondary = std::move(secondary),
+         in_memory_up_to,
+         found = std::move(found)] { impl->load(key, secondary, in_memory_up_to, found); });
   }
   impl_->readers_wake.notify_one();
 }
 
 void DiskStore::persist(std::shared_ptr<const Entry> complete) {
-  FERRY_ASSERT(complete->state() == EntryState::Complete);
+  FERRY_ASSERT(complete->state() == EntryState::Complete && !complete->bodyFile());
   const std::uint64_t size = complete->bodySize();
-  {
-    std::lock_guard lock(impl_->mutex);
-    // One body larger than the queue's bound is still written when it waits alone.
-    if ((impl_->queued_bytes > 0 && impl_->queued_bytes + size > MaxQueuedBytes) ||
-        size > impl_->settings.size_bytes) {
-      core::count(core::Counter::CacheDiskWritesSkipped);
-      return;
-    }
-    impl_->queued_bytes += size;
+  if (size > impl_->settings.max_object_bytes || !impl_->reserveQueue(size)) {
+    core::count(core::Counter::CacheDiskWritesSkipped);
+    return;
   }
   impl_->enqueue(PersistOp{std::move(complete)});
+}
+
+std::unique_ptr<EntryWriter> DiskStore::spool(EntryInit init) {
+  if (init.content_length.value_or(0) > impl_->settings.max_object_bytes)
+    return nullptr;
+  return std::make_unique<SpoolWriter>(impl_, std::move(init));
 }
 
 void DiskStore::updateHead(const Key& key, const std::string& secondary_key,

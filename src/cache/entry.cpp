@@ -4,6 +4,7 @@
 #include "ferry/cache/entry.h"
 
 #include <algorithm>
+#include <unistd.h>
 #include <utility>
 
 #include "entry_mutator.h"
@@ -17,6 +18,10 @@ Entry::Entry(EntryInit init, std::vector<Chunk> chunks, std::uint64_t body_size,
       request_time_(init.request_time), response_time_(init.response_time),
       content_length_(init.content_length), chunks_(std::move(chunks)), state_(state),
       body_size_(body_size) {}
+
+BodyFile::~BodyFile() {
+  ::close(fd_);
+}
 
 BodyRead Entry::read(std::size_t first_chunk, std::size_t max_chunks) const {
   BodyRead result;
@@ -69,6 +74,7 @@ std::shared_ptr<Entry> EntryMutator::withBodyOf(const Entry& body, EntryInit ini
   }
   auto entry = std::shared_ptr<Entry>(
       new Entry(std::move(init), std::move(chunks), body_size, EntryState::Complete));
+  entry->body_file_ = body.body_file_;
   entry->hits_.store(body.hits(), std::memory_order_relaxed);
   entry->notifier_.close();
   return entry;
@@ -84,6 +90,28 @@ bool EntryMutator::append(Entry& entry, Chunk chunk) {
     entry.body_size_.store(entry.body_size_.load(std::memory_order_relaxed) + chunk->size(),
                            std::memory_order_release);
     entry.chunks_.push_back(std::move(chunk));
+  }
+  entry.notifier_.notify();
+  return true;
+}
+
+std::shared_ptr<Entry> EntryMutator::withFile(EntryInit init,
+                                              std::shared_ptr<const BodyFile> file) {
+  const std::uint64_t size = file->size();
+  auto entry = std::shared_ptr<Entry>(new Entry(std::move(init), {}, size, EntryState::Complete));
+  entry->body_file_ = std::move(file);
+  entry->notifier_.close();
+  return entry;
+}
+
+bool EntryMutator::grow(Entry& entry, std::uint64_t bytes) {
+  {
+    std::lock_guard lock(entry.mutex_);
+    if (entry.state_.load(std::memory_order_relaxed) != EntryState::Filling) {
+      return false;
+    }
+    entry.body_size_.store(entry.body_size_.load(std::memory_order_relaxed) + bytes,
+                           std::memory_order_release);
   }
   entry.notifier_.notify();
   return true;

@@ -12,12 +12,17 @@ namespace ferry::cache::detail {
 struct EntryMutator {
   // A Filling Entry with no body yet.
   static std::shared_ptr<Entry> create(EntryInit init);
-  // A Complete Entry with init's head and metadata and the same chunks as `body` (which
-  // must be Complete), its hit count carried over.
+  // A Complete Entry with init's head and metadata and the same chunks (or body file) as
+  // `body` (which must be Complete), its hit count carried over.
   static std::shared_ptr<Entry> withBodyOf(const Entry& body, EntryInit init);
   // Publishes one chunk, then notifies subscribers with no lock held. False, publishing
   // nothing, when the Entry is final already (the store may abandon it on another thread).
   static bool append(Entry& entry, Chunk chunk);
+  // A Complete Entry whose body is `file`, with no chunks.
+  static std::shared_ptr<Entry> withFile(EntryInit init, std::shared_ptr<const BodyFile> file);
+  // Counts bytes a writer keeps outside the Entry (a body spooled to disk) and notifies
+  // subscribers, as append() does. False when the Entry is final already.
+  static bool grow(Entry& entry, std::uint64_t bytes);
   // Filling → final; notifies and closes the subscriber list. Abandoned releases the chunks.
   // False if it was already final.
   static bool finish(Entry& entry, EntryState state);

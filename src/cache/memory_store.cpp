@@ -638,6 +638,10 @@ FetchTicket MemoryStore::joinFetch(const Key& key) {
   return FetchTicket(std::move(fetch), true);
 }
 
+std::size_t MemoryStore::maxObjectBytes() const noexcept {
+  return impl_->max_object.load(std::memory_order_relaxed);
+}
+
 StoreStats MemoryStore::stats() const {
   StoreStats stats;
   stats.entries = impl_->entries.load(std::memory_order_relaxed);

@@ -61,6 +61,8 @@ std::shared_ptr<const Entry> TieredStore::lookup(const Key& key, const Secondary
 }
 
 std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
+  if (init.content_length && *init.content_length > memory_->maxObjectBytes())
+    return disk_->spool(std::move(init)); // too large for memory: straight to disk
   auto writer = memory_->insert(std::move(init));
   if (!writer)
     return nullptr;
@@ -98,14 +100,14 @@ StoreStats TieredStore::stats() const {
 std::shared_ptr<TierLoad> TieredStore::load(const Key& key, SecondaryKeyFn secondary) {
   auto load = std::make_shared<TierLoad>();
   const std::uint64_t removals = removals_->load(std::memory_order_acquire);
-  disk_->load(key, std::move(secondary),
+  disk_->load(key, std::move(secondary), memory_->maxObjectBytes(),
               [load, memory = memory_, removals_now = removals_,
                removals](std::shared_ptr<const Entry> found) {
-                if (found)
+                if (found && !found->bodyFile())
                   found = putBack(*memory, std::move(found));
                 // Checked after the put back: a removal that ran before it counted first.
                 if (found && removals_now->load(std::memory_order_acquire) != removals) {
-                  memory->erase(*found);
+                  memory->erase(*found); // a no-op for a body file, never in memory
                   found = nullptr;
                 }
                 load->finish(std::move(found));

@@ -677,11 +677,20 @@ std::optional<std::string> readCacheDirectory(const Value& value, std::uint64_t 
 }
 
 void readCacheDisk(const Value& section, cache::DiskSettings& disk) {
-  auto map = section.map({"path", "size", "sync"});
+  auto map = section.map({"path", "size", "max_object_size", "sync"});
   if (!map)
     return;
-  set(*map, "size", disk.size_bytes,
-      [](const Value& value) { return value.size(16 * MiB, MaxBytes); });
+  const bool sizeGood = set(*map, "size", disk.size_bytes,
+                            [](const Value& value) { return value.size(16 * MiB, MaxBytes); });
+  const bool maxGood = set(*map, "max_object_size", disk.max_object_bytes,
+                           [](const Value& value) { return value.size(1, MaxBytes); });
+  if (!map->find("max_object_size")) {
+    disk.max_object_bytes = std::min(disk.max_object_bytes, disk.size_bytes);
+  } else if (sizeGood && maxGood && disk.max_object_bytes > disk.size_bytes) {
+    map->find("max_object_size")
+        ->fail("max_object_size (" + units::formatSize(disk.max_object_bytes) +
+               ") must not exceed size (" + units::formatSize(disk.size_bytes) + ")");
+  }
   set(*map, "sync", disk.sync, [](const Value& value) {
     using Sync = cache::DiskSettings::Sync;
     return value.choice<Sync>({{"none", Sync::None}, {"commit", Sync::Commit}});

@@ -1,4 +1,5 @@
-// EntryReader: zero-copy streaming of cache chunks with back-pressure.
+// EntryReader: zero-copy streaming of cache chunks, or of a body file with sendfile, with
+// back-pressure.
 #include "entry_reader.h"
 
 #include "water_marks.h"
@@ -17,6 +18,14 @@ namespace {
 void releaseChunk(const void*, size_t, void* extra) {
   delete static_cast<cache::Chunk*>(extra);
 }
+
+void releaseFile(const evbuffer_file_segment*, int, void* extra) {
+  delete static_cast<std::shared_ptr<const cache::BodyFile>*>(extra);
+}
+
+// A body file goes out in segments of this size, each added once the client's output has
+// room, so back-pressure works as for chunks.
+constexpr std::uint64_t FileStepBytes = 1024 * 1024;
 
 } // namespace
 
@@ -57,6 +66,10 @@ void EntryReader::onClientDrained() {
 void EntryReader::pump() {
   if (finished_)
     return;
+  if (!writer_ && entry_->bodyFile()) {
+    pumpFile();
+    return;
+  }
   evbuffer* out = client_;
   while (evbuffer_get_length(out) < HighWater) {
     cache::BodyRead read = writer_ ? writer_->read(next_chunk_, 16) : entry_->read(next_chunk_, 16);
@@ -94,6 +107,43 @@ void EntryReader::pump() {
     }
     if (read.chunks.empty())
       return; // still filling: the subscription wakes us
+  }
+}
+
+// A Complete Entry whose body is a file (a disk hit too large for memory): segments of it
+// are added to the client's output, which the socket's writes send with sendfile(2).
+void EntryReader::pumpFile() {
+  const std::shared_ptr<const cache::BodyFile>& file = entry_->bodyFile();
+  FERRY_ASSERT(!chunked_); // a Complete body is framed by its length
+  const std::uint64_t end = remaining_ ? skip_ + *remaining_ : file->size();
+  FERRY_ASSERT(end <= file->size());
+  while (evbuffer_get_length(client_) < HighWater && skip_ < end) {
+    const std::uint64_t size = std::min(end - skip_, FileStepBytes);
+    evbuffer_file_segment* segment = evbuffer_file_segment_new(
+        file->fd(), static_cast<ev_off_t>(skip_), static_cast<ev_off_t>(size), 0);
+    if (!segment) {
+      finished_ = true;
+      done_(false); // cut short: the client connection closes
+      return;
+    }
+    evbuffer_file_segment_add_cleanup_cb(segment, &releaseFile,
+                                         new std::shared_ptr<const cache::BodyFile>(file));
+    const int added = evbuffer_add_file_segment(client_, segment, 0, static_cast<ev_off_t>(size));
+    evbuffer_file_segment_free(segment); // the buffer holds its own reference
+    if (added != 0) {
+      finished_ = true;
+      done_(false);
+      return;
+    }
+    skip_ += size;
+    if (remaining_)
+      *remaining_ -= size; // end stays where it was
+    sent_ += size;
+    core::count(core::Counter::ClientBytesOut, size);
+  }
+  if (skip_ == end) {
+    finished_ = true;
+    done_(true);
   }
 }
 

@@ -1,6 +1,7 @@
 // EntryReader: streams a stored body (or a byte range of it) from a cache Entry to a client
 // bufferevent without copying: each chunk goes out by evbuffer_add_reference and stays
-// alive until libevent has sent it. It follows an Entry that is still filling (collapsed
+// alive until libevent has sent it; a body kept in a file goes out as file segments, which
+// the socket sends with sendfile(2). It follows an Entry that is still filling (collapsed
 // forwarding, or the client whose own request fills it) by subscribing to it, and stops
 // reading while the client's output is full; the fill does not wait for it.
 #pragma once
@@ -44,11 +45,13 @@ public:
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
   void pump();
+  void pumpFile();
 
   evbuffer* client_; // the client's output buffer
   std::shared_ptr<const cache::Entry> entry_;
-  cache::EntryWriter* writer_;             // read through it when set
-  std::uint64_t skip_;                     // body bytes before the range still to pass over
+  cache::EntryWriter* writer_; // read through it when set
+  std::uint64_t skip_;         // body bytes before the range still to pass over; for a body file,
+                               // the offset of the next byte to send
   std::optional<std::uint64_t> remaining_; // range bytes still to send
   bool chunked_;
   Done done_;

@@ -54,7 +54,8 @@ def main():
 def run(args, rng, workdir):
     origin = Origin()
     # Sizes spread evenly on a log scale from 1 KiB to 8 MiB; the memory tier is smaller
-    # than all of them together, so hits come from disk within a run too.
+    # than all of them together, so hits come from disk within a run too, and the three
+    # largest are larger than it stores.
     objects = []
     for i in range(OBJECTS):
         size = int(1024 * (8192 ** (i / (OBJECTS - 1))))
@@ -70,7 +71,7 @@ access: {{allow_destinations: [127.0.0.0/8]}}
 admin: {{listen: 127.0.0.1:0}}
 cache:
   memory: 24MiB
-  max_object_size: 16MiB
+  max_object_size: 4MiB  # larger objects go to disk alone, and their hits come from the file
   disk: {{path: {workdir}/cache, size: 512MiB}}
 """)
 

@@ -55,14 +55,20 @@ public:
   DiskStore& operator=(const DiskStore&) = delete;
 
   // Finds the variant of key whose secondary key equals secondary(variant) and reads its
-  // body. `found` runs once on a reader thread: with a Complete Entry in no store's index,
-  // or null (not stored, or unreadable: then dropped from the index and counted).
+  // body, checked against its length and CRC-32: into memory up to in_memory_up_to bytes;
+  // a larger one stays in its file (Entry::bodyFile) once checked. `found` runs once on a
+  // reader thread: with a Complete Entry in no store's index, or null (not stored, or
+  // damaged: then dropped from the index and counted).
   using Found = std::function<void(std::shared_ptr<const Entry>)>;
-  void load(Key key, SecondaryKeyFn secondary, Found found);
+  void load(Key key, SecondaryKeyFn secondary, std::uint64_t in_memory_up_to, Found found);
 
-  // Queues a Complete Entry to be written, replacing the variant with its Key and secondary
-  // key; also marks the variant recently used.
+  // Queues a Complete Entry (whose body is in chunks) to be written, replacing the variant
+  // with its Key and secondary key.
   void persist(std::shared_ptr<const Entry> complete);
+  // A writer that streams a response to disk while it arrives, for bodies too large for
+  // the memory tier; null when its announced length exceeds max_object_bytes. Its Entry is
+  // in no index until complete() and the write that follows; see SpoolWriter.
+  std::unique_ptr<EntryWriter> spool(EntryInit init);
   // Queues a new head and times for a stored variant (RFC 9111 §3.2, §4.3.4).
   void updateHead(const Key& key, const std::string& secondary_key, http::ResponseHead head,
                   std::chrono::system_clock::time_point request_time,
@@ -77,8 +83,9 @@ public:
   void settleForTest();
 
 private:
-  explicit DiskStore(std::unique_ptr<detail::DiskStoreImpl> impl);
-  std::unique_ptr<detail::DiskStoreImpl> impl_;
+  explicit DiskStore(std::shared_ptr<detail::DiskStoreImpl> impl);
+  // Shared with the writers handed out by spool(), which may outlive the DiskStore.
+  std::shared_ptr<detail::DiskStoreImpl> impl_;
 };
 
 } // namespace ferry::cache

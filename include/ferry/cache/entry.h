@@ -55,6 +55,24 @@ struct EntryInit {
   std::optional<std::uint64_t> content_length;
 };
 
+// A body kept in a file (the disk tier's), for an Entry too large to be read into memory:
+// the open descriptor, closed when the last holder lets go. Readers send it from the file
+// (sendfile) and hold it until the bytes are sent. Immutable.
+class BodyFile {
+public:
+  BodyFile(int fd, std::uint64_t size) noexcept : fd_(fd), size_(size) {}
+  ~BodyFile();
+  BodyFile(const BodyFile&) = delete;
+  BodyFile& operator=(const BodyFile&) = delete;
+
+  int fd() const noexcept { return fd_; }
+  std::uint64_t size() const noexcept { return size_; }
+
+private:
+  const int fd_;
+  const std::uint64_t size_;
+};
+
 // Snapshot of an Entry's body from one chunk on, taken under one lock so a reader never
 // misses the end: after reading every chunk of a snapshot whose state is Complete, the body is
 // whole.
@@ -89,8 +107,12 @@ public:
   // How many lookups returned this Entry.
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
 
+  // A Complete Entry whose body is in a file rather than in chunks; null for the others.
+  const std::shared_ptr<const BodyFile>& bodyFile() const noexcept { return body_file_; }
+
   // The chunks from index first_chunk on (at most max_chunks of them) and the state they were
-  // read in. A reader keeps its own next index: next += result.chunks.size().
+  // read in. A reader keeps its own next index: next += result.chunks.size(). An Entry with
+  // a bodyFile() has no chunks.
   BodyRead read(std::size_t first_chunk,
                 std::size_t max_chunks = std::numeric_limits<std::size_t>::max()) const;
   std::size_t chunkCount() const;
@@ -114,6 +136,7 @@ private:
   const std::chrono::system_clock::time_point request_time_;
   const std::chrono::system_clock::time_point response_time_;
   const std::optional<std::uint64_t> content_length_;
+  std::shared_ptr<const BodyFile> body_file_; // set once, before the Entry is shared
 
   mutable std::mutex mutex_; // guards chunks_
   std::vector<Chunk> chunks_;

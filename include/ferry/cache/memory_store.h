@@ -48,6 +48,9 @@ public:
   FetchTicket joinFetch(const Key& key) override;
   StoreStats stats() const override;
 
+  // Bodies larger than this are not stored (Settings::max_object_bytes, as reconfigured).
+  std::size_t maxObjectBytes() const noexcept;
+
   // Applies a reloaded configuration: a smaller budget evicts down to it at once; a smaller
   // max_object_bytes applies to bodies appended from now on, a smaller max_variants to
   // variants stored from now on.

@@ -49,6 +49,9 @@ struct DiskSettings {
 
   std::string path;                                 // a directory of its own
   std::uint64_t size_bytes = 1024ull * 1024 * 1024; // budget: bodies and index records
+  // Larger responses are not stored on disk. Responses larger than the memory tier's
+  // max_object_bytes (announced by Content-Length) are streamed to disk alone.
+  std::uint64_t max_object_bytes = 1024ull * 1024 * 1024;
   Sync sync = Sync::None;
 };
 

@@ -1,8 +1,10 @@
 // TieredStore: the memory store in front of the disk tier, as one Store. Lookups, fills and
 // collapsed forwarding are the memory store's; what it stores whole is then written to disk
-// behind it, and revalidations, removals and purges reach both tiers. A Key the memory store
-// does not hold is looked for on disk by load(), off the caller's thread; what is found there
-// is put back in memory (hot objects stay in memory, everything stored stays on disk).
+// behind it, and revalidations, removals and purges reach both tiers. A response announced
+// larger than the memory store takes is streamed to disk alone (DiskStore::spool). A Key the
+// memory store does not hold is looked for on disk by load(), off the caller's thread; what
+// is found there is put back in memory when it fits (hot objects stay in memory, everything
+// stored stays on disk), and a larger body is sent from its file.
 #pragma once
 
 #include <atomic>

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <string>
 
+#include <unistd.h>
+
 #include "disk_record.h"
 #include "ferry/cache/disk_store.h"
 #include "ferry/cache/tiered_store.h"
@@ -65,9 +67,11 @@ std::shared_ptr<const Entry> await(const std::shared_ptr<TierLoad>& load) {
 
 // A memory tier in front of a disk tier on `path`, as ferry builds them.
 struct Tiers {
-  explicit Tiers(const DiskSettings& disk_settings, std::size_t max_variants = 32) {
+  explicit Tiers(const DiskSettings& disk_settings, std::size_t max_variants = 32,
+                 std::size_t memory_max_object = 16 << 20) {
     Settings settings;
     settings.max_variants = max_variants;
+    settings.max_object_bytes = memory_max_object;
     memory = std::make_shared<MemoryStore>(settings);
     disk = openDisk(disk_settings, max_variants);
     store = std::make_unique<TieredStore>(memory, disk);
@@ -335,4 +339,110 @@ TEST_CASE("max_variants holds on disk", "[cache][disk]") {
   tiers.memory->remove("http://o/many");
   CHECK(tiers.load("http://o/many", secondaryIs("a")) == nullptr);
   CHECK(tiers.load("http://o/many", secondaryIs("c")) != nullptr);
+}
+
+namespace {
+
+std::string fileContents(const BodyFile& file) {
+  std::string out(file.size(), '\0');
+  REQUIRE(::pread(file.fd(), out.data(), out.size(), 0) == static_cast<ssize_t>(out.size()));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a response larger than memory takes is streamed to disk and sent from its file",
+          "[cache][disk]") {
+  TempDir dir;
+  const std::string body = bodyOfSize(300 * 1024 + 5, 's');
+  const std::size_t memory_max = 64 * 1024;
+  {
+    Tiers tiers(diskAt(dir.path()), 32, memory_max);
+    auto init = makeInit("http://o/large", "", {{"Content-Type", "x/iso"}});
+    init.content_length = body.size();
+    auto writer = tiers.store->insert(std::move(init));
+    REQUIRE(writer);
+    // The writer's own client reads the pieces as they are written, and lets them go.
+    std::string seen;
+    std::size_t next = 0;
+    for (std::size_t at = 0; at < body.size(); at += 10000) {
+      REQUIRE(writer->append(std::string_view(body).substr(at, 10000)));
+      for (const Chunk& chunk : writer->read(next, 100).chunks) {
+        seen += *chunk;
+        ++next;
+      }
+    }
+    REQUIRE(writer->complete());
+    for (const Chunk& chunk : writer->read(next, 100).chunks)
+      seen += *chunk;
+    CHECK(seen == body);
+    CHECK(writer->read(next, 100).state == EntryState::Complete);
+    CHECK(tiers.store->lookup("http://o/large", {}) == nullptr); // never in memory
+    tiers.disk->settleForTest();
+    auto loaded = tiers.load("http://o/large");
+    REQUIRE(loaded);
+    REQUIRE(loaded->bodyFile());
+    CHECK(loaded->bodySize() == body.size());
+    CHECK(loaded->read(0).chunks.empty());
+    CHECK(fileContents(*loaded->bodyFile()) == body);
+    CHECK(tiers.store->lookup("http://o/large", {}) == nullptr); // not put back in memory
+    // A 304's new head keeps the file.
+    auto freshened = withHead(*loaded, loaded->head(), T0, T0);
+    REQUIRE(freshened);
+    CHECK(freshened->bodyFile() == loaded->bodyFile());
+  }
+  Tiers tiers(diskAt(dir.path()), 32, memory_max);
+  for (int pass = 0; pass < 2; ++pass) { // checked once, then trusted for the run
+    auto loaded = tiers.load("http://o/large");
+    REQUIRE(loaded);
+    REQUIRE(loaded->bodyFile());
+    CHECK(fileContents(*loaded->bodyFile()) == body);
+    CHECK(loaded->head().headers.get("Content-Type") == "x/iso");
+  }
+  // Damaged on disk before a run reads it: dropped.
+  tiers.disk.reset();
+  tiers.store.reset();
+  {
+    std::fstream out(onlyBodyFile(dir.path()), std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(1000);
+    out.put('\x01');
+  }
+  Tiers again(diskAt(dir.path()), 32, memory_max);
+  CHECK(again.load("http://o/large") == nullptr);
+}
+
+TEST_CASE("a streamed response cut short, too large or left behind is not stored",
+          "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path(), 64ull << 20), 32, 1024);
+  auto init = makeInit("http://o/short");
+  init.content_length = 5000;
+  auto writer = tiers.store->insert(std::move(init));
+  REQUIRE(writer);
+  REQUIRE(writer->append(std::string(4000, 'x')));
+  CHECK_FALSE(writer->complete()); // 4000 of 5000
+  // What this client was given stays readable once the Entry is abandoned.
+  std::string seen;
+  for (const Chunk& chunk : writer->read(0, 100).chunks)
+    seen += *chunk;
+  CHECK(seen == std::string(4000, 'x'));
+
+  auto too_large = makeInit("http://o/huge");
+  too_large.content_length = 2ull << 30; // over cache.disk.max_object_size
+  CHECK(tiers.store->insert(std::move(too_large)) == nullptr);
+
+  auto left = makeInit("http://o/left");
+  left.content_length = 200000;
+  auto dropped = tiers.store->insert(std::move(left));
+  REQUIRE(dropped);
+  REQUIRE(dropped->append(std::string(100000, 'y')));
+  dropped.reset(); // its client went away
+  tiers.disk->settleForTest();
+  CHECK(tiers.disk->stats().entries == 0);
+  CHECK(tiers.load("http://o/short") == nullptr);
+  CHECK(tiers.load("http://o/left") == nullptr);
+  std::size_t files = 0;
+  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
+    files += item.is_regular_file() ? 1 : 0;
+  CHECK(files == 0);
 }

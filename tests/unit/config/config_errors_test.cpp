@@ -269,8 +269,13 @@ TEST_CASE("#12 a disk cache path ferry cannot use, and bad disk settings", "[con
        "t.yaml:2:16: cache.disk.size: ", "must be at least 16MiB, got 15MiB"},
       {"cache:\n  disk: {sync: always}\n",
        "t.yaml:2:16: cache.disk.sync: ", "expected one of none, commit, got \"always\""},
-      {"cache:\n  disk: {directory: /tmp}\n",
-       "t.yaml:2:10: cache.disk.directory: ", "unknown key (known here: path, size, sync)"},
+      {"cache:\n  disk: {directory: /tmp}\n", "t.yaml:2:10: cache.disk.directory: ",
+       "unknown key (known here: path, size, max_object_size, sync)"},
+      {"cache:\n  disk: {size: 64MiB, max_object_size: 128MiB}\n",
+       "t.yaml:2:40: cache.disk.max_object_size: ",
+       "max_object_size (128MiB) must not exceed size (64MiB)"},
+      {"cache:\n  disk: {max_object_size: 2GiB}\n", "t.yaml:2:27: cache.disk.max_object_size: ",
+       "max_object_size (2GiB) must not exceed size (1GiB)"},
   };
   for (const auto& c : cases)
     checkOneProblem(c);
