@@ -3,11 +3,13 @@
 // against what is left and wants the bytes used up exactly.
 #include "disk_record.h"
 
+#include <nettle/sha2.h>
+
 namespace ferry::cache::disk {
 
 namespace {
 
-constexpr std::uint32_t Version = 0x31525946; // "FYR1"
+constexpr std::uint32_t Version = 0x32525946; // "FYR2"
 
 class Writer {
 public:
@@ -80,6 +82,8 @@ std::string encode(const Record& record) {
   Writer w;
   w.u32(Version);
   w.u64(record.file_id);
+  w.str(record.key);
+  w.str(record.secondary_key);
   w.u64(record.body_size);
   w.u32(record.body_crc);
   w.u64(record.tick);
@@ -112,12 +116,16 @@ std::optional<Record> decode(std::string_view bytes) {
   std::uint32_t status = 0;
   std::string_view reason;
   std::uint32_t fields = 0;
-  if (!r.fixed(version) || version != Version || !r.fixed(record.file_id) ||
-      !r.fixed(record.body_size) || !r.fixed(record.body_crc) || !r.fixed(record.tick) ||
-      !r.fixed(request_ns) || !r.fixed(response_ns) || !r.u8(has_length) || has_length > 1 ||
-      !r.fixed(length) || !r.u8(major) || !r.u8(minor) || !r.fixed(status) || status < 100 ||
-      status > 599 || !r.str(reason) || !r.fixed(fields))
+  std::string_view key;
+  std::string_view secondary_key;
+  if (!r.fixed(version) || version != Version || !r.fixed(record.file_id) || !r.str(key) ||
+      !r.str(secondary_key) || !r.fixed(record.body_size) || !r.fixed(record.body_crc) ||
+      !r.fixed(record.tick) || !r.fixed(request_ns) || !r.fixed(response_ns) || !r.u8(has_length) ||
+      has_length > 1 || !r.fixed(length) || !r.u8(major) || !r.u8(minor) || !r.fixed(status) ||
+      status < 100 || status > 599 || !r.str(reason) || !r.fixed(fields))
     return std::nullopt;
+  record.key = std::string(key);
+  record.secondary_key = std::string(secondary_key);
   record.request_time = fromNanos(request_ns);
   record.response_time = fromNanos(response_ns);
   if (has_length)
@@ -138,21 +146,34 @@ std::optional<Record> decode(std::string_view bytes) {
   return record;
 }
 
+std::optional<std::uint64_t> fileIdOf(std::string_view bytes) {
+  Reader r(bytes);
+  std::uint32_t version = 0;
+  std::uint64_t file_id = 0;
+  if (!r.fixed(version) || version != Version || !r.fixed(file_id))
+    return std::nullopt;
+  return file_id;
+}
+
+namespace {
+
+std::string hashPrefix(std::string_view text) {
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, text.size(), reinterpret_cast<const uint8_t*>(text.data()));
+  std::string digest(PrefixBytes, '\0');
+  sha256_digest(&ctx, PrefixBytes, reinterpret_cast<uint8_t*>(digest.data()));
+  return digest;
+}
+
+} // namespace
+
 std::string indexKey(std::string_view key, std::string_view secondary_key) {
-  std::string out = variantPrefix(key);
-  out.append(secondary_key);
-  return out;
+  return hashPrefix(key) + hashPrefix(secondary_key);
 }
 
 std::string variantPrefix(std::string_view key) {
-  std::string out(key);
-  out.push_back('\0');
-  return out;
-}
-
-std::string_view secondaryOf(std::string_view index_key) {
-  const auto nul = index_key.find('\0');
-  return nul == std::string_view::npos ? std::string_view() : index_key.substr(nul + 1);
+  return hashPrefix(key);
 }
 
 std::string tickKey(std::uint64_t tick) {

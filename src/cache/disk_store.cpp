@@ -107,6 +107,9 @@ struct PersistOp {
 };
 struct UpdateOp {
   std::string index_key;
+  // The response the head belongs to: applied only while the record is still that one.
+  std::chrono::system_clock::time_point old_response_time;
+  std::uint64_t old_body_size = 0;
   http::ResponseHead head;
   std::chrono::system_clock::time_point request_time;
   std::chrono::system_clock::time_point response_time;
@@ -117,6 +120,7 @@ struct EraseOp {
 };
 struct RemoveOp {
   std::string key;
+  DiskStore::Removed done; // may be empty
 };
 struct TouchOp {
   std::string index_key;
@@ -133,6 +137,9 @@ struct SpoolEndOp {
   std::shared_ptr<const Entry> entry; // null: abandoned
 };
 using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp, SpoolAppendOp, SpoolEndOp>;
+
+// Hits beyond this many queued writes are not recorded in the eviction order.
+constexpr std::size_t MaxQueuedTouches = 4096;
 
 // A spooled body being written, on the writer thread.
 struct Spool {
@@ -182,6 +189,10 @@ struct DiskStoreImpl {
   std::condition_variable settled;
   std::deque<Op> writes;
   std::deque<std::function<void()>> reads;
+  // Variant prefix → the number (in ops_queued) of the last removal queued for that Key: a
+  // lookup finds nothing there until the writer has done it, so what was purged is not
+  // read back from the index meanwhile.
+  std::unordered_map<std::string, std::uint64_t> pending_removals;
   std::uint64_t queued_bytes = 0;
   std::uint64_t ops_queued = 0;
   std::uint64_t ops_done = 0;
@@ -253,6 +264,33 @@ struct DiskStoreImpl {
     writer_wake.notify_one();
   }
 
+  // A removal of some or all variants of the Key whose variant prefix is `prefix`.
+  void enqueueRemoval(const std::string& prefix, Op op) {
+    {
+      std::lock_guard lock(mutex);
+      writes.push_back(std::move(op));
+      pending_removals[prefix] = ++ops_queued;
+    }
+    writer_wake.notify_one();
+  }
+
+  void enqueueTouch(TouchOp op) {
+    {
+      std::lock_guard lock(mutex);
+      if (writes.size() >= MaxQueuedTouches)
+        return;
+      writes.push_back(std::move(op));
+      ++ops_queued;
+    }
+    writer_wake.notify_one();
+  }
+
+  bool isRemovalPending(const std::string& prefix) {
+    std::lock_guard lock(mutex);
+    const auto it = pending_removals.find(prefix);
+    return it != pending_removals.end() && it->second > ops_done;
+  }
+
   // Writer thread.
   void writerLoop() {
     for (;;) {
@@ -271,6 +309,7 @@ struct DiskStoreImpl {
       {
         std::lock_guard lock(mutex);
         ops_done += batch.size();
+        std::erase_if(pending_removals, [this](const auto& p) { return p.second <= ops_done; });
       }
       settled.notify_all();
     }
@@ -370,6 +409,8 @@ struct DiskStoreImpl {
     MDB_txn* txn = nullptr;
     std::vector<std::uint64_t> unlink_after; // bodies no record names once committed
     std::vector<std::uint64_t> new_bodies;   // written this batch: unlinked if it fails
+    // Removals to tell, once committed, how many records they dropped.
+    std::vector<std::pair<DiskStore::Removed*, std::size_t>> removed;
     std::uint64_t used = 0;
     std::uint64_t entries = 0;
     std::uint64_t evicted = 0;
@@ -395,11 +436,12 @@ struct DiskStoreImpl {
   }
 
   // Removes one record and its eviction-order row; its body is unlinked after the commit.
-  void drop(Batch& b, std::string_view index_key) {
+  // Whether there was a record.
+  bool drop(Batch& b, std::string_view index_key) {
     MDB_val k = value(index_key);
     MDB_val v;
     if (mdb_get(b.txn, entries_db, &k, &v) != 0)
-      return;
+      return false;
     const std::size_t record_bytes = v.mv_size;
     if (auto record = disk::decode(view(v))) {
       const std::string tick = disk::tickKey(record->tick);
@@ -410,8 +452,10 @@ struct DiskStoreImpl {
     }
     const std::string owned(index_key); // k may point into the page being deleted
     MDB_val del = value(owned);
-    if (mdb_del(b.txn, entries_db, &del, nullptr) == 0 && b.entries > 0)
+    const bool dropped = mdb_del(b.txn, entries_db, &del, nullptr) == 0;
+    if (dropped && b.entries > 0)
       --b.entries;
+    return dropped;
   }
 
   void store(Batch& b, std::string_view index_key, Record& record, bool is_new) {
@@ -425,6 +469,8 @@ struct DiskStoreImpl {
     }
   }
 
+  // The index keys of key's variants (records of another Key whose hash prefix is the same
+  // are not among them).
   std::vector<std::string> variantsOf(Batch& b, std::string_view key) {
     std::vector<std::string> out;
     const std::string prefix = disk::variantPrefix(key);
@@ -435,8 +481,11 @@ struct DiskStoreImpl {
     MDB_val v;
     for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
          rc == 0 && view(k).substr(0, prefix.size()) == prefix;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-      out.emplace_back(view(k));
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      const auto record = disk::decode(view(v));
+      if (!record || record->key == key) // an unreadable one goes with them
+        out.emplace_back(view(k));
+    }
     mdb_cursor_close(cursor);
     return out;
   }
@@ -444,11 +493,15 @@ struct DiskStoreImpl {
   void apply(Batch& b, PersistOp& op, const std::optional<WrittenBody>& body) {
     if (body)
       index(b, *op.entry, *body);
+    else // the older response of this variant must not stand in for the one not written
+      drop(b, disk::indexKey(op.entry->key(), op.entry->secondaryKey()));
   }
 
   void apply(Batch& b, SpoolEndOp& op, const std::optional<WrittenBody>& body) {
     if (body)
       index(b, *op.entry, *body);
+    else if (op.entry)
+      drop(b, disk::indexKey(op.entry->key(), op.entry->secondaryKey()));
   }
 
   void apply(Batch&, SpoolAppendOp&) {} // written before the transaction
@@ -458,6 +511,8 @@ struct DiskStoreImpl {
     const std::string index_key = disk::indexKey(entry.key(), entry.secondaryKey());
     drop(b, index_key);
     Record record;
+    record.key = entry.key();
+    record.secondary_key = entry.secondaryKey();
     record.file_id = body.file_id;
     record.body_size = entry.bodySize();
     record.body_crc = body.crc;
@@ -488,8 +543,9 @@ struct DiskStoreImpl {
 
   void apply(Batch& b, UpdateOp& op) {
     auto record = get(b, op.index_key);
-    if (!record)
-      return;
+    if (!record || record->response_time != op.old_response_time ||
+        record->body_size != op.old_body_size)
+      return; // replaced or removed meanwhile: the head is another response's
     drop(b, op.index_key);
     b.unlink_after.pop_back(); // the body stays: only the head changes
     record->head = std::move(op.head);
@@ -505,8 +561,11 @@ struct DiskStoreImpl {
   }
 
   void apply(Batch& b, RemoveOp& op) {
+    std::size_t dropped = 0;
     for (const std::string& index_key : variantsOf(b, op.key))
-      drop(b, index_key);
+      dropped += drop(b, index_key) ? 1 : 0;
+    if (op.done)
+      b.removed.emplace_back(&op.done, dropped);
   }
 
   void apply(Batch& b, TouchOp& op) {
@@ -521,31 +580,58 @@ struct DiskStoreImpl {
     b.used = used; // same record size, same charge
   }
 
+  // Drops the least recently used record; false when there is none.
+  bool evictOldest(Batch& b) {
+    MDB_cursor* cursor = nullptr;
+    if (mdb_cursor_open(b.txn, ticks_db, &cursor) != 0)
+      return false;
+    MDB_val k;
+    MDB_val v;
+    const int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    const std::string tick = rc == 0 ? std::string(view(k)) : std::string();
+    const std::string index_key = rc == 0 ? std::string(view(v)) : std::string();
+    mdb_cursor_close(cursor);
+    if (rc != 0)
+      return false;
+    drop(b, index_key);
+    MDB_val t = value(tick); // gone with its record, unless it had none: then alone
+    mdb_del(b.txn, ticks_db, &t, nullptr);
+    ++b.evicted;
+    return true;
+  }
+
   // Least recently used first, from above the high mark down to the low one.
   void evict(Batch& b) {
     const std::uint64_t budget = settings.size_bytes;
     if (b.used * 100 <= budget * EvictHighPercent)
       return;
-    MDB_cursor* cursor = nullptr;
-    while (b.used * 100 > budget * EvictLowPercent) {
-      if (mdb_cursor_open(b.txn, ticks_db, &cursor) != 0)
-        return;
-      MDB_val k;
-      MDB_val v;
-      const int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-      const std::string index_key = rc == 0 ? std::string(view(v)) : std::string();
-      mdb_cursor_close(cursor);
-      if (rc != 0)
-        return;
-      const std::uint64_t before = b.entries;
-      drop(b, index_key);
-      if (b.entries == before) { // an order row without its record: drop the row alone
-        const std::string tick(view(k));
-        MDB_val t = value(tick);
-        mdb_del(b.txn, ticks_db, &t, nullptr);
-      }
-      ++b.evicted;
+    while (b.used * 100 > budget * EvictLowPercent && evictOldest(b)) {
     }
+  }
+
+  // Applies the batch in one transaction; its LMDB result.
+  int commit(Batch& b, std::vector<Op>& ops, std::vector<std::optional<WrittenBody>>& bodies) {
+    if (const int rc = mdb_txn_begin(env, nullptr, 0, &b.txn); rc != 0)
+      return rc;
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      std::visit(
+          [&](auto& op) {
+            using T = std::decay_t<decltype(op)>;
+            if constexpr (std::is_same_v<T, PersistOp> || std::is_same_v<T, SpoolEndOp>)
+              apply(b, op, bodies[i]);
+            else
+              apply(b, op);
+          },
+          ops[i]);
+    evict(b);
+    put(b, meta_db, "next_file_id", u64Bytes(next_file_id.load()));
+    put(b, meta_db, "next_tick", u64Bytes(next_tick));
+    put(b, meta_db, "used_bytes", u64Bytes(b.used));
+    if (b.error) {
+      mdb_txn_abort(b.txn);
+      return b.error;
+    }
+    return mdb_txn_commit(b.txn);
   }
 
   void applyBatch(std::vector<Op>& ops) {
@@ -569,41 +655,27 @@ struct DiskStoreImpl {
     }
     const std::uint64_t first_tick = next_tick;
     Batch b;
-    b.used = used_bytes.load();
-    b.entries = entries.load();
-    for (const auto& body : bodies)
-      if (body)
-        b.new_bodies.push_back(body->file_id);
-    int rc = mdb_txn_begin(env, nullptr, 0, &b.txn);
-    if (rc == 0) {
-      for (std::size_t i = 0; i < ops.size(); ++i)
-        std::visit(
-            [&](auto& op) {
-              using T = std::decay_t<decltype(op)>;
-              if constexpr (std::is_same_v<T, PersistOp> || std::is_same_v<T, SpoolEndOp>)
-                apply(b, op, bodies[i]);
-              else
-                apply(b, op);
-            },
-            ops[i]);
-      evict(b);
-      put(b, meta_db, "next_file_id", u64Bytes(next_file_id.load()));
-      put(b, meta_db, "next_tick", u64Bytes(next_tick));
-      put(b, meta_db, "used_bytes", u64Bytes(b.used));
-      rc = b.error ? b.error : 0;
-      if (rc == 0)
-        rc = mdb_txn_commit(b.txn);
-      else
-        mdb_txn_abort(b.txn);
+    int rc = MDB_MAP_FULL;
+    // The index file at its map size: make room on its own, then try the batch once more.
+    for (int attempt = 0; attempt < 2 && rc == MDB_MAP_FULL; ++attempt) {
+      if (attempt > 0)
+        makeRoom();
+      next_tick = first_tick;
+      b = Batch{};
+      b.used = used_bytes.load();
+      b.entries = entries.load();
+      rc = commit(b, ops, bodies);
     }
     if (rc != 0) {
       // Nothing of the batch is in the index: its new bodies are not referenced.
       complain("cannot update the index: {}", mdb_strerror(rc));
       next_tick = first_tick;
-      for (std::uint64_t file_id : b.new_bodies)
-        ::unlink(bodyPath(file_id).c_str());
-      if (rc == MDB_MAP_FULL)
-        makeRoom();
+      for (const auto& body : bodies)
+        if (body)
+          ::unlink(bodyPath(body->file_id).c_str());
+      for (auto& op : ops)
+        if (auto* remove = std::get_if<RemoveOp>(&op); remove && remove->done)
+          remove->done(0);
       return;
     }
     used_bytes = b.used;
@@ -612,34 +684,28 @@ struct DiskStoreImpl {
     core::count(core::Counter::CacheDiskEvictions, b.evicted);
     for (std::uint64_t file_id : b.unlink_after)
       ::unlink(bodyPath(file_id).c_str());
+    for (auto& [done, count] : b.removed)
+      (*done)(count);
   }
 
-  // The index file reached its map size: evict a tenth of the entries on their own.
+  // The index file reached its map size: evict a tenth of the entries (at least one) on
+  // their own.
   void makeRoom() {
     Batch b;
     b.used = used_bytes.load();
     b.entries = entries.load();
-    if (mdb_txn_begin(env, nullptr, 0, &b.txn) != 0)
+    if (b.entries == 0 || mdb_txn_begin(env, nullptr, 0, &b.txn) != 0)
       return;
-    const std::uint64_t target = b.entries - b.entries / 10;
-    MDB_cursor* cursor = nullptr;
-    while (b.entries > target && mdb_cursor_open(b.txn, ticks_db, &cursor) == 0) {
-      MDB_val k;
-      MDB_val v;
-      const int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-      const std::string index_key = rc == 0 ? std::string(view(v)) : std::string();
-      mdb_cursor_close(cursor);
-      if (rc != 0)
-        break;
-      drop(b, index_key);
-      ++b.evicted;
+    const std::uint64_t target = b.entries - std::max<std::uint64_t>(1, b.entries / 10);
+    while (b.entries > target && evictOldest(b)) {
     }
     put(b, meta_db, "used_bytes", u64Bytes(b.used));
-    if (b.error || mdb_txn_commit(b.txn) != 0) {
-      if (b.error)
-        mdb_txn_abort(b.txn);
+    if (b.error) {
+      mdb_txn_abort(b.txn);
       return;
     }
+    if (mdb_txn_commit(b.txn) != 0)
+      return;
     used_bytes = b.used;
     entries = b.entries;
     core::count(core::Counter::CacheDiskEvictions, b.evicted);
@@ -665,6 +731,9 @@ struct DiskStoreImpl {
 
   std::optional<std::pair<std::string, Record>> find(const Key& key,
                                                      const SecondaryKeyFn& secondary) {
+    const std::string prefix = disk::variantPrefix(key);
+    if (isRemovalPending(prefix))
+      return std::nullopt;
     MDB_txn* txn = nullptr;
     if (const int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0) {
       complain("cannot read the index: {}", mdb_strerror(rc));
@@ -674,7 +743,6 @@ struct DiskStoreImpl {
     std::optional<std::pair<std::string, Record>> found;
     std::vector<std::string> undecodable;
     if (mdb_cursor_open(txn, entries_db, &cursor) == 0) {
-      const std::string prefix = disk::variantPrefix(key);
       MDB_val k = value(prefix);
       MDB_val v;
       for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
@@ -685,12 +753,14 @@ struct DiskStoreImpl {
           undecodable.emplace_back(view(k));
           continue;
         }
-        const std::string_view stored_secondary = disk::secondaryOf(view(k));
+        if (record->key != key)
+          continue; // another Key with the same hash prefix
+        const std::string& stored_secondary = record->secondary_key;
         std::optional<std::string> wanted;
         if (secondary) {
           // A head-only Entry, for the caller's secondary key computation.
           auto probe = detail::EntryMutator::create(
-              EntryInit{key, std::string(stored_secondary), record->head, record->request_time,
+              EntryInit{key, stored_secondary, record->head, record->request_time,
                         record->response_time, record->content_length});
           wanted = secondary(*probe);
         } else {
@@ -706,7 +776,7 @@ struct DiskStoreImpl {
     mdb_txn_abort(txn);
     for (auto& index_key : undecodable) {
       complain("dropping an index record it cannot read");
-      enqueue(EraseOp{std::move(index_key), std::nullopt});
+      enqueueRemoval(prefix, EraseOp{std::move(index_key), std::nullopt});
     }
     return found;
   }
@@ -714,8 +784,8 @@ struct DiskStoreImpl {
   // The body, checked against the record's length and CRC-32; null when it does not match
   // or cannot be read. Up to in_memory_up_to bytes it is read into the Entry's chunks; a
   // larger one stays in its file (checked by reading it once per run) and is sent from it.
-  std::shared_ptr<const Entry> readBody(const Key& key, const std::string& index_key,
-                                        const Record& record, std::uint64_t in_memory_up_to) {
+  std::shared_ptr<const Entry> readBody(const Key& key, const Record& record,
+                                        std::uint64_t in_memory_up_to) {
     const std::string path = bodyPath(record.file_id);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -729,7 +799,7 @@ struct DiskStoreImpl {
       return nullptr;
     }
     EntryInit init{key,
-                   std::string(disk::secondaryOf(index_key)),
+                   record.secondary_key,
                    record.head,
                    record.request_time,
                    record.response_time,
@@ -793,14 +863,14 @@ struct DiskStoreImpl {
       found(nullptr);
       return;
     }
-    auto entry = readBody(key, match->first, match->second, in_memory_up_to);
+    auto entry = readBody(key, match->second, in_memory_up_to);
     if (!entry) {
-      enqueue(EraseOp{match->first, match->second.file_id});
+      enqueueRemoval(disk::variantPrefix(key), EraseOp{match->first, match->second.file_id});
       found(nullptr);
       return;
     }
     core::count(core::Counter::CacheDiskHits);
-    enqueue(TouchOp{std::move(match->first), match->second.file_id});
+    enqueueTouch(TouchOp{std::move(match->first), match->second.file_id});
     found(std::move(entry));
   }
 
@@ -816,8 +886,8 @@ struct DiskStoreImpl {
         MDB_val v;
         for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-          if (auto record = disk::decode(view(v)))
-            live.push_back(record->file_id);
+          if (auto file_id = disk::fileIdOf(view(v)))
+            live.push_back(*file_id);
         mdb_cursor_close(cursor);
       }
       mdb_txn_abort(txn);
@@ -1060,6 +1130,10 @@ void DiskStore::persist(std::shared_ptr<const Entry> complete) {
   const std::uint64_t size = complete->bodySize();
   if (size > impl_->settings.max_object_bytes || !impl_->reserveQueue(size)) {
     core::count(core::Counter::CacheDiskWritesSkipped);
+    // An older response of the variant must not come back in this one's place.
+    impl_->enqueueRemoval(
+        disk::variantPrefix(complete->key()),
+        EraseOp{disk::indexKey(complete->key(), complete->secondaryKey()), std::nullopt});
     return;
   }
   impl_->enqueue(PersistOp{std::move(complete)});
@@ -1071,20 +1145,21 @@ std::unique_ptr<EntryWriter> DiskStore::spool(EntryInit init) {
   return std::make_unique<SpoolWriter>(impl_, std::move(init));
 }
 
-void DiskStore::updateHead(const Key& key, const std::string& secondary_key,
-                           http::ResponseHead head,
+void DiskStore::updateHead(const Entry& stored, http::ResponseHead head,
                            std::chrono::system_clock::time_point request_time,
                            std::chrono::system_clock::time_point response_time) {
-  impl_->enqueue(
-      UpdateOp{disk::indexKey(key, secondary_key), std::move(head), request_time, response_time});
+  impl_->enqueue(UpdateOp{disk::indexKey(stored.key(), stored.secondaryKey()),
+                          stored.responseTime(), stored.bodySize(), std::move(head), request_time,
+                          response_time});
 }
 
 void DiskStore::erase(const Key& key, const std::string& secondary_key) {
-  impl_->enqueue(EraseOp{disk::indexKey(key, secondary_key), std::nullopt});
+  impl_->enqueueRemoval(disk::variantPrefix(key),
+                        EraseOp{disk::indexKey(key, secondary_key), std::nullopt});
 }
 
-void DiskStore::remove(const Key& key) {
-  impl_->enqueue(RemoveOp{key});
+void DiskStore::remove(const Key& key, Removed done) {
+  impl_->enqueueRemoval(disk::variantPrefix(key), RemoveOp{key, std::move(done)});
 }
 
 DiskStats DiskStore::stats() const {

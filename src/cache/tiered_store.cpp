@@ -1,20 +1,34 @@
-// TieredStore: write-behind from the memory tier to the disk tier, and loads from disk put
-// back in memory.
+// TieredStore: write-behind from the memory tier to the disk tier, loads from disk put back
+// in memory, and removals that reach both. One lock orders a completed Entry's write against
+// removals of its Key, so the disk tier's queue sees them in the order memory did.
 #include "ferry/cache/tiered_store.h"
 
 namespace ferry::cache {
+
+namespace detail {
+
+struct TierOrder {
+  std::mutex mutex; // held while a completion or a removal goes to both tiers
+  // Counts removals: a load that began before one may have read what it removed.
+  std::atomic<std::uint64_t> removals{0};
+};
+
+} // namespace detail
 
 namespace {
 
 // The memory store's writer; once its Entry is Complete, it is queued for the disk.
 class TieredWriter final : public EntryWriter {
 public:
-  TieredWriter(std::unique_ptr<EntryWriter> memory, std::shared_ptr<DiskStore> disk)
-      : memory_(std::move(memory)), disk_(std::move(disk)) {}
+  TieredWriter(std::unique_ptr<EntryWriter> memory, std::shared_ptr<DiskStore> disk,
+               std::shared_ptr<detail::TierOrder> order)
+      : memory_(std::move(memory)), disk_(std::move(disk)), order_(std::move(order)) {}
 
   const std::shared_ptr<const Entry>& entry() const noexcept override { return memory_->entry(); }
   bool append(std::string_view bytes) override { return memory_->append(bytes); }
   bool complete() override {
+    // A purge that took the Entry out of memory first has abandoned it: nothing is written.
+    std::lock_guard lock(order_->mutex);
     if (!memory_->complete())
       return false;
     disk_->persist(memory_->entry());
@@ -28,11 +42,14 @@ public:
 private:
   std::unique_ptr<EntryWriter> memory_;
   std::shared_ptr<DiskStore> disk_;
+  std::shared_ptr<detail::TierOrder> order_;
 };
 
 // Puts an Entry read from disk in the memory store, unless the memory store holds that
-// variant already (a fill in progress is not replaced); the Entry to serve.
-std::shared_ptr<const Entry> putBack(MemoryStore& memory, std::shared_ptr<const Entry> loaded) {
+// variant already (a fill in progress is not replaced). The Entry to serve, and whether it
+// is the one put in memory here.
+std::pair<std::shared_ptr<const Entry>, bool> putBack(MemoryStore& memory,
+                                                      std::shared_ptr<const Entry> loaded) {
   auto writer = memory.insertUnlessHeld(EntryInit{loaded->key(), loaded->secondaryKey(),
                                                   loaded->head(), loaded->requestTime(),
                                                   loaded->responseTime(), loaded->contentLength()});
@@ -41,20 +58,24 @@ std::shared_ptr<const Entry> putBack(MemoryStore& memory, std::shared_ptr<const 
     auto held = memory.lookup(loaded->key(), [&secondary](const Entry&) {
       return std::optional<std::string>(secondary);
     });
-    return held && held->secondaryKey() == secondary ? held : loaded;
+    if (held && held->secondaryKey() == secondary)
+      return {held, false};
+    return {loaded, false};
   }
   const BodyRead body = loaded->read(0);
   for (const Chunk& chunk : body.chunks)
     if (!writer->append(*chunk))
-      return loaded; // no room: served from the loaded copy alone
-  return writer->complete() ? writer->entry() : loaded;
+      return {loaded, false}; // no room: served from the loaded copy alone
+  if (!writer->complete())
+    return {loaded, false};
+  return {writer->entry(), true};
 }
 
 } // namespace
 
 TieredStore::TieredStore(std::shared_ptr<MemoryStore> memory, std::shared_ptr<DiskStore> disk)
     : memory_(std::move(memory)), disk_(std::move(disk)),
-      removals_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+      order_(std::make_shared<detail::TierOrder>()) {}
 
 std::shared_ptr<const Entry> TieredStore::lookup(const Key& key, const SecondaryKeyFn& secondary) {
   return memory_->lookup(key, secondary);
@@ -66,27 +87,42 @@ std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
   auto writer = memory_->insert(std::move(init));
   if (!writer)
     return nullptr;
-  return std::make_unique<TieredWriter>(std::move(writer), disk_);
+  return std::make_unique<TieredWriter>(std::move(writer), disk_, order_);
 }
 
 std::shared_ptr<const Entry>
 TieredStore::updateHead(const std::shared_ptr<const Entry>& entry, http::ResponseHead head,
                         std::chrono::system_clock::time_point request_time,
                         std::chrono::system_clock::time_point response_time) {
-  disk_->updateHead(entry->key(), entry->secondaryKey(), head, request_time, response_time);
+  disk_->updateHead(*entry, head, request_time, response_time);
   return memory_->updateHead(entry, std::move(head), request_time, response_time);
 }
 
 bool TieredStore::erase(const Entry& entry) {
-  removals_->fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard lock(order_->mutex);
+  order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->erase(entry.key(), entry.secondaryKey());
   return memory_->erase(entry);
 }
 
 std::size_t TieredStore::remove(const Key& key) {
-  removals_->fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard lock(order_->mutex);
+  order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->remove(key);
   return memory_->remove(key);
+}
+
+std::shared_ptr<TierTask> TieredStore::purge(const Key& key) {
+  auto task = std::make_shared<TierTask>();
+  std::lock_guard lock(order_->mutex);
+  order_->removals.fetch_add(1, std::memory_order_acq_rel);
+  const std::size_t from_memory = memory_->remove(key);
+  // The disk holds what memory held, and more: its count is the one that says what was
+  // stored, unless writing to it failed.
+  disk_->remove(key, [task, from_memory](std::size_t from_disk) {
+    task->finish(nullptr, std::max(from_memory, from_disk));
+  });
+  return task;
 }
 
 FetchTicket TieredStore::joinFetch(const Key& key) {
@@ -97,22 +133,24 @@ StoreStats TieredStore::stats() const {
   return memory_->stats();
 }
 
-std::shared_ptr<TierLoad> TieredStore::load(const Key& key, SecondaryKeyFn secondary) {
-  auto load = std::make_shared<TierLoad>();
-  const std::uint64_t removals = removals_->load(std::memory_order_acquire);
-  disk_->load(key, std::move(secondary), memory_->maxObjectBytes(),
-              [load, memory = memory_, removals_now = removals_,
-               removals](std::shared_ptr<const Entry> found) {
-                if (found && !found->bodyFile())
-                  found = putBack(*memory, std::move(found));
-                // Checked after the put back: a removal that ran before it counted first.
-                if (found && removals_now->load(std::memory_order_acquire) != removals) {
-                  memory->erase(*found); // a no-op for a body file, never in memory
-                  found = nullptr;
-                }
-                load->finish(std::move(found));
-              });
-  return load;
+std::shared_ptr<TierTask> TieredStore::load(const Key& key, SecondaryKeyFn secondary) {
+  auto task = std::make_shared<TierTask>();
+  const std::uint64_t removals = order_->removals.load(std::memory_order_acquire);
+  disk_->load(
+      key, std::move(secondary), memory_->maxObjectBytes(),
+      [task, memory = memory_, order = order_, removals](std::shared_ptr<const Entry> found) {
+        bool put_back = false;
+        if (found && !found->bodyFile())
+          std::tie(found, put_back) = putBack(*memory, std::move(found));
+        // Checked after the put back: a removal that ran before it counted first.
+        if (found && order->removals.load(std::memory_order_acquire) != removals) {
+          if (put_back)
+            memory->erase(*found);
+          found = nullptr;
+        }
+        task->finish(std::move(found));
+      });
+  return task;
 }
 
 } // namespace ferry::cache

@@ -626,7 +626,8 @@ void readRefreshRules(const Value& value, std::vector<cache::RefreshRule>& out) 
 }
 
 // The disk tier's directory: absolute; an existing directory ferry may write in, or one it
-// may create; on a filesystem with room, at least as large as cache.disk.size.
+// may create; on a filesystem at least as large as cache.disk.size, with room unless it
+// holds a disk cache already.
 std::optional<std::string> readCacheDirectory(const Value& value, std::uint64_t size_bytes) {
   auto path = value.scalar("an absolute directory path");
   if (!path)
@@ -660,7 +661,10 @@ std::optional<std::string> readCacheDirectory(const Value& value, std::uint64_t 
   }
   const std::uint64_t total = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
   const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-  if (free < 1 * MiB) {
+  // A cache already there may fill its filesystem by design: only a new one needs room.
+  struct stat index {};
+  const bool existing_cache = ::stat((*path + "/index/data.mdb").c_str(), &index) == 0;
+  if (!existing_cache && free < 1 * MiB) {
     value.fail("the filesystem of " + quoted(existing) + " has no room (" +
                units::formatSize(free) + " free)");
     return std::nullopt;

@@ -56,7 +56,7 @@ public:
 private:
   //   Route (waits for the resolver when access rules judge addresses)
   //   Route ──not in memory, with a disk tier──▶ Load ──what disk held──▶ on as from Route
-  //   Route ──PURGE──▶ Purge (looks on disk when memory held nothing) ──200/404──▶ Finish
+  //   Route ──PURGE──▶ Purge (until the disk's removal is committed) ──200/404──▶ Finish
   //   Route ──hit──────────────────────────────────────────────────▶ Serve ──end──▶ Finish
   //     │ │ └──miss, another client fetching──▶ Collapse ──stored──▶ Serve
   //     │ │                                         └──nothing──▶ Fetch
@@ -129,7 +129,7 @@ private:
   event* armWake();
   void lookupCache();
   void loadFromSlowerTier();
-  void startLoad(cache::SecondaryKeyFn secondary);
+  void waitFor(std::shared_ptr<cache::TierTask> task);
   void onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::Outcome hit);
   void waitForFetch();
   void onFetchDecided();
@@ -171,8 +171,8 @@ private:
   std::string backlog_; // origin bytes that came after the Entry was abandoned, not sent yet
   enum class OriginEnd { Receiving, Ended, Truncated };
   OriginEnd origin_end_ = OriginEnd::Receiving;
-  cache::FetchTicket ticket_;             // collapsed forwarding
-  std::shared_ptr<cache::TierLoad> load_; // the lookup on disk, in Load and Purge
+  cache::FetchTicket ticket_;                  // collapsed forwarding
+  std::shared_ptr<cache::TierTask> tier_task_; // the disk's lookup (Load) or removal (Purge)
   // Load, Purge and Collapse wait for another thread, which activates wake_ through the
   // subscription.
   net::EventPtr wake_; // declared before the subscription using it

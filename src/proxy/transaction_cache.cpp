@@ -36,16 +36,17 @@ void Transaction::lookupCache() {
 // secondary key, computed there.
 void Transaction::loadFromSlowerTier() {
   transition(Step::Load);
-  startLoad([fields = request_.headers](const cache::Entry& e) {
+  waitFor(worker_.store().load(key_, [fields = request_.headers](const cache::Entry& e) {
     return policy::varyKey(e.head().headers, fields);
-  });
+  }));
 }
 
-void Transaction::startLoad(cache::SecondaryKeyFn secondary) {
-  load_ = worker_.store().load(key_, std::move(secondary));
+// Load and Purge: the store's slower tier works on another thread; onWake goes on.
+void Transaction::waitFor(std::shared_ptr<cache::TierTask> task) {
+  tier_task_ = std::move(task);
   event* wake = armWake();
-  wake_subscription_ = load_->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
-  if (load_->isDone())
+  wake_subscription_ = tier_task_->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
+  if (tier_task_->isDone())
     event_active(wake, EV_TIMEOUT, 0);
 }
 
@@ -122,12 +123,11 @@ void Transaction::onWake(evutil_socket_t, short, void* arg) noexcept {
   if (self->step_ != Step::Load && self->step_ != Step::Purge)
     return;
   self->wake_subscription_.reset();
-  auto entry = self->load_->entry();
-  self->load_.reset();
+  const auto task = std::move(self->tier_task_);
   if (self->step_ == Step::Load)
-    self->onLookedUp(std::move(entry), cache::Outcome::Hit);
-  else // put back in memory by the load: removed from both tiers again
-    self->answerPurge(self->worker_.store().remove(self->key_));
+    self->onLookedUp(task->entry(), cache::Outcome::Hit);
+  else
+    self->answerPurge(task->removed());
 }
 
 // Another client is fetching this Key: wait for its response head, then stream from the
@@ -291,8 +291,8 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
 }
 
 // PURGE removes every stored variant of the URI from every tier; only admin networks may send
-// it. 200 when something was stored, else 404: with a disk tier, a URI memory does not hold
-// is looked for on disk first (any variant), then removed.
+// it. 200 when something was stored, else 404, answered once the removal is committed to
+// disk (with a disk tier), so that a purged response does not come back after a crash.
 void Transaction::purge() {
   if (!net::anyContains(settings_.purge_allowed, client_.peer())) {
     cache_status_.outcome = cache::Outcome::Denied;
@@ -300,17 +300,11 @@ void Transaction::purge() {
     return;
   }
   transition(Step::Purge);
-  cache::Store& store = worker_.store();
   key_ = http::cacheKey(target_);
-  const std::size_t removed = store.remove(key_);
-  if (removed > 0 || !store.hasSlowerTier()) {
-    answerPurge(removed);
-    return;
-  }
-  startLoad([](const cache::Entry& e) { return std::optional(e.secondaryKey()); });
+  waitFor(worker_.store().purge(key_));
 }
 
-// `removed`: stored responses removed (at least one for anything found on disk).
+// `removed`: the stored responses the purge removed (from disk: once committed).
 void Transaction::answerPurge(std::size_t removed) {
   const int status = removed > 0 ? 200 : 404;
   const bool close = !client_.keepAlive() || !request_done_;

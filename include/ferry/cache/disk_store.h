@@ -69,13 +69,19 @@ public:
   // the memory tier; null when its announced length exceeds max_object_bytes. Its Entry is
   // in no index until complete() and the write that follows; see SpoolWriter.
   std::unique_ptr<EntryWriter> spool(EntryInit init);
-  // Queues a new head and times for a stored variant (RFC 9111 §3.2, §4.3.4).
-  void updateHead(const Key& key, const std::string& secondary_key, http::ResponseHead head,
+  // Queues a new head and times for the stored variant of `stored` (RFC 9111 §3.2, §4.3.4),
+  // applied only while the variant on disk is still that response (same response time and
+  // body size), never to a newer one that replaced it.
+  void updateHead(const Entry& stored, http::ResponseHead head,
                   std::chrono::system_clock::time_point request_time,
                   std::chrono::system_clock::time_point response_time);
-  // Queues the removal of one variant, or of every variant of key.
+  // Queues the removal of one variant, or of every variant of key. From the call on, load()
+  // finds nothing for key until the removal is done. `done`, when set, runs on the writer
+  // thread once the removal is committed, with how many variants it removed (0 if the index
+  // could not be written).
+  using Removed = std::function<void(std::size_t removed)>;
   void erase(const Key& key, const std::string& secondary_key);
-  void remove(const Key& key);
+  void remove(const Key& key, Removed done = {});
 
   DiskStats stats() const;
 

@@ -121,23 +121,26 @@ private:
 // (secondary key "").
 using SecondaryKeyFn = std::function<std::optional<std::string>(const Entry& entry)>;
 
-// A lookup in a Store's slower tier (a disk), under way off the caller's thread. Shared by
-// the Store and the caller; thread-safe.
-class TierLoad {
+// Work in a Store's slower tier (a disk) under way off the caller's thread: a lookup, or a
+// purge. Shared by the Store and the caller; thread-safe.
+class TierTask {
 public:
   bool isDone() const noexcept { return done_.load(std::memory_order_acquire); }
-  // Once done: the Entry found (Complete), or null when the slower tier has nothing usable.
+  // Once done: a lookup's Entry (Complete), or null when the slower tier has nothing usable.
   std::shared_ptr<const Entry> entry() const;
-  // Calls callback once, on the Store's I/O thread with no lock held, when the load is done.
+  // Once done: how many stored responses a purge removed, over all tiers.
+  std::size_t removed() const;
+  // Calls callback once, on the Store's I/O thread with no lock held, when the work is done.
   // Subscribe first, then check isDone(): if it is done already, the returned Subscription is
   // inactive and nothing will be called.
   Subscription subscribe(std::function<void()> callback);
-  // The Store's side: the load is done. Once only.
-  void finish(std::shared_ptr<const Entry> entry);
+  // The Store's side: the work is done. Once only.
+  void finish(std::shared_ptr<const Entry> entry, std::size_t removed = 0);
 
 private:
-  mutable std::mutex mutex_; // guards entry_
+  mutable std::mutex mutex_; // guards entry_ and removed_
   std::shared_ptr<const Entry> entry_;
+  std::size_t removed_ = 0;
   std::atomic<bool> done_{false};
   Notifier notifier_;
 };
@@ -199,8 +202,11 @@ public:
   virtual bool hasSlowerTier() const noexcept { return false; }
   // Looks key up in the slower tier, like lookup(); `secondary` runs on another thread, so it
   // must own everything it reads. What is found is also placed where lookup() finds it next.
-  // Without a slower tier the TierLoad is done at once, with nothing.
-  virtual std::shared_ptr<TierLoad> load(const Key& key, SecondaryKeyFn secondary);
+  // Without a slower tier the TierTask is done at once, with nothing.
+  virtual std::shared_ptr<TierTask> load(const Key& key, SecondaryKeyFn secondary);
+  // PURGE: remove() from every tier, done once the slower tier has committed the removal
+  // (at once without one); TierTask::removed() says how many stored responses went.
+  virtual std::shared_ptr<TierTask> purge(const Key& key);
 };
 
 } // namespace ferry::cache

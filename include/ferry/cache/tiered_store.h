@@ -16,6 +16,10 @@
 
 namespace ferry::cache {
 
+namespace detail {
+struct TierOrder;
+} // namespace detail
+
 class TieredStore final : public Store {
 public:
   TieredStore(std::shared_ptr<MemoryStore> memory, std::shared_ptr<DiskStore> disk);
@@ -31,7 +35,8 @@ public:
   FetchTicket joinFetch(const Key& key) override;
   StoreStats stats() const override; // the memory tier's
   bool hasSlowerTier() const noexcept override { return true; }
-  std::shared_ptr<TierLoad> load(const Key& key, SecondaryKeyFn secondary) override;
+  std::shared_ptr<TierTask> load(const Key& key, SecondaryKeyFn secondary) override;
+  std::shared_ptr<TierTask> purge(const Key& key) override;
 
   MemoryStore& memory() { return *memory_; }
   DiskStore& disk() { return *disk_; }
@@ -39,9 +44,10 @@ public:
 private:
   std::shared_ptr<MemoryStore> memory_;
   std::shared_ptr<DiskStore> disk_;
-  // Counts removals: a load that began before one may have read what it removed, so its
-  // result is not served nor put back in memory.
-  std::shared_ptr<std::atomic<std::uint64_t>> removals_;
+  // Orders completions against removals, and counts removals: a load that began before one
+  // may have read what it removed, so its result is neither served nor put back in memory.
+  // Shared with the writers handed out.
+  std::shared_ptr<detail::TierOrder> order_;
 };
 
 } // namespace ferry::cache

@@ -53,7 +53,7 @@ std::shared_ptr<DiskStore> openDisk(const DiskSettings& settings, std::size_t ma
 }
 
 // Waits (with a deadline) for a load to be done and returns what it found.
-std::shared_ptr<const Entry> await(const std::shared_ptr<TierLoad>& load) {
+std::shared_ptr<const Entry> await(const std::shared_ptr<TierTask>& load) {
   std::mutex mutex;
   std::condition_variable done;
   auto subscription = load->subscribe([&] {
@@ -112,6 +112,8 @@ std::uint64_t diskErrors() {
 
 TEST_CASE("a disk record decodes to what was encoded, and nothing else decodes", "[cache][disk]") {
   disk::Record record;
+  record.key = "http://origin.test/a";
+  record.secondary_key = "gzip";
   record.file_id = 0x0102030405060708;
   record.body_size = 123456789;
   record.body_crc = 0xdeadbeef;
@@ -126,7 +128,10 @@ TEST_CASE("a disk record decodes to what was encoded, and nothing else decodes",
 
   auto back = disk::decode(bytes);
   REQUIRE(back);
+  CHECK(back->key == record.key);
+  CHECK(back->secondary_key == record.secondary_key);
   CHECK(back->file_id == record.file_id);
+  CHECK(disk::fileIdOf(bytes) == record.file_id);
   CHECK(back->body_size == record.body_size);
   CHECK(back->body_crc == record.body_crc);
   CHECK(back->tick == record.tick);
@@ -147,14 +152,17 @@ TEST_CASE("a disk record decodes to what was encoded, and nothing else decodes",
   CHECK_FALSE(disk::decode(other_version));
 }
 
-TEST_CASE("index keys keep a Key's variants together and in tick order", "[cache][disk]") {
+TEST_CASE("index keys: fixed size whatever the URL, a Key's variants together, ticks in order",
+          "[cache][disk]") {
   const std::string a = disk::indexKey("http://h/a", "gzip");
-  CHECK(a.substr(0, disk::variantPrefix("http://h/a").size()) == disk::variantPrefix("http://h/a"));
-  CHECK(disk::secondaryOf(a) == "gzip");
-  CHECK(disk::secondaryOf(disk::indexKey("http://h/a", "")) == "");
-  // "http://h/a" is a prefix of "http://h/ab" as text, not as a variant prefix.
-  CHECK(disk::indexKey("http://h/ab", "").substr(0, disk::variantPrefix("http://h/a").size()) !=
+  CHECK(a.size() == 2 * disk::PrefixBytes);
+  CHECK(a.substr(0, disk::PrefixBytes) == disk::variantPrefix("http://h/a"));
+  CHECK(disk::indexKey("http://h/a", "br").substr(0, disk::PrefixBytes) ==
         disk::variantPrefix("http://h/a"));
+  CHECK(disk::indexKey("http://h/a", "br") != a);
+  CHECK(disk::variantPrefix("http://h/ab") != disk::variantPrefix("http://h/a"));
+  CHECK(disk::indexKey("http://h/" + std::string(100000, 'x'), std::string(5000, 'v')).size() ==
+        2 * disk::PrefixBytes);
   CHECK(disk::tickKey(255) < disk::tickKey(256));
   CHECK(disk::tickKey(1) < disk::tickKey(1ull << 40));
   CHECK(disk::tickOf(disk::tickKey(0x123456789a)) == 0x123456789a);
@@ -445,4 +453,87 @@ TEST_CASE("a streamed response cut short, too large or left behind is not stored
   for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
     files += item.is_regular_file() ? 1 : 0;
   CHECK(files == 0);
+}
+
+TEST_CASE("#12 a URL or Vary value longer than LMDB's key limit is stored and found",
+          "[cache][disk]") {
+  TempDir dir;
+  const std::string url = "http://o/" + std::string(3000, 'u');
+  const std::string secondary(2000, 'v');
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit(url, secondary, {{"Vary", "X"}}), {"long"}));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/short"), {"short"}));
+    tiers.disk->settleForTest();
+    CHECK(tiers.disk->stats().entries == 2);
+  }
+  Tiers tiers(diskAt(dir.path()));
+  auto loaded = tiers.load(url, secondaryIs(secondary));
+  REQUIRE(loaded);
+  CHECK(bodyOf(*loaded) == "long");
+  CHECK(loaded->key() == url);
+  CHECK(tiers.load(url, secondaryIs(secondary + "w")) == nullptr);
+  CHECK(tiers.load("http://o/short") != nullptr);
+}
+
+TEST_CASE("#12 a purge is done once the disk has removed the response, and says how many",
+          "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/p", "a", {{"Vary", "X"}}), {"a"}));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/p", "b", {{"Vary", "X"}}), {"b"}));
+    tiers.disk->settleForTest();
+  }
+  {
+    Tiers tiers(diskAt(dir.path())); // on disk only
+    auto purged = await(tiers.store->purge("http://o/p"));
+    CHECK(purged == nullptr);
+    auto task = tiers.store->purge("http://o/p");
+    await(task);
+    CHECK(task->removed() == 0); // the first purge took both
+    CHECK(tiers.load("http://o/p", secondaryIs("a")) == nullptr);
+  }
+  Tiers tiers(diskAt(dir.path()));
+  CHECK(tiers.disk->stats().entries == 0);
+  CHECK(tiers.load("http://o/p", secondaryIs("b")) == nullptr);
+}
+
+TEST_CASE("#12 a purge counts the responses it removed from disk", "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/q", "a", {{"Vary", "X"}}), {"a"}));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/q", "b", {{"Vary", "X"}}), {"b"}));
+    tiers.disk->settleForTest();
+  }
+  Tiers tiers(diskAt(dir.path()));
+  auto task = tiers.store->purge("http://o/q");
+  await(task);
+  CHECK(task->removed() == 2);
+}
+
+TEST_CASE("#12 a new head for a response the disk no longer holds changes nothing there",
+          "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    auto v1 = storeComplete(*tiers.store, makeInit("http://o/r", "", {{"ETag", "\"1\""}}), {"v1"});
+    REQUIRE(v1);
+    auto v2_init = makeInit("http://o/r", "", {{"ETag", "\"2\""}});
+    v2_init.response_time = T0 + std::chrono::seconds(5);
+    REQUIRE(storeComplete(*tiers.store, std::move(v2_init), {"v2"}));
+    tiers.disk->settleForTest();
+    // A 304 for v1 that arrives after v2 replaced it.
+    auto head = v1->head();
+    head.headers.set("X-From-304", "v1");
+    tiers.store->updateHead(v1, head, T0 + std::chrono::seconds(9), T0 + std::chrono::seconds(9));
+    tiers.disk->settleForTest();
+  }
+  Tiers tiers(diskAt(dir.path()));
+  auto loaded = tiers.load("http://o/r");
+  REQUIRE(loaded);
+  CHECK(bodyOf(*loaded) == "v2");
+  CHECK(loaded->head().headers.get("ETag") == "\"2\"");
+  CHECK_FALSE(loaded->head().headers.has("X-From-304"));
 }
