@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -140,6 +141,10 @@ using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp, SpoolAp
 
 // Hits beyond this many queued writes are not recorded in the eviction order.
 constexpr std::size_t MaxQueuedTouches = 4096;
+// Keys whose last removal is remembered for the responses still being spooled.
+constexpr std::size_t MaxRemovalHistory = 1 << 16;
+// The number of a removal that failed: pending for the rest of the run.
+constexpr std::uint64_t NeverDone = std::numeric_limits<std::uint64_t>::max();
 
 // A spooled body being written, on the writer thread.
 struct Spool {
@@ -193,6 +198,13 @@ struct DiskStoreImpl {
   // lookup finds nothing there until the writer has done it, so what was purged is not
   // read back from the index meanwhile.
   std::unordered_map<std::string, std::uint64_t> pending_removals;
+  // Variant prefix → the number of the last removal queued for that Key, for responses still
+  // arriving: one that began before a removal of its Key is not indexed. At most
+  // MaxRemovalHistory of them; past that the history starts over from removal_floor, and
+  // every response that began before it counts as removed.
+  std::unordered_map<std::string, std::uint64_t> removal_history;
+  std::uint64_t removal_floor = 0;
+  std::uint64_t spooling_bytes = 0; // announced lengths of the responses being spooled
   std::uint64_t queued_bytes = 0;
   std::uint64_t ops_queued = 0;
   std::uint64_t ops_done = 0;
@@ -270,8 +282,51 @@ struct DiskStoreImpl {
       std::lock_guard lock(mutex);
       writes.push_back(std::move(op));
       pending_removals[prefix] = ++ops_queued;
+      if (removal_history.size() >= MaxRemovalHistory) {
+        removal_history.clear();
+        removal_floor = ops_queued;
+      }
+      removal_history[prefix] = ops_queued;
     }
     writer_wake.notify_one();
+  }
+
+  // The number the next queued operation gets; a spool's start.
+  std::uint64_t position() {
+    std::lock_guard lock(mutex);
+    return ops_queued;
+  }
+
+  // Queues the end of a spool whose response is whole: indexed, unless a removal of its Key
+  // was queued since it began (then dropped). Whether it will be indexed.
+  bool endSpool(std::uint64_t file_id, const std::shared_ptr<const Entry>& entry,
+                std::uint64_t started_at) {
+    bool removed = false;
+    {
+      std::lock_guard lock(mutex);
+      const auto it = removal_history.find(disk::variantPrefix(entry->key()));
+      removed =
+          started_at < removal_floor || (it != removal_history.end() && it->second > started_at);
+      writes.push_back(SpoolEndOp{file_id, removed ? nullptr : entry});
+      ++ops_queued;
+    }
+    writer_wake.notify_one();
+    return !removed;
+  }
+
+  // Responses being spooled may announce at most a quarter of the budget together, so that
+  // writes in flight cannot fill the filesystem past cache.disk.size.
+  bool reserveSpooling(std::uint64_t bytes) {
+    std::lock_guard lock(mutex);
+    if (spooling_bytes + bytes > settings.size_bytes / 4)
+      return false;
+    spooling_bytes += bytes;
+    return true;
+  }
+
+  void releaseSpooling(std::uint64_t bytes) {
+    std::lock_guard lock(mutex);
+    spooling_bytes -= std::min(spooling_bytes, bytes);
   }
 
   void enqueueTouch(TouchOp op) {
@@ -408,7 +463,6 @@ struct DiskStoreImpl {
   struct Batch {
     MDB_txn* txn = nullptr;
     std::vector<std::uint64_t> unlink_after; // bodies no record names once committed
-    std::vector<std::uint64_t> new_bodies;   // written this batch: unlinked if it fails
     // Removals to tell, once committed, how many records they dropped.
     std::vector<std::pair<DiskStore::Removed*, std::size_t>> removed;
     std::uint64_t used = 0;
@@ -425,6 +479,15 @@ struct DiskStoreImpl {
     if (rc != 0 && b.error == 0)
       b.error = rc;
     return rc == 0;
+  }
+
+  // A delete; a failure other than "not there" fails the batch, as a put's does.
+  void del(Batch& b, MDB_dbi db, std::string_view key) {
+    const std::string owned(key); // key may point into the page being changed
+    MDB_val k = value(owned);
+    const int rc = mdb_del(b.txn, db, &k, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND && b.error == 0)
+      b.error = rc;
   }
 
   std::optional<Record> get(Batch& b, std::string_view index_key) {
@@ -444,18 +507,17 @@ struct DiskStoreImpl {
       return false;
     const std::size_t record_bytes = v.mv_size;
     if (auto record = disk::decode(view(v))) {
-      const std::string tick = disk::tickKey(record->tick);
-      MDB_val t = value(tick);
-      mdb_del(b.txn, ticks_db, &t, nullptr);
+      del(b, ticks_db, disk::tickKey(record->tick));
       b.unlink_after.push_back(record->file_id);
       b.used -= std::min(b.used, charge(record->body_size, record_bytes, index_key.size()));
     }
-    const std::string owned(index_key); // k may point into the page being deleted
-    MDB_val del = value(owned);
-    const bool dropped = mdb_del(b.txn, entries_db, &del, nullptr) == 0;
-    if (dropped && b.entries > 0)
+    const int error = b.error;
+    del(b, entries_db, index_key);
+    if (b.error != error)
+      return false;
+    if (b.entries > 0)
       --b.entries;
-    return dropped;
+    return true;
   }
 
   void store(Batch& b, std::string_view index_key, Record& record, bool is_new) {
@@ -572,9 +634,7 @@ struct DiskStoreImpl {
     auto record = get(b, op.index_key);
     if (!record || record->file_id != op.file_id)
       return;
-    const std::string old_tick = disk::tickKey(record->tick);
-    MDB_val t = value(old_tick);
-    mdb_del(b.txn, ticks_db, &t, nullptr);
+    del(b, ticks_db, disk::tickKey(record->tick));
     const std::uint64_t used = b.used;
     store(b, op.index_key, *record, false);
     b.used = used; // same record size, same charge
@@ -594,8 +654,7 @@ struct DiskStoreImpl {
     if (rc != 0)
       return false;
     drop(b, index_key);
-    MDB_val t = value(tick); // gone with its record, unless it had none: then alone
-    mdb_del(b.txn, ticks_db, &t, nullptr);
+    del(b, ticks_db, tick); // gone with its record, unless it had none: then alone
     ++b.evicted;
     return true;
   }
@@ -673,9 +732,19 @@ struct DiskStoreImpl {
       for (const auto& body : bodies)
         if (body)
           ::unlink(bodyPath(body->file_id).c_str());
+      // Removals not made stay in force for this run: their Keys are never read back.
+      {
+        std::lock_guard lock(mutex);
+        for (const auto& op : ops) {
+          if (const auto* remove = std::get_if<RemoveOp>(&op))
+            pending_removals[disk::variantPrefix(remove->key)] = NeverDone;
+          else if (const auto* erase = std::get_if<EraseOp>(&op))
+            pending_removals[erase->index_key.substr(0, disk::PrefixBytes)] = NeverDone;
+        }
+      }
       for (auto& op : ops)
         if (auto* remove = std::get_if<RemoveOp>(&op); remove && remove->done)
-          remove->done(0);
+          remove->done(std::nullopt);
       return;
     }
     used_bytes = b.used;
@@ -936,12 +1005,19 @@ namespace {
 class SpoolWriter final : public EntryWriter {
 public:
   static constexpr std::size_t PieceBytes = 64 * 1024;
-  static constexpr std::uint64_t MaxUnreadBytes = 16ull * 1024 * 1024;
+  // A client this far behind the origin makes the response stop being stored: it then gets
+  // the rest relayed with back-pressure, like any response not stored.
+  static constexpr std::uint64_t MaxUnreadBytes = 1024 * 1024;
 
-  SpoolWriter(std::shared_ptr<detail::DiskStoreImpl> disk, EntryInit init)
-      : disk_(std::move(disk)), file_id_(disk_->next_file_id.fetch_add(1)),
-        entry_(detail::EntryMutator::create(std::move(init))) {}
-  ~SpoolWriter() override { abandon(); }
+  // `reserved`: bytes counted in the impl's spooling total, released at the end.
+  SpoolWriter(std::shared_ptr<detail::DiskStoreImpl> disk, EntryInit init, std::uint64_t started_at,
+              std::uint64_t reserved)
+      : disk_(std::move(disk)), file_id_(disk_->next_file_id.fetch_add(1)), started_at_(started_at),
+        reserved_(reserved), entry_(detail::EntryMutator::create(std::move(init))) {}
+  ~SpoolWriter() override {
+    abandon();
+    disk_->releaseSpooling(reserved_);
+  }
 
   const std::shared_ptr<const Entry>& entry() const noexcept override { return shared_; }
 
@@ -954,21 +1030,39 @@ public:
       abandon();
       return false;
     }
-    pending_.append(bytes);
-    return pending_.size() < PieceBytes || publish();
+    if (pending_.size() + bytes.size() < PieceBytes) {
+      pending_.append(bytes);
+      return true;
+    }
+    // The piece due now holds this call's bytes: they are taken only if it goes out.
+    std::string piece = pending_;
+    piece.append(bytes);
+    if (!publish(std::move(piece))) {
+      abandon(); // this client still gets pending_, the earlier appends
+      return false;
+    }
+    pending_.clear();
+    return true;
   }
 
   bool complete() override {
     if (entry_->state() != EntryState::Filling)
       return false;
-    if ((!pending_.empty() && !publish()) ||
-        (entry_->contentLength() && *entry_->contentLength() != entry_->bodySize())) {
+    if (!pending_.empty()) {
+      if (!publish(pending_)) {
+        abandon();
+        return false;
+      }
+      pending_.clear();
+    }
+    if (entry_->contentLength() && *entry_->contentLength() != entry_->bodySize()) {
       abandon();
       return false;
     }
-    detail::EntryMutator::finish(*entry_, EntryState::Complete);
-    disk_->enqueue(SpoolEndOp{file_id_, entry_});
-    return true;
+    // Not indexed when its Key was purged or invalidated since the response began.
+    const bool indexed = disk_->endSpool(file_id_, entry_, started_at_);
+    detail::EntryMutator::finish(*entry_, indexed ? EntryState::Complete : EntryState::Abandoned);
+    return indexed;
   }
 
   void abandon() override {
@@ -995,24 +1089,24 @@ public:
   }
 
 private:
-  // pending_ becomes a piece: kept for the client, queued for the disk. False when it could
-  // not be queued: the Entry is abandoned and the bytes are kept for the client only.
-  bool publish() {
-    auto piece = std::make_shared<const std::string>(std::move(pending_));
-    pending_.clear();
-    unread_.push_back(piece);
-    unread_bytes_ += piece->size();
-    if (unread_bytes_ > MaxUnreadBytes || !disk_->reserveQueue(piece->size())) {
-      abandon();
+  // Queues a piece for the disk and keeps it for this writer's client. False, queueing
+  // nothing, when that client is too far behind or the write queue is full.
+  bool publish(std::string bytes) {
+    const std::uint64_t size = bytes.size();
+    if (unread_bytes_ + size > MaxUnreadBytes || !disk_->reserveQueue(size))
       return false;
-    }
-    disk_->enqueue(SpoolAppendOp{file_id_, piece});
-    detail::EntryMutator::grow(*entry_, piece->size());
+    auto piece = std::make_shared<const std::string>(std::move(bytes));
+    unread_.push_back(piece);
+    unread_bytes_ += size;
+    disk_->enqueue(SpoolAppendOp{file_id_, std::move(piece)});
+    detail::EntryMutator::grow(*entry_, size);
     return true;
   }
 
   std::shared_ptr<detail::DiskStoreImpl> disk_;
   const std::uint64_t file_id_;
+  const std::uint64_t started_at_; // ops_queued when the response began
+  const std::uint64_t reserved_;
   std::shared_ptr<Entry> entry_;
   const std::shared_ptr<const Entry> shared_ = entry_;
   std::string pending_;
@@ -1140,9 +1234,10 @@ void DiskStore::persist(std::shared_ptr<const Entry> complete) {
 }
 
 std::unique_ptr<EntryWriter> DiskStore::spool(EntryInit init) {
-  if (init.content_length.value_or(0) > impl_->settings.max_object_bytes)
+  const std::uint64_t length = init.content_length.value_or(0);
+  if (length > impl_->settings.max_object_bytes || !impl_->reserveSpooling(length))
     return nullptr;
-  return std::make_unique<SpoolWriter>(impl_, std::move(init));
+  return std::make_unique<SpoolWriter>(impl_, std::move(init), impl_->position(), length);
 }
 
 void DiskStore::updateHead(const Entry& stored, http::ResponseHead head,

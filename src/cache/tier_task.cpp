@@ -10,7 +10,7 @@ std::shared_ptr<const Entry> TierTask::entry() const {
   return entry_;
 }
 
-std::size_t TierTask::removed() const {
+std::optional<std::size_t> TierTask::removed() const {
   std::lock_guard lock(mutex_);
   return removed_;
 }
@@ -19,7 +19,7 @@ Subscription TierTask::subscribe(std::function<void()> callback) {
   return notifier_.subscribe(std::move(callback));
 }
 
-void TierTask::finish(std::shared_ptr<const Entry> entry, std::size_t removed) {
+void TierTask::finish(std::shared_ptr<const Entry> entry, std::optional<std::size_t> removed) {
   {
     std::lock_guard lock(mutex_);
     entry_ = std::move(entry);

@@ -82,8 +82,16 @@ std::shared_ptr<const Entry> TieredStore::lookup(const Key& key, const Secondary
 }
 
 std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
-  if (init.content_length && *init.content_length > memory_->maxObjectBytes())
-    return disk_->spool(std::move(init)); // too large for memory: straight to disk
+  if (init.content_length && *init.content_length > memory_->maxObjectBytes()) {
+    // Too large for memory: straight to disk. An older response of the variant in memory
+    // would hide it.
+    const std::string& secondary = init.secondary_key;
+    if (auto held = memory_->lookup(
+            init.key, [&secondary](const Entry&) { return std::optional<std::string>(secondary); });
+        held && held->secondaryKey() == secondary)
+      memory_->erase(*held);
+    return disk_->spool(std::move(init));
+  }
   auto writer = memory_->insert(std::move(init));
   if (!writer)
     return nullptr;
@@ -119,8 +127,9 @@ std::shared_ptr<TierTask> TieredStore::purge(const Key& key) {
   const std::size_t from_memory = memory_->remove(key);
   // The disk holds what memory held, and more: its count is the one that says what was
   // stored, unless writing to it failed.
-  disk_->remove(key, [task, from_memory](std::size_t from_disk) {
-    task->finish(nullptr, std::max(from_memory, from_disk));
+  disk_->remove(key, [task, from_memory](std::optional<std::size_t> from_disk) {
+    task->finish(nullptr,
+                 from_disk ? std::optional(std::max(from_memory, *from_disk)) : std::nullopt);
   });
   return task;
 }

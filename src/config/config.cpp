@@ -688,12 +688,14 @@ void readCacheDisk(const Value& section, cache::DiskSettings& disk) {
                             [](const Value& value) { return value.size(16 * MiB, MaxBytes); });
   const bool maxGood = set(*map, "max_object_size", disk.max_object_bytes,
                            [](const Value& value) { return value.size(1, MaxBytes); });
+  // One object near the whole budget would evict everything else, then itself.
+  const std::uint64_t largest = disk.size_bytes / 8;
   if (!map->find("max_object_size")) {
-    disk.max_object_bytes = std::min(disk.max_object_bytes, disk.size_bytes);
-  } else if (sizeGood && maxGood && disk.max_object_bytes > disk.size_bytes) {
+    disk.max_object_bytes = std::min(disk.max_object_bytes, largest);
+  } else if (sizeGood && maxGood && disk.max_object_bytes > largest) {
     map->find("max_object_size")
         ->fail("max_object_size (" + units::formatSize(disk.max_object_bytes) +
-               ") must not exceed size (" + units::formatSize(disk.size_bytes) + ")");
+               ") must not exceed an eighth of size (" + units::formatSize(largest) + ")");
   }
   set(*map, "sync", disk.sync, [](const Value& value) {
     using Sync = cache::DiskSettings::Sync;

@@ -8,6 +8,8 @@
 #include "ferry/cache/policy.h"
 #include "ferry/http/serializer.h"
 
+#include <limits>
+
 #include <spdlog/spdlog.h>
 
 namespace ferry::proxy {
@@ -61,8 +63,17 @@ void BackgroundRefresh::onHead(http::ResponseHead& head, http::Framing framing,
 }
 
 void BackgroundRefresh::onBody(std::string_view data) {
-  if (writer_ && !writer_->append(data))
+  if (!writer_)
+    return;
+  if (!writer_->append(data)) {
     writer_.reset();
+    end(); // nothing more to store: the rest of the body is not worth fetching
+    return;
+  }
+  // This writer's own client, which needs none of the body: what it keeps for its client
+  // is let go at once.
+  read_chunks_ +=
+      writer_->read(read_chunks_, std::numeric_limits<std::size_t>::max()).chunks.size();
 }
 
 void BackgroundRefresh::onEnd() {

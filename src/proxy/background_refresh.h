@@ -56,6 +56,7 @@ private:
   cache::FetchTicket ticket_;
   std::unique_ptr<OriginExchange> exchange_;
   std::unique_ptr<cache::EntryWriter> writer_;
+  std::size_t read_chunks_ = 0; // of writer_'s body, let go already
   bool ended_ = false;
 };
 

@@ -126,8 +126,10 @@ void Transaction::onWake(evutil_socket_t, short, void* arg) noexcept {
   const auto task = std::move(self->tier_task_);
   if (self->step_ == Step::Load)
     self->onLookedUp(task->entry(), cache::Outcome::Hit);
+  else if (const auto removed = task->removed())
+    self->answerPurge(*removed);
   else
-    self->answerPurge(task->removed());
+    self->answer(503, "the disk cache could not record the purge; try again");
 }
 
 // Another client is fetching this Key: wait for its response head, then stream from the

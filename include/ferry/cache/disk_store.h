@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -76,10 +77,10 @@ public:
                   std::chrono::system_clock::time_point request_time,
                   std::chrono::system_clock::time_point response_time);
   // Queues the removal of one variant, or of every variant of key. From the call on, load()
-  // finds nothing for key until the removal is done. `done`, when set, runs on the writer
-  // thread once the removal is committed, with how many variants it removed (0 if the index
-  // could not be written).
-  using Removed = std::function<void(std::size_t removed)>;
+  // finds nothing for key until the removal is done (for the rest of the run if the index
+  // could not be written). `done`, when set, runs on the writer thread once the removal is
+  // committed, with how many variants it removed, or nullopt when it could not be written.
+  using Removed = std::function<void(std::optional<std::size_t> removed)>;
   void erase(const Key& key, const std::string& secondary_key);
   void remove(const Key& key, Removed done = {});
 

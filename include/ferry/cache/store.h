@@ -128,19 +128,20 @@ public:
   bool isDone() const noexcept { return done_.load(std::memory_order_acquire); }
   // Once done: a lookup's Entry (Complete), or null when the slower tier has nothing usable.
   std::shared_ptr<const Entry> entry() const;
-  // Once done: how many stored responses a purge removed, over all tiers.
-  std::size_t removed() const;
+  // Once done: how many stored responses a purge removed, over all tiers; nullopt when the
+  // slower tier could not record the removal.
+  std::optional<std::size_t> removed() const;
   // Calls callback once, on the Store's I/O thread with no lock held, when the work is done.
   // Subscribe first, then check isDone(): if it is done already, the returned Subscription is
   // inactive and nothing will be called.
   Subscription subscribe(std::function<void()> callback);
   // The Store's side: the work is done. Once only.
-  void finish(std::shared_ptr<const Entry> entry, std::size_t removed = 0);
+  void finish(std::shared_ptr<const Entry> entry, std::optional<std::size_t> removed = 0);
 
 private:
   mutable std::mutex mutex_; // guards entry_ and removed_
   std::shared_ptr<const Entry> entry_;
-  std::size_t removed_ = 0;
+  std::optional<std::size_t> removed_ = 0;
   std::atomic<bool> done_{false};
   Notifier notifier_;
 };

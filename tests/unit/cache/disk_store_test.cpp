@@ -537,3 +537,32 @@ TEST_CASE("#12 a new head for a response the disk no longer holds changes nothin
   CHECK(loaded->head().headers.get("ETag") == "\"2\"");
   CHECK_FALSE(loaded->head().headers.has("X-From-304"));
 }
+
+TEST_CASE("#12 a streamed response that stops being stored gives its client each byte once",
+          "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()), 32, 1024);
+  const std::string body = bodyOfSize(3 << 20, 'd');
+  auto init = makeInit("http://o/slow-client");
+  init.content_length = body.size();
+  auto writer = tiers.store->insert(std::move(init));
+  REQUIRE(writer);
+  // A client that reads nothing while the response arrives.
+  std::string taken; // the bytes append() took
+  std::size_t at = 0;
+  for (; at < body.size(); at += 10000) {
+    const std::string_view piece = std::string_view(body).substr(at, 10000);
+    if (!writer->append(piece))
+      break;
+    taken += piece;
+  }
+  REQUIRE(at < body.size()); // it stopped storing: the client is 1 MiB behind
+  CHECK(writer->read(0, 1).state == EntryState::Abandoned);
+  std::string seen;
+  for (const Chunk& chunk : writer->read(0, 1000).chunks)
+    seen += *chunk;
+  CHECK(seen == taken); // the rest is the caller's to relay: nothing twice, nothing missing
+  writer.reset();
+  tiers.disk->settleForTest();
+  CHECK(tiers.disk->stats().entries == 0);
+}

@@ -273,9 +273,9 @@ TEST_CASE("#12 a disk cache path ferry cannot use, and bad disk settings", "[con
        "unknown key (known here: path, size, max_object_size, sync)"},
       {"cache:\n  disk: {size: 64MiB, max_object_size: 128MiB}\n",
        "t.yaml:2:40: cache.disk.max_object_size: ",
-       "max_object_size (128MiB) must not exceed size (64MiB)"},
+       "max_object_size (128MiB) must not exceed an eighth of size (8MiB)"},
       {"cache:\n  disk: {max_object_size: 2GiB}\n", "t.yaml:2:27: cache.disk.max_object_size: ",
-       "max_object_size (2GiB) must not exceed size (1GiB)"},
+       "max_object_size (2GiB) must not exceed an eighth of size (128MiB)"},
   };
   for (const auto& c : cases)
     checkOneProblem(c);

@@ -336,14 +336,14 @@ TEST_CASE("cache memory and largest object", "[config]") {
 TEST_CASE("#12 cache.disk: off by default; path, size, largest object and sync", "[config]") {
   const auto off = parseText("");
   CHECK(off.cache.disk.path.empty());
-  const auto on = parseText("cache:\n  disk:\n    path: /tmp/ferry-cache/\n    size: 2GiB\n"
+  const auto on = parseText("cache:\n  disk:\n    path: /tmp/ferry-cache/\n    size: 8GiB\n"
                             "    max_object_size: 512MiB\n    sync: commit\n");
   CHECK(on.cache.disk.path == "/tmp/ferry-cache"); // the trailing / dropped
-  CHECK(on.cache.disk.size_bytes == 2ull << 30);
+  CHECK(on.cache.disk.size_bytes == 8ull << 30);
   CHECK(on.cache.disk.max_object_bytes == 512ull << 20);
   CHECK(on.cache.disk.sync == cache::DiskSettings::Sync::Commit);
-  const auto small = parseText("cache:\n  disk: {path: /tmp/ferry-cache, size: 100MiB}\n");
-  CHECK(small.cache.disk.max_object_bytes == 100ull << 20); // at most the size
+  const auto small = parseText("cache:\n  disk: {path: /tmp/ferry-cache, size: 800MiB}\n");
+  CHECK(small.cache.disk.max_object_bytes == 100ull << 20); // at most an eighth of the size
   CHECK(small.cache.disk.sync == cache::DiskSettings::Sync::None);
 }
 
