@@ -204,9 +204,10 @@ private:
         if (admin_)
           admin_->reconfigure(snapshot->admin);
         memory_->reconfigure(snapshot->cache);
-        if (snapshot->cache.disk.path != config_->cache.disk.path ||
-            snapshot->cache.disk.size_bytes != config_->cache.disk.size_bytes ||
-            snapshot->cache.disk.sync != config_->cache.disk.sync)
+        const cache::DiskSettings& disk = snapshot->cache.disk;
+        const cache::DiskSettings& running = config_->cache.disk;
+        if (disk.path != running.path || disk.size_bytes != running.size_bytes ||
+            disk.max_object_bytes != running.max_object_bytes || disk.sync != running.sync)
           spdlog::warn("cache.disk changed: takes effect after a restart");
         config_ = snapshot;
         access_log_ = access_log;
