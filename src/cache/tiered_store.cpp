@@ -3,6 +3,11 @@
 // removals of its Key, so the disk tier's queue sees them in the order memory did.
 #include "ferry/cache/tiered_store.h"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <tuple>
+
 namespace ferry::cache {
 
 namespace detail {

@@ -4,13 +4,14 @@
 // record (disk_record.h). All disk work runs on its own threads — one writer, which alone
 // changes files and the index, and readers for lookups — never on the caller's.
 //
-// Crash contract: an Entry is written only once Complete in memory; its body goes to a new
-// file (fsynced first under Sync::Commit), and only then is its record committed to the
-// index, so the index never names a body that was not written whole. A removal commits the
-// index first and unlinks the file after. A restart after kill -9 therefore finds only
-// complete bodies, loses at most the writes still queued, and leaves files no record names
-// (orphans), which a background sweep at start removes. A body is checked against its
-// record's length and CRC-32 when read; one that does not match is dropped, never served.
+// Crash contract: a body goes to a new file — written behind an Entry Complete in memory, or
+// streamed while it arrives (spool) — and only once it is whole (and fsynced under
+// Sync::Commit) is its record committed to the index, so the index never names a body that
+// was not written whole. A removal commits the index first and unlinks the file after. A
+// restart after kill -9 therefore finds only complete bodies, loses at most the writes still
+// queued, and leaves files no record names (orphans), which a background sweep at start
+// removes. A body is checked against its record's length and CRC-32 when read (a body sent
+// from its file: once per run); one that does not match is dropped, never served.
 #pragma once
 
 #include <atomic>

@@ -7,7 +7,6 @@
 // stored stays on disk), and a larger body is sent from its file.
 #pragma once
 
-#include <atomic>
 #include <memory>
 
 #include "ferry/cache/disk_store.h"
@@ -37,9 +36,6 @@ public:
   bool hasSlowerTier() const noexcept override { return true; }
   std::shared_ptr<TierTask> load(const Key& key, SecondaryKeyFn secondary) override;
   std::shared_ptr<TierTask> purge(const Key& key) override;
-
-  MemoryStore& memory() { return *memory_; }
-  DiskStore& disk() { return *disk_; }
 
 private:
   std::shared_ptr<MemoryStore> memory_;
