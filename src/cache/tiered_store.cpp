@@ -50,6 +50,14 @@ private:
   std::shared_ptr<detail::TierOrder> order_;
 };
 
+// The variant of key with this secondary key the memory store holds, or null.
+std::shared_ptr<const Entry> heldVariant(MemoryStore& memory, const Key& key,
+                                         const std::string& secondary) {
+  auto held = memory.lookup(
+      key, [&secondary](const Entry&) { return std::optional<std::string>(secondary); });
+  return held && held->secondaryKey() == secondary ? held : nullptr;
+}
+
 // Puts an Entry read from disk in the memory store, unless the memory store holds that
 // variant already (a fill in progress is not replaced). The Entry to serve, and whether it
 // is the one put in memory here.
@@ -59,13 +67,8 @@ std::pair<std::shared_ptr<const Entry>, bool> putBack(MemoryStore& memory,
                                                   loaded->head(), loaded->requestTime(),
                                                   loaded->responseTime(), loaded->contentLength()});
   if (!writer) {
-    const std::string& secondary = loaded->secondaryKey();
-    auto held = memory.lookup(loaded->key(), [&secondary](const Entry&) {
-      return std::optional<std::string>(secondary);
-    });
-    if (held && held->secondaryKey() == secondary)
-      return {held, false};
-    return {loaded, false};
+    auto held = heldVariant(memory, loaded->key(), loaded->secondaryKey());
+    return {held ? held : loaded, false};
   }
   const BodyRead body = loaded->read(0);
   for (const Chunk& chunk : body.chunks)
@@ -90,10 +93,7 @@ std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
   if (init.content_length && *init.content_length > memory_->maxObjectBytes()) {
     // Too large for memory: straight to disk. An older response of the variant in memory
     // would hide it.
-    const std::string& secondary = init.secondary_key;
-    if (auto held = memory_->lookup(
-            init.key, [&secondary](const Entry&) { return std::optional<std::string>(secondary); });
-        held && held->secondaryKey() == secondary)
+    if (auto held = heldVariant(*memory_, init.key, init.secondary_key))
       memory_->erase(*held);
     return disk_->spool(std::move(init));
   }
