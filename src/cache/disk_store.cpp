@@ -81,15 +81,18 @@ std::uint64_t u64Of(std::string_view bytes) {
   return v;
 }
 
-bool writeAll(int fd, const char* data, std::size_t size) {
+// Writes at `offset`, leaving the file position alone: readers of a body being written may
+// use the same descriptor.
+bool writeAll(int fd, std::uint64_t offset, const char* data, std::size_t size) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return false;
     data += n;
     size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
   }
   return true;
 }
@@ -127,15 +130,19 @@ struct TouchOp {
   std::string index_key;
   std::uint64_t file_id;
 };
-// A body streamed to disk while it arrives (SpoolWriter): appended piece by piece, then
-// indexed (`entry` set: Complete, with the head and metadata of the record) or dropped.
+// A body streamed to disk while it arrives (SpoolWriter): appended piece by piece to the
+// file its Entry's readers follow, then ended — whole (the Entry becomes Complete, and is
+// indexed unless its Key was removed meanwhile) or not (Abandoned, and dropped).
 struct SpoolAppendOp {
   std::uint64_t file_id;
   Chunk chunk;
+  std::shared_ptr<Entry> entry;
 };
 struct SpoolEndOp {
   std::uint64_t file_id;
-  std::shared_ptr<const Entry> entry; // null: abandoned
+  std::shared_ptr<Entry> entry;
+  bool whole = false;
+  bool index = false;
 };
 using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp, SpoolAppendOp, SpoolEndOp>;
 
@@ -148,7 +155,7 @@ constexpr std::uint64_t NeverDone = std::numeric_limits<std::uint64_t>::max();
 
 // A spooled body being written, on the writer thread.
 struct Spool {
-  int fd = -1;
+  std::shared_ptr<const BodyFile> file; // shared with the Entry's readers
   std::uint32_t crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
   std::uint64_t size = 0;
   bool failed = false;
@@ -299,7 +306,7 @@ struct DiskStoreImpl {
 
   // Queues the end of a spool whose response is whole: indexed, unless a removal of its Key
   // was queued since it began (then dropped). Whether it will be indexed.
-  bool endSpool(std::uint64_t file_id, const std::shared_ptr<const Entry>& entry,
+  bool endSpool(std::uint64_t file_id, const std::shared_ptr<Entry>& entry,
                 std::uint64_t started_at) {
     bool removed = false;
     {
@@ -307,7 +314,7 @@ struct DiskStoreImpl {
       const auto it = removal_history.find(disk::variantPrefix(entry->key()));
       removed =
           started_at < removal_floor || (it != removal_history.end() && it->second > started_at);
-      writes.push_back(SpoolEndOp{file_id, removed ? nullptr : entry});
+      writes.push_back(SpoolEndOp{file_id, entry, true, !removed});
       ++ops_queued;
     }
     writer_wake.notify_one();
@@ -387,7 +394,7 @@ struct DiskStoreImpl {
         break;
       next += read.chunks.size();
       for (const Chunk& chunk : read.chunks) {
-        good = good && writeAll(fd, chunk->data(), chunk->size());
+        good = good && writeAll(fd, size, chunk->data(), chunk->size());
         written.crc = static_cast<std::uint32_t>(
             crc32_z(written.crc, reinterpret_cast<const Bytef*>(chunk->data()), chunk->size()));
         size += chunk->size();
@@ -413,48 +420,63 @@ struct DiskStoreImpl {
             syncDirectory(std::filesystem::path(path).parent_path().string()));
   }
 
+  // Creates a spool's file, readable too: its Entry's readers send from it while it grows.
+  std::shared_ptr<const BodyFile> createSpoolFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      complain("cannot create {}: {}", path, std::strerror(errno));
+      return nullptr;
+    }
+    return std::make_shared<BodyFile>(fd);
+  }
+
   void spoolAppend(SpoolAppendOp& op) {
     Spool& spool = spools[op.file_id];
     const std::string path = bodyPath(op.file_id);
-    if (spool.fd < 0 && !spool.failed) {
-      spool.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-      if (spool.fd < 0) {
-        complain("cannot create {}: {}", path, std::strerror(errno));
-        spool.failed = true;
-      }
+    if (!spool.file && !spool.failed) {
+      spool.file = createSpoolFile(path);
+      spool.failed = !spool.file;
     }
-    if (spool.failed)
-      return;
-    if (!writeAll(spool.fd, op.chunk->data(), op.chunk->size())) {
+    if (!spool.failed &&
+        !writeAll(spool.file->fd(), spool.size, op.chunk->data(), op.chunk->size())) {
       complain("cannot write {}: {}", path, std::strerror(errno));
       spool.failed = true;
+    }
+    if (spool.failed) {
+      // Readers following the file stop now; its writer's next append fails, and its own
+      // client gets the rest from the origin.
+      detail::EntryMutator::finish(*op.entry, EntryState::Abandoned);
       return;
     }
     spool.crc = static_cast<std::uint32_t>(
         crc32_z(spool.crc, reinterpret_cast<const Bytef*>(op.chunk->data()), op.chunk->size()));
     spool.size += op.chunk->size();
+    detail::EntryMutator::fileWritten(*op.entry, spool.file, spool.size);
   }
 
-  // Closes the spooled body's file: written whole when the Entry is to be indexed.
+  // Ends a spool: a body written whole makes its Entry Complete, so the readers following
+  // the file finish, and is indexed when asked (unless it cannot be synced); any other is
+  // Abandoned and unlinked (readers still holding the file keep what they have).
   std::optional<WrittenBody> spoolEnd(SpoolEndOp& op) {
     auto it = spools.find(op.file_id);
-    Spool spool = it == spools.end() ? Spool{} : it->second;
+    Spool spool = it == spools.end() ? Spool{} : std::move(it->second);
     if (it != spools.end())
       spools.erase(it);
     const std::string path = bodyPath(op.file_id);
-    bool good = op.entry && !spool.failed && spool.size == op.entry->bodySize();
-    if (good && spool.fd < 0) { // an empty body: nothing was appended
-      spool.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-      good = spool.fd >= 0;
+    bool whole = op.whole && !spool.failed && spool.size == op.entry->bodySize();
+    if (whole && !spool.file) { // an empty body: nothing was appended
+      spool.file = createSpoolFile(path);
+      whole = spool.file && detail::EntryMutator::fileWritten(*op.entry, spool.file, 0);
     }
-    if (good && !syncBody(spool.fd, path)) {
+    bool indexed = whole && op.index;
+    if (indexed && !syncBody(spool.file->fd(), path)) {
       complain("cannot sync {}: {}", path, std::strerror(errno));
-      good = false;
+      indexed = false;
     }
-    if (spool.fd >= 0 && ::close(spool.fd) != 0)
-      good = false;
-    if (!good) {
-      ::unlink(path.c_str());
+    detail::EntryMutator::finish(*op.entry, whole ? EntryState::Complete : EntryState::Abandoned);
+    if (!indexed) {
+      if (spool.file)
+        ::unlink(path.c_str());
       return std::nullopt;
     }
     return WrittenBody{op.file_id, spool.crc};
@@ -562,7 +584,7 @@ struct DiskStoreImpl {
   void apply(Batch& b, SpoolEndOp& op, const std::optional<WrittenBody>& body) {
     if (body)
       index(b, *op.entry, *body);
-    else if (op.entry)
+    else if (op.index) // the older response of this variant must not stand in for this one
       drop(b, disk::indexKey(op.entry->key(), op.entry->secondaryKey()));
   }
 
@@ -877,8 +899,8 @@ struct DiskStoreImpl {
     if (in_file) {
       std::lock_guard lock(verified_mutex);
       if (verified.count(record.file_id))
-        return detail::EntryMutator::withFile(std::move(init),
-                                              std::make_shared<BodyFile>(fd, record.body_size));
+        return detail::EntryMutator::withFile(std::move(init), std::make_shared<BodyFile>(fd),
+                                              record.body_size);
     }
     auto entry = detail::EntryMutator::create(std::move(init));
     auto crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
@@ -918,7 +940,7 @@ struct DiskStoreImpl {
       return detail::EntryMutator::withFile(EntryInit{key, entry->secondaryKey(), entry->head(),
                                                       entry->requestTime(), entry->responseTime(),
                                                       entry->contentLength()},
-                                            std::make_shared<BodyFile>(fd, record.body_size));
+                                            std::make_shared<BodyFile>(fd), record.body_size);
     }
     ::close(fd);
     detail::EntryMutator::finish(*entry, EntryState::Complete);
@@ -999,21 +1021,21 @@ struct DiskStoreImpl {
 namespace {
 
 // The writer of a body too large for the memory tier: each piece goes to the disk tier's
-// write queue and is kept only until this writer's own client has read it. Its Entry is in
-// no index (other clients fetch the response themselves) and holds no chunks. It stops
-// storing (abandons) when the client falls MaxUnreadBytes behind or the write queue is full.
+// write queue, whose thread appends it to the Entry's file; readers of the Entry (collapsed
+// forwarding) follow that file as it grows. The Entry is in no index until it is whole and
+// holds no chunks. This writer's own client reads the pieces from here, so that a disk that
+// fails cannot cut it: each is kept until that client has read it — or, once the client
+// falls MaxUnreadBytes behind, no longer, and the client reads the rest from the file too.
+// It stops storing (abandons) when the write queue is full.
 class SpoolWriter final : public EntryWriter {
 public:
-  static constexpr std::size_t PieceBytes = 64 * 1024;
-  // A client this far behind the origin makes the response stop being stored: it then gets
-  // the rest relayed with back-pressure, like any response not stored.
   static constexpr std::uint64_t MaxUnreadBytes = 1024 * 1024;
 
   // `reserved`: bytes counted in the impl's spooling total, released at the end.
   SpoolWriter(std::shared_ptr<detail::DiskStoreImpl> disk, EntryInit init, std::uint64_t started_at,
               std::uint64_t reserved)
       : disk_(std::move(disk)), file_id_(disk_->next_file_id.fetch_add(1)), started_at_(started_at),
-        reserved_(reserved), entry_(detail::EntryMutator::create(std::move(init))) {}
+        reserved_(reserved), entry_(detail::EntryMutator::createInFile(std::move(init))) {}
   ~SpoolWriter() override {
     abandon();
     disk_->releaseSpooling(reserved_);
@@ -1022,15 +1044,19 @@ public:
   const std::shared_ptr<const Entry>& entry() const noexcept override { return shared_; }
 
   bool append(std::string_view bytes) override {
-    if (entry_->state() != EntryState::Filling)
+    if (ended_)
       return false;
+    if (entry_->state() != EntryState::Filling) { // the disk failed: see spoolAppend
+      abandon();
+      return false;
+    }
     const std::uint64_t total = entry_->bodySize() + pending_.size() + bytes.size();
     if (total > disk_->settings.max_object_bytes ||
         (entry_->contentLength() && total > *entry_->contentLength())) {
       abandon();
       return false;
     }
-    if (pending_.size() + bytes.size() < PieceBytes) {
+    if (pending_.size() + bytes.size() < DiskStore::SpoolPieceBytes) {
       pending_.append(bytes);
       return true;
     }
@@ -1046,7 +1072,7 @@ public:
   }
 
   bool complete() override {
-    if (entry_->state() != EntryState::Filling)
+    if (ended_)
       return false;
     if (!pending_.empty()) {
       if (!publish(pending_)) {
@@ -1059,46 +1085,61 @@ public:
       abandon();
       return false;
     }
-    // Not indexed when its Key was purged or invalidated since the response began.
-    const bool indexed = disk_->endSpool(file_id_, entry_, started_at_);
-    detail::EntryMutator::finish(*entry_, indexed ? EntryState::Complete : EntryState::Abandoned);
-    return indexed;
+    ended_ = whole_ = true;
+    // The writer thread makes the Entry Complete once the file holds it all; it is not
+    // indexed when its Key was purged or invalidated since the response began.
+    return disk_->endSpool(file_id_, entry_, started_at_);
   }
 
   void abandon() override {
-    if (!pending_.empty()) { // appended, so this client gets them; never written
+    if (ended_)
+      return;
+    ended_ = true;
+    if (!pending_.empty() && !detached_) { // appended, so this client gets them; never written
       unread_.push_back(std::make_shared<const std::string>(std::move(pending_)));
       pending_.clear();
     }
-    if (detail::EntryMutator::finish(*entry_, EntryState::Abandoned))
-      disk_->enqueue(SpoolEndOp{file_id_, nullptr});
+    detail::EntryMutator::finish(*entry_, EntryState::Abandoned);
+    disk_->enqueue(SpoolEndOp{file_id_, entry_, false, false});
   }
 
   BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
+    if (!ended_ && entry_->state() == EntryState::Abandoned)
+      abandon();                                      // the disk failed: pending_ is this client's
     while (base_ < first_chunk && !unread_.empty()) { // read by now: let go
       unread_bytes_ -= unread_.front()->size();
       unread_.pop_front();
       ++base_;
     }
     BodyRead out;
-    out.state = entry_->state();
-    for (std::size_t i = first_chunk - base_; i < unread_.size() && out.chunks.size() < max_chunks;
-         ++i)
+    out.state = whole_   ? EntryState::Complete
+                : ended_ ? EntryState::Abandoned
+                         : EntryState::Filling;
+    out.rest_in_file = detached_;
+    for (std::size_t i = first_chunk - base_;
+         !detached_ && i < unread_.size() && out.chunks.size() < max_chunks; ++i)
       out.chunks.push_back(unread_[i]);
     return out;
   }
 
 private:
-  // Queues a piece for the disk and keeps it for this writer's client. False, queueing
-  // nothing, when that client is too far behind or the write queue is full.
+  // Queues a piece for the disk, and keeps it for this writer's client unless that client is
+  // too far behind. False, queueing nothing, when the write queue is full.
   bool publish(std::string bytes) {
     const std::uint64_t size = bytes.size();
-    if (unread_bytes_ + size > MaxUnreadBytes || !disk_->reserveQueue(size))
+    if (!disk_->reserveQueue(size))
       return false;
     auto piece = std::make_shared<const std::string>(std::move(bytes));
-    unread_.push_back(piece);
-    unread_bytes_ += size;
-    disk_->enqueue(SpoolAppendOp{file_id_, std::move(piece)});
+    if (!detached_ && unread_bytes_ + size > MaxUnreadBytes) {
+      detached_ = true; // every piece kept so far is in the write queue or the file
+      unread_.clear();
+      unread_bytes_ = 0;
+    }
+    if (!detached_) {
+      unread_.push_back(piece);
+      unread_bytes_ += size;
+    }
+    disk_->enqueue(SpoolAppendOp{file_id_, std::move(piece), entry_});
     detail::EntryMutator::grow(*entry_, size);
     return true;
   }
@@ -1113,6 +1154,9 @@ private:
   std::deque<Chunk> unread_; // pieces from index base_ on, not yet read by the client
   std::size_t base_ = 0;
   std::uint64_t unread_bytes_ = 0;
+  bool ended_ = false;    // complete() or abandon() ran
+  bool whole_ = false;    // complete() succeeded: every byte is queued
+  bool detached_ = false; // the client reads the rest from the file
 };
 
 std::optional<std::uint64_t> metaValue(MDB_txn* txn, MDB_dbi meta, std::string_view name) {
@@ -1220,7 +1264,7 @@ void DiskStore::load(Key key, SecondaryKeyFn secondary, std::uint64_t in_memory_
 }
 
 void DiskStore::persist(std::shared_ptr<const Entry> complete) {
-  FERRY_ASSERT(complete->state() == EntryState::Complete && !complete->bodyFile());
+  FERRY_ASSERT(complete->state() == EntryState::Complete && !complete->isInFile());
   const std::uint64_t size = complete->bodySize();
   if (size > impl_->settings.max_object_bytes || !impl_->reserveQueue(size)) {
     core::count(core::Counter::CacheDiskWritesSkipped);

@@ -35,6 +35,11 @@ BodyRead Entry::read(std::size_t first_chunk, std::size_t max_chunks) const {
   return result;
 }
 
+FileRead Entry::readFile() const {
+  std::lock_guard lock(mutex_);
+  return FileRead{body_file_, file_size_, state_.load(std::memory_order_relaxed)};
+}
+
 std::size_t Entry::chunkCount() const {
   std::lock_guard lock(mutex_);
   return chunks_.size();
@@ -66,15 +71,21 @@ std::shared_ptr<Entry> EntryMutator::create(EntryInit init) {
 std::shared_ptr<Entry> EntryMutator::withBodyOf(const Entry& body, EntryInit init) {
   std::vector<Chunk> chunks;
   std::uint64_t body_size = 0;
+  std::shared_ptr<const BodyFile> file;
+  std::uint64_t file_size = 0;
   {
     std::lock_guard lock(body.mutex_);
     FERRY_ASSERT(body.state_.load(std::memory_order_relaxed) == EntryState::Complete);
     chunks = body.chunks_;
     body_size = body.body_size_.load(std::memory_order_relaxed);
+    file = body.body_file_;
+    file_size = body.file_size_;
   }
   auto entry = std::shared_ptr<Entry>(
       new Entry(std::move(init), std::move(chunks), body_size, EntryState::Complete));
-  entry->body_file_ = body.body_file_;
+  entry->in_file_ = body.in_file_;
+  entry->body_file_ = std::move(file);
+  entry->file_size_ = file_size;
   entry->hits_.store(body.hits(), std::memory_order_relaxed);
   entry->notifier_.close();
   return entry;
@@ -95,13 +106,34 @@ bool EntryMutator::append(Entry& entry, Chunk chunk) {
   return true;
 }
 
-std::shared_ptr<Entry> EntryMutator::withFile(EntryInit init,
-                                              std::shared_ptr<const BodyFile> file) {
-  const std::uint64_t size = file->size();
+std::shared_ptr<Entry> EntryMutator::withFile(EntryInit init, std::shared_ptr<const BodyFile> file,
+                                              std::uint64_t size) {
   auto entry = std::shared_ptr<Entry>(new Entry(std::move(init), {}, size, EntryState::Complete));
+  entry->in_file_ = true;
   entry->body_file_ = std::move(file);
+  entry->file_size_ = size;
   entry->notifier_.close();
   return entry;
+}
+
+std::shared_ptr<Entry> EntryMutator::createInFile(EntryInit init) {
+  auto entry = create(std::move(init));
+  entry->in_file_ = true;
+  return entry;
+}
+
+bool EntryMutator::fileWritten(Entry& entry, std::shared_ptr<const BodyFile> file,
+                               std::uint64_t size) {
+  {
+    std::lock_guard lock(entry.mutex_);
+    if (entry.state_.load(std::memory_order_relaxed) != EntryState::Filling)
+      return false;
+    if (!entry.body_file_)
+      entry.body_file_ = std::move(file);
+    entry.file_size_ = size;
+  }
+  entry.notifier_.notify();
+  return true;
 }
 
 bool EntryMutator::grow(Entry& entry, std::uint64_t bytes) {

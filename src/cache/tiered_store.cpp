@@ -7,6 +7,9 @@
 #include <atomic>
 #include <mutex>
 #include <tuple>
+#include <vector>
+
+#include "entry_mutator.h"
 
 namespace ferry::cache {
 
@@ -86,7 +89,41 @@ TieredStore::TieredStore(std::shared_ptr<MemoryStore> memory, std::shared_ptr<Di
       order_(std::make_shared<detail::TierOrder>()) {}
 
 std::shared_ptr<const Entry> TieredStore::lookup(const Key& key, const SecondaryKeyFn& secondary) {
-  return memory_->lookup(key, secondary);
+  if (auto found = memory_->lookup(key, secondary))
+    return found;
+  return lookupSpooling(key, secondary);
+}
+
+// The response of key's matching variant being streamed to disk, or null. The secondary
+// key is computed with no lock held, as for the memory store.
+std::shared_ptr<const Entry> TieredStore::lookupSpooling(const Key& key,
+                                                         const SecondaryKeyFn& secondary) {
+  std::vector<std::shared_ptr<const Entry>> filling;
+  {
+    std::lock_guard lock(spooling_mutex_);
+    const auto [first, last] = spooling_.equal_range(key);
+    for (auto it = first; it != last; ++it)
+      if (auto entry = it->second.lock(); entry && entry->state() == EntryState::Filling)
+        filling.push_back(std::move(entry));
+  }
+  for (auto& entry : filling) {
+    const auto wanted = secondary ? secondary(*entry) : std::optional<std::string>("");
+    if (wanted && *wanted == entry->secondaryKey()) {
+      detail::EntryMutator::countHit(*entry);
+      return std::move(entry);
+    }
+  }
+  return nullptr;
+}
+
+void TieredStore::forgetSpooling(const Key& key, const std::string* secondary_key) {
+  std::lock_guard lock(spooling_mutex_);
+  const auto [first, last] = spooling_.equal_range(key);
+  for (auto it = first; it != last;) {
+    const auto entry = it->second.lock();
+    it = !secondary_key || !entry || entry->secondaryKey() == *secondary_key ? spooling_.erase(it)
+                                                                             : std::next(it);
+  }
 }
 
 std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
@@ -95,7 +132,20 @@ std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
     // would hide it.
     if (auto held = heldVariant(*memory_, init.key, init.secondary_key))
       memory_->erase(*held);
-    return disk_->spool(std::move(init));
+    auto writer = disk_->spool(std::move(init));
+    if (!writer)
+      return nullptr;
+    const std::shared_ptr<const Entry>& entry = writer->entry();
+    std::lock_guard lock(spooling_mutex_);
+    // Spools that ended go, and so does an older one of this variant: the newest response
+    // is the one to follow.
+    std::erase_if(spooling_, [&entry](const auto& spooled) {
+      const auto other = spooled.second.lock();
+      return !other || other->state() != EntryState::Filling ||
+             (other->key() == entry->key() && other->secondaryKey() == entry->secondaryKey());
+    });
+    spooling_.emplace(entry->key(), entry);
+    return writer;
   }
   auto writer = memory_->insert(std::move(init));
   if (!writer)
@@ -112,6 +162,7 @@ TieredStore::updateHead(const std::shared_ptr<const Entry>& entry, http::Respons
 }
 
 bool TieredStore::erase(const Entry& entry) {
+  forgetSpooling(entry.key(), &entry.secondaryKey());
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->erase(entry.key(), entry.secondaryKey());
@@ -119,6 +170,7 @@ bool TieredStore::erase(const Entry& entry) {
 }
 
 std::size_t TieredStore::remove(const Key& key) {
+  forgetSpooling(key);
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->remove(key);
@@ -127,6 +179,7 @@ std::size_t TieredStore::remove(const Key& key) {
 
 std::shared_ptr<TierTask> TieredStore::purge(const Key& key) {
   auto task = std::make_shared<TierTask>();
+  forgetSpooling(key);
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   const std::size_t from_memory = memory_->remove(key);
@@ -154,7 +207,7 @@ std::shared_ptr<TierTask> TieredStore::load(const Key& key, SecondaryKeyFn secon
       key, std::move(secondary), memory_->maxObjectBytes(),
       [task, memory = memory_, order = order_, removals](std::shared_ptr<const Entry> found) {
         bool put_back = false;
-        if (found && !found->bodyFile())
+        if (found && !found->isInFile())
           std::tie(found, put_back) = putBack(*memory, std::move(found));
         // Checked after the put back: a removal that ran before it counted first.
         if (found && order->removals.load(std::memory_order_acquire) != removals) {

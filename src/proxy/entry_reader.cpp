@@ -33,8 +33,8 @@ EntryReader::EntryReader(event_base* base, evbuffer* client,
                          std::shared_ptr<const cache::Entry> entry, cache::EntryWriter* writer,
                          std::uint64_t offset, std::optional<std::uint64_t> length, bool chunked,
                          Done done)
-    : client_(client), entry_(std::move(entry)), writer_(writer), skip_(offset), remaining_(length),
-      chunked_(chunked), done_(std::move(done)),
+    : client_(client), entry_(std::move(entry)), writer_(writer), next_byte_(offset),
+      remaining_(length), chunked_(chunked), done_(std::move(done)),
       wake_(event_new(base, -1, 0, &EntryReader::onWake, this)) {
   FERRY_ASSERT(wake_);
 }
@@ -63,46 +63,62 @@ void EntryReader::onClientDrained() {
     pump();
 }
 
+void EntryReader::finish(End end) {
+  finished_ = true;
+  subscription_.reset();
+  if (end == End::Whole && chunked_)
+    evbuffer_add(client_, http::LastChunk.data(), http::LastChunk.size());
+  done_(end);
+}
+
+void EntryReader::send(const cache::Chunk& chunk, std::uint64_t begin, std::uint64_t size) {
+  if (chunked_) {
+    const auto prefix = http::chunkPrefix(size);
+    evbuffer_add(client_, prefix.bytes, prefix.size);
+  }
+  evbuffer_add_reference(client_, chunk->data() + begin, size, &releaseChunk,
+                         new cache::Chunk(chunk));
+  if (chunked_)
+    evbuffer_add(client_, http::ChunkSuffix.data(), http::ChunkSuffix.size());
+}
+
 void EntryReader::pump() {
   if (finished_)
     return;
-  if (!writer_ && entry_->bodyFile()) {
+  if (!writer_ && entry_->isInFile()) {
     pumpFile();
     return;
   }
-  evbuffer* out = client_;
-  while (evbuffer_get_length(out) < HighWater) {
+  while (evbuffer_get_length(client_) < HighWater) {
     cache::BodyRead read = writer_ ? writer_->read(next_chunk_, 16) : entry_->read(next_chunk_, 16);
     for (const cache::Chunk& chunk : read.chunks) {
       ++next_chunk_;
-      std::uint64_t begin = std::min<std::uint64_t>(skip_, chunk->size());
-      skip_ -= begin;
-      std::uint64_t size = chunk->size() - begin;
+      const std::uint64_t chunk_end = chunk_start_ + chunk->size();
+      std::uint64_t size = chunk_end > next_byte_ ? chunk_end - next_byte_ : 0;
       if (remaining_)
         size = std::min(size, *remaining_);
-      if (size == 0)
-        continue;
-      if (chunked_) {
-        const auto prefix = http::chunkPrefix(size);
-        evbuffer_add(out, prefix.bytes, prefix.size);
+      if (size > 0) {
+        send(chunk, next_byte_ - chunk_start_, size);
+        next_byte_ += size;
+        sent_ += size;
+        core::count(core::Counter::ClientBytesOut, size);
+        if (remaining_)
+          *remaining_ -= size;
       }
-      evbuffer_add_reference(out, chunk->data() + begin, size, &releaseChunk,
-                             new cache::Chunk(chunk));
-      if (chunked_)
-        evbuffer_add(out, http::ChunkSuffix.data(), http::ChunkSuffix.size());
-      sent_ += size;
-      core::count(core::Counter::ClientBytesOut, size);
-      if (remaining_)
-        *remaining_ -= size;
+      chunk_start_ = chunk_end;
     }
-    const bool range_done = remaining_ && *remaining_ == 0;
-    if (range_done || (read.chunks.empty() && read.state != cache::EntryState::Filling)) {
-      finished_ = true;
-      subscription_.reset();
-      const bool complete = range_done || read.state == cache::EntryState::Complete;
-      if (complete && chunked_)
-        evbuffer_add(out, http::LastChunk.data(), http::LastChunk.size());
-      done_(complete);
+    if (remaining_ && *remaining_ == 0) {
+      finish(End::Whole);
+      return;
+    }
+    if (read.rest_in_file) {
+      writer_ = nullptr;
+      left_writer_ = true;
+      pumpFile();
+      return;
+    }
+    if (read.chunks.empty() && read.state != cache::EntryState::Filling) {
+      finish(read.state == cache::EntryState::Complete ? End::Whole : End::Partial);
       return;
     }
     if (read.chunks.empty())
@@ -110,41 +126,48 @@ void EntryReader::pump() {
   }
 }
 
-// A Complete Entry whose body is a file (a disk hit too large for memory): segments of it
-// are added to the client's output, which the socket's writes send with sendfile(2).
+// A body in a file — a disk hit too large for memory, or a body being written to disk — goes
+// out as segments of the file, which the socket's writes send with sendfile(2). A file still
+// being written is sent as far as it is written; the subscription wakes us when it grows.
 void EntryReader::pumpFile() {
-  const std::shared_ptr<const cache::BodyFile>& file = entry_->bodyFile();
-  FERRY_ASSERT(!chunked_); // a Complete body is framed by its length
-  const std::uint64_t end = remaining_ ? skip_ + *remaining_ : file->size();
-  FERRY_ASSERT(end <= file->size());
-  while (evbuffer_get_length(client_) < HighWater && skip_ < end) {
-    const std::uint64_t size = std::min(end - skip_, FileStepBytes);
+  const cache::FileRead read = entry_->readFile();
+  const std::uint64_t end = remaining_ ? std::min(read.size, next_byte_ + *remaining_) : read.size;
+  while (evbuffer_get_length(client_) < HighWater && next_byte_ < end) {
+    const std::uint64_t size = std::min(end - next_byte_, FileStepBytes);
     evbuffer_file_segment* segment = evbuffer_file_segment_new(
-        file->fd(), static_cast<ev_off_t>(skip_), static_cast<ev_off_t>(size), 0);
+        read.file->fd(), static_cast<ev_off_t>(next_byte_), static_cast<ev_off_t>(size), 0);
     if (!segment) {
-      finished_ = true;
-      done_(false); // cut short: the client connection closes
+      finish(End::Cut);
       return;
     }
     evbuffer_file_segment_add_cleanup_cb(segment, &releaseFile,
-                                         new std::shared_ptr<const cache::BodyFile>(file));
+                                         new std::shared_ptr<const cache::BodyFile>(read.file));
+    if (chunked_) {
+      const auto prefix = http::chunkPrefix(size);
+      evbuffer_add(client_, prefix.bytes, prefix.size);
+    }
     const int added = evbuffer_add_file_segment(client_, segment, 0, static_cast<ev_off_t>(size));
     evbuffer_file_segment_free(segment); // the buffer holds its own reference
     if (added != 0) {
-      finished_ = true;
-      done_(false);
+      finish(End::Cut);
       return;
     }
-    skip_ += size;
+    if (chunked_)
+      evbuffer_add(client_, http::ChunkSuffix.data(), http::ChunkSuffix.size());
+    next_byte_ += size;
     if (remaining_)
-      *remaining_ -= size; // end stays where it was
+      *remaining_ -= size;
     sent_ += size;
     core::count(core::Counter::ClientBytesOut, size);
   }
-  if (skip_ == end) {
-    finished_ = true;
-    done_(true);
-  }
+  if (remaining_ && *remaining_ == 0)
+    finish(End::Whole);
+  else if (next_byte_ >= read.size && read.state == cache::EntryState::Complete)
+    finish(End::Whole);
+  else if (read.state == cache::EntryState::Abandoned)
+    // Its writer's own client has what it read from the file, but not the pieces that never
+    // reached it.
+    finish(left_writer_ ? End::Cut : End::Partial);
 }
 
 } // namespace ferry::proxy

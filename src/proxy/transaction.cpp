@@ -480,7 +480,7 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
     // The Entry is the buffer: the client reads the body from it at its own pace.
     reader_ = std::make_unique<EntryReader>(worker_.base(), client_.output(), writer_->entry(),
                                             writer_.get(), 0, std::nullopt, client_chunked_,
-                                            [this](bool whole) { onFillSent(whole); });
+                                            [this](EntryReader::End end) { onFillSent(end); });
     reader_->start();
   }
 }
@@ -500,12 +500,17 @@ void Transaction::onBody(std::string_view data) {
   relayBody(data);
 }
 
-// The client has all the body the Entry got (`whole`: all of it). An abandoned Entry leaves
-// the rest to the origin exchange.
-void Transaction::onFillSent(bool whole) {
+// The client has all the body the Entry got (Whole: all of it). An abandoned Entry leaves
+// the rest to the origin exchange, unless the client cannot be given what came before.
+void Transaction::onFillSent(EntryReader::End end) {
   body_bytes_sent_ += reader_->bytesSent();
   bytes_sent_ += reader_->bytesSent();
   writer_.reset(); // releases the chunks kept for this client
+  if (end == EntryReader::End::Cut) {
+    finish(core::CloseReason::StoreFailed);
+    return;
+  }
+  const bool whole = end == EntryReader::End::Whole;
   if (!backlog_.empty()) {
     relayBody(backlog_);
     backlog_ = std::string();

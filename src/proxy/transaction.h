@@ -118,7 +118,7 @@ private:
 
   void relayHead(http::ResponseHead& head, http::Framing framing);
   void relayBody(std::string_view data);
-  void onFillSent(bool whole);
+  void onFillSent(EntryReader::End end);
   void switchProtocols(http::ResponseHead& head, const http::ConnectionOptions& options);
   void sendToClient(std::string_view bytes);
   void holdOriginWhileClientFull();
@@ -127,6 +127,7 @@ private:
   // Cache (transaction_cache.cpp).
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
   event* armWake();
+  static cache::Outcome hitOutcome(const cache::Entry* entry);
   void lookupCache();
   void loadFromSlowerTier();
   void waitFor(std::shared_ptr<cache::TierTask> task);

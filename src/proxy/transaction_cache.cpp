@@ -22,6 +22,12 @@ std::optional<std::string> Transaction::secondaryKey(const cache::Entry& entry) 
   return policy::varyKey(entry.head().headers, request_.headers);
 }
 
+// A fresh hit from what lookup() found: a body in a file is the disk tier's (a response
+// being written to disk), any other the memory store's.
+cache::Outcome Transaction::hitOutcome(const cache::Entry* entry) {
+  return entry && entry->isInFile() ? cache::Outcome::Hit : cache::Outcome::MemoryHit;
+}
+
 void Transaction::lookupCache() {
   cache::Store& store = worker_.store();
   auto entry = store.lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
@@ -29,7 +35,8 @@ void Transaction::lookupCache() {
     loadFromSlowerTier();
     return;
   }
-  onLookedUp(std::move(entry), cache::Outcome::MemoryHit);
+  const cache::Outcome hit = hitOutcome(entry.get());
+  onLookedUp(std::move(entry), hit);
 }
 
 // Not in memory: look on disk, off this thread. The request's fields are copied for the
@@ -74,7 +81,7 @@ void Transaction::onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::O
     return;
   }
   if (entry->state() == cache::EntryState::Filling) {
-    serveEntry(std::move(entry), cache::Outcome::MemoryHit); // just arrived: fresh
+    serveEntry(std::move(entry), hit); // just arrived: fresh
     return;
   }
   const policy::Stored stored = storedView(*entry, worker_.cacheSettings());
@@ -149,7 +156,8 @@ void Transaction::onFetchDecided() {
   auto entry =
       worker_.store().lookup(key_, [this](const cache::Entry& e) { return secondaryKey(e); });
   if (entry) {
-    serveEntry(std::move(entry), cache::Outcome::MemoryHit);
+    const cache::Outcome hit = hitOutcome(entry.get());
+    serveEntry(std::move(entry), hit);
     return;
   }
   cache_status_.outcome = cache::Outcome::Miss;
@@ -281,14 +289,15 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
     return;
   }
   client_chunked_ = framing.kind == http::Framing::Chunked;
-  reader_ =
-      std::make_unique<EntryReader>(worker_.base(), client_.output(), std::move(entry), nullptr,
-                                    offset, length, client_chunked_, [this](bool body_whole) {
-                                      body_bytes_sent_ += reader_->bytesSent();
-                                      bytes_sent_ += reader_->bytesSent();
-                                      finish(body_whole ? core::CloseReason::ClientConnectionClose
-                                                        : core::CloseReason::OriginTruncated);
-                                    });
+  reader_ = std::make_unique<EntryReader>(
+      worker_.base(), client_.output(), std::move(entry), nullptr, offset, length, client_chunked_,
+      [this](EntryReader::End end) {
+        body_bytes_sent_ += reader_->bytesSent();
+        bytes_sent_ += reader_->bytesSent();
+        finish(end == EntryReader::End::Whole ? core::CloseReason::ClientConnectionClose
+               : end == EntryReader::End::Cut ? core::CloseReason::StoreFailed
+                                              : core::CloseReason::OriginTruncated);
+      });
   reader_->start();
 }
 

@@ -35,10 +35,13 @@ def body_for(path, size):
 
 
 class Origin:
-    """Serves /obj/<name>?size=<bytes> with Content-Length and a day of freshness."""
+    """Serves /obj/<name>?size=<bytes> with Content-Length and a day of freshness. With
+    &ms=<n> the body is sent in 64 KiB pieces spread over n ms; with &cut=1 only its first
+    half is sent, then the connection closes. Counts the requests for each path."""
 
     def __init__(self):
         self.bodies = {}
+        self.requests = {}
         self.lock = threading.Lock()
         origin = self
 
@@ -49,18 +52,30 @@ class Origin:
                 pass
 
             def do_GET(self):
-                match = re.fullmatch(r"/obj/([\w-]+)\?size=(\d+)", self.path)
+                match = re.fullmatch(r"/obj/([\w-]+)\?size=(\d+)(?:&ms=(\d+))?(&cut=1)?",
+                                     self.path)
                 if not match:
                     self.send_error(404)
                     return
+                with origin.lock:
+                    origin.requests[self.path] = origin.requests.get(self.path, 0) + 1
                 body = origin.body(self.path, int(match.group(2)))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "max-age=86400")
                 self.end_headers()
+                sent = body[:len(body) // 2] if match.group(4) else body
+                pieces = range(0, len(sent), 65536)
+                pause = int(match.group(3) or 0) / 1000 / max(1, len(pieces))
                 try:
-                    self.wfile.write(body)
+                    for at in pieces:
+                        self.wfile.write(sent[at:at + 65536])
+                        if pause:
+                            time.sleep(pause)
+                    if match.group(4):
+                        self.wfile.flush()
+                        self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -80,8 +95,13 @@ class Origin:
                 self.bodies[path] = body_for(path, size)
             return self.bodies[path]
 
-    def url(self, name, size):
-        return f"http://127.0.0.1:{self.port}/obj/{name}?size={size}"
+    def url(self, name, size, query=""):
+        return f"http://127.0.0.1:{self.port}/obj/{name}?size={size}{query}"
+
+    def requests_for(self, url):
+        path = url[url.index("/obj/"):]
+        with self.lock:
+            return self.requests.get(path, 0)
 
     def stop(self):
         self.server.shutdown()

@@ -44,6 +44,8 @@ public:
   // Bodies waiting to be written may hold at most this many bytes; a complete Entry that
   // would exceed it is not written (cache_disk_writes_skipped), unless the queue is empty.
   static constexpr std::uint64_t MaxQueuedBytes = 64ull * 1024 * 1024;
+  // A spooled body is queued and written in pieces of this size (the last may be smaller).
+  static constexpr std::size_t SpoolPieceBytes = 64 * 1024;
 
   // Opens the tier under settings.path, creating the directory, the index and the body
   // directories as needed, and starts its threads and the orphan sweep. An error message
@@ -58,7 +60,7 @@ public:
 
   // Finds the variant of key whose secondary key equals secondary(variant) and reads its
   // body, checked against its length and CRC-32: into memory up to in_memory_up_to bytes;
-  // a larger one stays in its file (Entry::bodyFile) once checked. `found` runs once on a
+  // a larger one stays in its file (Entry::readFile) once checked. `found` runs once on a
   // reader thread: with a Complete Entry in no store's index, or null (not stored, or
   // damaged: then dropped from the index and counted).
   using Found = std::function<void(std::shared_ptr<const Entry>)>;
@@ -68,8 +70,9 @@ public:
   // with its Key and secondary key.
   void persist(std::shared_ptr<const Entry> complete);
   // A writer that streams a response to disk while it arrives, for bodies too large for
-  // the memory tier; null when its announced length exceeds max_object_bytes. Its Entry is
-  // in no index until complete() and the write that follows; see SpoolWriter.
+  // the memory tier; null when its announced length exceeds max_object_bytes. Its Entry's
+  // body is a file that readers may follow while it is written; it is in no index until
+  // complete() and the write that follows; see SpoolWriter.
   std::unique_ptr<EntryWriter> spool(EntryInit init);
   // Queues a new head and times for the stored variant of `stored` (RFC 9111 §3.2, §4.3.4),
   // applied only while the variant on disk is still that response (same response time and

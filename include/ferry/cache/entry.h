@@ -57,20 +57,18 @@ struct EntryInit {
 
 // A body kept in a file (the disk tier's), for an Entry too large to be read into memory:
 // the open descriptor, closed when the last holder lets go. Readers send it from the file
-// (sendfile) and hold it until the bytes are sent. Immutable.
+// (sendfile) and hold it until the bytes are sent.
 class BodyFile {
 public:
-  BodyFile(int fd, std::uint64_t size) noexcept : fd_(fd), size_(size) {}
+  explicit BodyFile(int fd) noexcept : fd_(fd) {}
   ~BodyFile();
   BodyFile(const BodyFile&) = delete;
   BodyFile& operator=(const BodyFile&) = delete;
 
   int fd() const noexcept { return fd_; }
-  std::uint64_t size() const noexcept { return size_; }
 
 private:
   const int fd_;
-  const std::uint64_t size_;
 };
 
 // Snapshot of an Entry's body from one chunk on, taken under one lock so a reader never
@@ -78,6 +76,17 @@ private:
 // whole.
 struct BodyRead {
   std::vector<Chunk> chunks;
+  EntryState state = EntryState::Filling;
+  // From an EntryWriter only: it keeps no more chunks for its client, whose reader goes on
+  // from the Entry's file (readFile()) at the byte after the last chunk it read.
+  bool rest_in_file = false;
+};
+
+// Snapshot of a body kept in a file, taken under the same lock as the state: after sending
+// `size` bytes of a snapshot whose state is Complete, the body is whole.
+struct FileRead {
+  std::shared_ptr<const BodyFile> file; // null until the first bytes are written
+  std::uint64_t size = 0;               // bytes of the file readers may send
   EntryState state = EntryState::Filling;
 };
 
@@ -107,12 +116,16 @@ public:
   // How many lookups returned this Entry.
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
 
-  // A Complete Entry whose body is in a file rather than in chunks; null for the others.
-  const std::shared_ptr<const BodyFile>& bodyFile() const noexcept { return body_file_; }
+  // Whether the body is kept in a file rather than in chunks: a disk hit too large for
+  // memory, or a body streamed to disk while it arrives (then the file grows, and readers
+  // follow it as they follow chunks).
+  bool isInFile() const noexcept { return in_file_; }
+  // For an Entry isInFile(): its file, how much of it is written, and the state.
+  FileRead readFile() const;
 
   // The chunks from index first_chunk on (at most max_chunks of them) and the state they were
-  // read in. A reader keeps its own next index: next += result.chunks.size(). An Entry with
-  // a bodyFile() has no chunks.
+  // read in. A reader keeps its own next index: next += result.chunks.size(). An Entry
+  // isInFile() has no chunks.
   BodyRead read(std::size_t first_chunk,
                 std::size_t max_chunks = std::numeric_limits<std::size_t>::max()) const;
   std::size_t chunkCount() const;
@@ -136,10 +149,12 @@ private:
   const std::chrono::system_clock::time_point request_time_;
   const std::chrono::system_clock::time_point response_time_;
   const std::optional<std::uint64_t> content_length_;
-  std::shared_ptr<const BodyFile> body_file_; // set once, before the Entry is shared
+  bool in_file_ = false; // set before the Entry is shared
 
-  mutable std::mutex mutex_; // guards chunks_
+  mutable std::mutex mutex_; // guards chunks_, body_file_ and file_size_
   std::vector<Chunk> chunks_;
+  std::shared_ptr<const BodyFile> body_file_;
+  std::uint64_t file_size_ = 0;
   std::atomic<EntryState> state_;
   std::atomic<std::uint64_t> body_size_;
   mutable std::atomic<std::uint64_t> hits_{0};

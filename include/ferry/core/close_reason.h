@@ -25,6 +25,7 @@
   X(ClientConnectionClose, "client_connection_close", "request carried Connection: close")         \
   X(Http10NoKeepAlive, "http10_no_keep_alive", "HTTP/1.0 request without Connection: keep-alive")  \
   X(OriginTruncated, "origin_truncated", "response body cut short by the origin")                  \
+  X(StoreFailed, "store_failed", "body being read from a disk cache file that failed mid-way")     \
   X(OriginError, "origin_error", "origin unreachable or failed before a response (502 sent)")      \
   X(OriginTimeout, "origin_timeout", "origin did not answer in time (504 sent)")                   \
   X(CloseDelimitedResponse, "close_delimited_response", "response body delimited by close")        \

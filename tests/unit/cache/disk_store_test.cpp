@@ -351,9 +351,15 @@ TEST_CASE("max_variants holds on disk", "[cache][disk]") {
 
 namespace {
 
-std::string fileContents(const BodyFile& file) {
-  std::string out(file.size(), '\0');
-  REQUIRE(::pread(file.fd(), out.data(), out.size(), 0) == static_cast<ssize_t>(out.size()));
+// The bytes of a body in a file that readers may send.
+std::string fileContents(const Entry& entry) {
+  const FileRead read = entry.readFile();
+  REQUIRE(entry.isInFile());
+  if (read.size == 0)
+    return {};
+  REQUIRE(read.file);
+  std::string out(read.size, '\0');
+  REQUIRE(::pread(read.file->fd(), out.data(), out.size(), 0) == static_cast<ssize_t>(out.size()));
   return out;
 }
 
@@ -385,26 +391,25 @@ TEST_CASE("a response larger than memory takes is streamed to disk and sent from
       seen += *chunk;
     CHECK(seen == body);
     CHECK(writer->read(next, 100).state == EntryState::Complete);
-    CHECK(tiers.store->lookup("http://o/large", {}) == nullptr); // never in memory
     tiers.disk->settleForTest();
+    CHECK(writer->entry()->state() == EntryState::Complete);
+    CHECK(tiers.store->lookup("http://o/large", {}) == nullptr); // never in memory
     auto loaded = tiers.load("http://o/large");
     REQUIRE(loaded);
-    REQUIRE(loaded->bodyFile());
     CHECK(loaded->bodySize() == body.size());
     CHECK(loaded->read(0).chunks.empty());
-    CHECK(fileContents(*loaded->bodyFile()) == body);
+    CHECK(fileContents(*loaded) == body);
     CHECK(tiers.store->lookup("http://o/large", {}) == nullptr); // not put back in memory
     // A 304's new head keeps the file.
     auto freshened = withHead(*loaded, loaded->head(), T0, T0);
     REQUIRE(freshened);
-    CHECK(freshened->bodyFile() == loaded->bodyFile());
+    CHECK(freshened->readFile().file == loaded->readFile().file);
   }
   Tiers tiers(diskAt(dir.path()), 32, memory_max);
   for (int pass = 0; pass < 2; ++pass) { // checked once, then trusted for the run
     auto loaded = tiers.load("http://o/large");
     REQUIRE(loaded);
-    REQUIRE(loaded->bodyFile());
-    CHECK(fileContents(*loaded->bodyFile()) == body);
+    CHECK(fileContents(*loaded) == body);
     CHECK(loaded->head().headers.get("Content-Type") == "x/iso");
   }
   // Damaged on disk before a run reads it: dropped.
@@ -538,7 +543,7 @@ TEST_CASE("#12 a new head for a response the disk no longer holds changes nothin
   CHECK_FALSE(loaded->head().headers.has("X-From-304"));
 }
 
-TEST_CASE("#12 a streamed response that stops being stored gives its client each byte once",
+TEST_CASE("#12 a client far behind a streamed response reads the rest from its file",
           "[cache][disk]") {
   TempDir dir;
   Tiers tiers(diskAt(dir.path()), 32, 1024);
@@ -547,22 +552,91 @@ TEST_CASE("#12 a streamed response that stops being stored gives its client each
   init.content_length = body.size();
   auto writer = tiers.store->insert(std::move(init));
   REQUIRE(writer);
-  // A client that reads nothing while the response arrives.
-  std::string taken; // the bytes append() took
-  std::size_t at = 0;
-  for (; at < body.size(); at += 10000) {
-    const std::string_view piece = std::string_view(body).substr(at, 10000);
-    if (!writer->append(piece))
-      break;
-    taken += piece;
-  }
-  REQUIRE(at < body.size()); // it stopped storing: the client is 1 MiB behind
-  CHECK(writer->read(0, 1).state == EntryState::Abandoned);
+  // A client that reads one piece, then nothing while the response arrives.
   std::string seen;
-  for (const Chunk& chunk : writer->read(0, 1000).chunks)
-    seen += *chunk;
-  CHECK(seen == taken); // the rest is the caller's to relay: nothing twice, nothing missing
-  writer.reset();
+  for (std::size_t at = 0; at < body.size(); at += 10000) {
+    REQUIRE(writer->append(std::string_view(body).substr(at, 10000)));
+    if (at == 100000)
+      for (const Chunk& chunk : writer->read(0, 1).chunks)
+        seen += *chunk;
+  }
+  REQUIRE(seen.size() >= DiskStore::SpoolPieceBytes);
+  CHECK(seen == body.substr(0, seen.size()));
+  const BodyRead rest = writer->read(1, 1000);
+  CHECK(rest.chunks.empty());
+  CHECK(rest.rest_in_file); // kept no more than 1 MiB for it: the rest is in the file
+  REQUIRE(writer->complete());
+  CHECK(writer->read(1, 1000).state == EntryState::Complete);
   tiers.disk->settleForTest();
+  CHECK(writer->entry()->state() == EntryState::Complete);
+  CHECK(fileContents(*writer->entry()) == body);
+  writer.reset();
+  CHECK(tiers.disk->stats().entries == 1);
+}
+
+TEST_CASE("#12 other clients find a streamed response while it is written and follow its file",
+          "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()), 32, 1024);
+  const std::string body = bodyOfSize(1 << 20, 'f');
+  auto init = makeInit("http://o/iso", "en", {{"Vary", "Accept-Language"}});
+  init.content_length = body.size();
+  auto writer = tiers.store->insert(std::move(init));
+  REQUIRE(writer);
+  CHECK(tiers.store->lookup("http://o/iso", secondaryIs("fr")) == nullptr);
+  const auto follower = tiers.store->lookup("http://o/iso", secondaryIs("en"));
+  REQUIRE(follower == writer->entry());
+  CHECK(follower->isInFile());
+  int woken = 0;
+  const Subscription subscription = follower->subscribe([&woken] { ++woken; });
+  REQUIRE(writer->append(std::string_view(body).substr(0, 300000)));
+  REQUIRE(writer->append(std::string_view(body).substr(300000, 100)));
+  tiers.disk->settleForTest();
+  // Written piece by piece: the last 100 bytes wait for more.
+  CHECK(follower->state() == EntryState::Filling);
+  CHECK(fileContents(*follower) == body.substr(0, 300000));
+  CHECK(woken > 0);
+  REQUIRE(writer->append(std::string_view(body).substr(300100)));
+  REQUIRE(writer->complete());
+  tiers.disk->settleForTest();
+  CHECK(follower->state() == EntryState::Complete);
+  CHECK(fileContents(*follower) == body);
+  // Once it is whole and indexed, lookups load it from disk like any other.
+  CHECK(tiers.store->lookup("http://o/iso", secondaryIs("en")) == nullptr);
+  CHECK(fileContents(*tiers.load("http://o/iso", secondaryIs("en"))) == body);
+
+  // A purge while a response is written: no longer found, never indexed, and its followers
+  // still get it whole.
+  auto again = makeInit("http://o/iso", "en", {{"Vary", "Accept-Language"}});
+  again.content_length = body.size();
+  auto second = tiers.store->insert(std::move(again));
+  REQUIRE(second);
+  REQUIRE(second->append(std::string_view(body).substr(0, 100000)));
+  const auto purge = tiers.store->purge("http://o/iso");
+  CHECK(tiers.store->lookup("http://o/iso", secondaryIs("en")) == nullptr);
+  REQUIRE(second->append(std::string_view(body).substr(100000)));
+  CHECK_FALSE(second->complete());
+  tiers.disk->settleForTest();
+  CHECK(second->entry()->state() == EntryState::Complete);
+  CHECK(fileContents(*second->entry()) == body);
+  CHECK(tiers.load("http://o/iso", secondaryIs("en")) == nullptr);
   CHECK(tiers.disk->stats().entries == 0);
+
+  // One cut short by its origin: its followers are told, and nothing is kept.
+  auto cut = makeInit("http://o/cut");
+  cut.content_length = body.size();
+  auto third = tiers.store->insert(std::move(cut));
+  REQUIRE(third);
+  const auto third_follower = tiers.store->lookup("http://o/cut", {});
+  REQUIRE(third_follower);
+  REQUIRE(third->append(std::string_view(body).substr(0, 200000)));
+  third->abandon();
+  CHECK(third_follower->state() == EntryState::Abandoned);
+  CHECK(tiers.store->lookup("http://o/cut", {}) == nullptr);
+  third.reset();
+  tiers.disk->settleForTest();
+  std::size_t files = 0;
+  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
+    files += item.is_regular_file() ? 1 : 0;
+  CHECK(files == 0);
 }

@@ -1,0 +1,216 @@
+"""#12 collapsed forwarding from a file still being written, with the real ferry binary.
+
+A response larger than the memory tier takes is streamed to disk while it arrives. Clients
+asking for it meanwhile are not sent to the origin: they stream the file as it grows.
+  1. A leader and 4 followers, the origin sending 24 MiB over ~2 s: one origin request, every
+     body byte-exact, each follower's first bytes before the origin had sent the last ones,
+     TCP_HIT in the access log; after a restart with the origin gone, a disk hit.
+  2. A leader that stops reading (a small receive buffer, then 3 s asleep) while a follower
+     reads fast: the follower gets the whole body while the leader sleeps, then the leader
+     gets its whole body too — the fill never waits for, nor is dropped because of, one
+     slow client.
+  3. An origin that cuts the body in half: the leader and the followers see the cut (the
+     connection closes before Content-Length), nobody is given a wrong byte, and nothing is
+     stored (the next request goes to the origin again).
+
+  collapse_test.py FERRY_BINARY
+"""
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from disk_lib import Client, Cut, Ferry, Origin, fail, note  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="ferry-disk-collapse.")
+    try:
+        run(sys.argv[1], workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def path_of(url):
+    return url[url.index("/obj/"):]
+
+
+class Fetch(threading.Thread):
+    """One GET through ferry on a connection of its own. `rcvbuf`: a small receive buffer;
+    `pause_after`: stop reading for `pause` s after that many body bytes."""
+
+    def __init__(self, ferry, url, rcvbuf=None, pause_after=None, pause=0.0):
+        super().__init__(daemon=True)
+        self.port, self.url = ferry.port, url
+        self.rcvbuf, self.pause_after, self.pause = rcvbuf, pause_after, pause
+        self.body, self.head, self.error = b"", b"", None
+        self.first_byte_at = self.done_at = None
+
+    def run(self):
+        try:
+            self.fetch()
+        except Exception as e:  # reported by the test
+            self.error = e
+        self.done_at = time.monotonic()
+
+    def fetch(self):
+        s = socket.socket()
+        if self.rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", self.port))
+        s.sendall(f"GET {self.url} HTTP/1.1\r\nHost: origin\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            more = s.recv(65536)
+            if not more:
+                raise Cut(b"")
+            data += more
+        self.head, _, body = data.partition(b"\r\n\r\n")
+        length = None
+        for line in self.head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise AssertionError(f"no Content-Length in {self.head!r}")
+        chunks = [body]
+        got = len(body)
+        if got:
+            self.first_byte_at = time.monotonic()
+        paused = False
+        while got < length:
+            if self.pause_after is not None and not paused and got >= self.pause_after:
+                paused = True
+                time.sleep(self.pause)
+            more = s.recv(min(65536, length - got))
+            if not more:
+                self.body = b"".join(chunks)
+                raise Cut(self.body)
+            if self.first_byte_at is None:
+                self.first_byte_at = time.monotonic()
+            chunks.append(more)
+            got += len(more)
+        self.body = b"".join(chunks)
+        s.close()
+
+
+def check_whole(name, fetch, expected):
+    if fetch.error is not None:
+        fail(f"{name}: {fetch.error!r} after {len(fetch.body)} bytes")
+    if fetch.body != expected:
+        fail(f"{name}: {len(fetch.body)} bytes that are not the object's")
+
+
+def start_all(fetches, gap):
+    for fetch in fetches:
+        fetch.start()
+        time.sleep(gap)
+
+
+def join_all(fetches):
+    for fetch in fetches:
+        fetch.join(60)
+        if fetch.is_alive():
+            fail("a client got no end of its response within 60 s")
+
+
+def run(binary, workdir):
+    origin = Origin()
+    ferry = Ferry(binary, workdir, f"""
+listen: [127.0.0.1:0]
+workers: 2
+log: {{access_log: {workdir}/access.log}}
+access: {{allow_destinations: [127.0.0.0/8]}}
+admin: {{listen: 127.0.0.1:0}}
+cache:
+  memory: 16MiB
+  max_object_size: 1MiB  # larger responses are streamed to disk
+  disk: {{path: {workdir}/cache, size: 1GiB}}
+""")
+    ferry.start()
+
+    # 1. A leader and four followers on a response the origin takes ~2 s to send.
+    url = origin.url("iso", 24 * MiB, "&ms=2000")
+    expected = origin.body(path_of(url), 24 * MiB)
+    leader = Fetch(ferry, url)
+    followers = [Fetch(ferry, url) for _ in range(4)]
+    start_all([leader], 0.3)
+    start_all(followers, 0.1)
+    join_all([leader] + followers)
+    check_whole("leader", leader, expected)
+    for i, follower in enumerate(followers):
+        check_whole(f"follower {i}", follower, expected)
+        if follower.first_byte_at >= leader.done_at:
+            fail(f"follower {i} got its first byte only once the response was whole")
+    if origin.requests_for(url) != 1:
+        fail(f"the origin was asked {origin.requests_for(url)} times, not once")
+    note(f"1 origin request, 5 clients byte-exact; followers' first bytes "
+         f"{min(f.first_byte_at for f in followers) - leader.first_byte_at:.2f} s after the "
+         f"leader's, {leader.done_at - max(f.first_byte_at for f in followers):.2f} s before "
+         f"it ended")
+
+    # 2. A leader that stops reading, a follower that does not wait for it.
+    url = origin.url("slow-leader", 32 * MiB, "&ms=1000")
+    expected = origin.body(path_of(url), 32 * MiB)
+    leader = Fetch(ferry, url, rcvbuf=16384, pause_after=100000, pause=3.0)
+    follower = Fetch(ferry, url)
+    start_all([leader], 0.3)
+    start_all([follower], 0)
+    join_all([follower])
+    check_whole("follower of a sleeping leader", follower, expected)
+    if leader.done_at is not None:
+        fail("the leader ended before the follower: it did not fall behind")
+    join_all([leader])
+    check_whole("sleeping leader", leader, expected)
+    if origin.requests_for(url) != 1:
+        fail(f"the origin was asked {origin.requests_for(url)} times, not once")
+    note(f"follower whole {leader.done_at - follower.done_at:.2f} s before the sleeping "
+         f"leader; both byte-exact")
+
+    # 3. An origin that cuts the body: everyone sees the cut, nothing wrong, nothing stored.
+    url = origin.url("cut", 8 * MiB, "&ms=1000&cut=1")
+    expected = origin.body(path_of(url), 8 * MiB)
+    fetches = [Fetch(ferry, url) for _ in range(3)]
+    start_all(fetches, 0.2)
+    join_all(fetches)
+    for i, fetch in enumerate(fetches):
+        if not isinstance(fetch.error, Cut):
+            fail(f"client {i} of a cut response: {fetch.error!r}, {len(fetch.body)} bytes")
+        if fetch.body != expected[:len(fetch.body)]:
+            fail(f"client {i} of a cut response got bytes that are not the object's")
+    again = Fetch(ferry, url)
+    again.start()
+    join_all([again])
+    if origin.requests_for(url) < 2:
+        fail("a cut response was served from the cache")
+    note(f"cut response: {origin.requests_for(url)} origin requests, "
+         f"{[len(f.body) for f in fetches]} bytes each, all the object's")
+
+    ferry.stop()
+    with open(os.path.join(workdir, "access.log")) as f:
+        log = f.read()
+    hits = log.count("TCP_HIT/200")
+    if hits < 5:  # the four followers of 1 and the follower of 2
+        fail(f"{hits} TCP_HIT/200 in the access log, not at least 5:\n{log}")
+
+    # After a restart, with the origin gone, the first object is a disk hit.
+    origin.stop()
+    ferry.start()
+    url = origin.url("iso", 24 * MiB, "&ms=2000")
+    status, _, body = Client(ferry).request("GET", url, {"Cache-Control": "only-if-cached"})
+    if status != 200 or body != origin.body(path_of(url), 24 * MiB):
+        fail(f"after a restart: {status}, {len(body)} bytes")
+    ferry.stop()
+    note("after a restart, with the origin gone: a disk hit, byte-exact")
+
+
+if __name__ == "__main__":
+    main()
