@@ -1031,7 +1031,8 @@ class SpoolWriter final : public EntryWriter {
 public:
   static constexpr std::uint64_t MaxUnreadBytes = 1024 * 1024;
 
-  // `reserved`: bytes counted in the impl's spooling total, released at the end.
+  // `reserved`: bytes counted in the impl's spooling total (the announced length), released
+  // at the end.
   SpoolWriter(std::shared_ptr<detail::DiskStoreImpl> disk, EntryInit init, std::uint64_t started_at,
               std::uint64_t reserved)
       : disk_(std::move(disk)), file_id_(disk_->next_file_id.fetch_add(1)), started_at_(started_at),
@@ -1124,9 +1125,15 @@ public:
 
 private:
   // Queues a piece for the disk, and keeps it for this writer's client unless that client is
-  // too far behind. False, queueing nothing, when the write queue is full.
+  // too far behind. False, queueing nothing, when the write queue is full, or when a body of
+  // unannounced length would take more than the room left for responses being spooled.
   bool publish(std::string bytes) {
     const std::uint64_t size = bytes.size();
+    if (!entry_->contentLength()) {
+      if (!disk_->reserveSpooling(size))
+        return false;
+      reserved_ += size;
+    }
     if (!disk_->reserveQueue(size))
       return false;
     auto piece = std::make_shared<const std::string>(std::move(bytes));
@@ -1147,7 +1154,7 @@ private:
   std::shared_ptr<detail::DiskStoreImpl> disk_;
   const std::uint64_t file_id_;
   const std::uint64_t started_at_; // ops_queued when the response began
-  const std::uint64_t reserved_;
+  std::uint64_t reserved_;
   std::shared_ptr<Entry> entry_;
   const std::shared_ptr<const Entry> shared_ = entry_;
   std::string pending_;

@@ -1,12 +1,15 @@
 // TieredStore: write-behind from the memory tier to the disk tier, loads from disk put back
-// in memory, and removals that reach both. One lock orders a completed Entry's write against
+// in memory, responses too large for memory streamed to disk (and found there while they
+// are), and removals that reach both. One lock orders a completed Entry's write against
 // removals of its Key, so the disk tier's queue sees them in the order memory did.
 #include "ferry/cache/tiered_store.h"
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "entry_mutator.h"
@@ -21,20 +24,94 @@ struct TierOrder {
   std::atomic<std::uint64_t> removals{0};
 };
 
+// The responses being streamed to disk, found by lookup() while they are Filling.
+class Spooling {
+public:
+  // Adds a spool's Entry; spools that ended go, and so does an older one of the same
+  // variant: the newest response is the one to follow.
+  void add(const std::shared_ptr<const Entry>& entry) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [&entry](const auto& spooled) {
+      const auto other = spooled.second.lock();
+      return !other || other->state() != EntryState::Filling ||
+             (other->key() == entry->key() && other->secondaryKey() == entry->secondaryKey());
+    });
+    entries_.emplace(entry->key(), entry);
+  }
+
+  // The Filling spool of key's matching variant, or null. The secondary key is computed with
+  // no lock held, as for the memory store.
+  std::shared_ptr<const Entry> find(const Key& key, const SecondaryKeyFn& secondary) {
+    std::vector<std::shared_ptr<const Entry>> filling;
+    {
+      std::lock_guard lock(mutex_);
+      const auto [first, last] = entries_.equal_range(key);
+      for (auto it = first; it != last; ++it)
+        if (auto entry = it->second.lock(); entry && entry->state() == EntryState::Filling)
+          filling.push_back(std::move(entry));
+    }
+    for (auto& entry : filling) {
+      const auto wanted = secondary ? secondary(*entry) : std::optional<std::string>("");
+      if (wanted && *wanted == entry->secondaryKey()) {
+        EntryMutator::countHit(*entry);
+        return std::move(entry);
+      }
+    }
+    return nullptr;
+  }
+
+  // Every variant of key, or the one with *secondary_key.
+  void forget(const Key& key, const std::string* secondary_key = nullptr) {
+    std::lock_guard lock(mutex_);
+    const auto [first, last] = entries_.equal_range(key);
+    for (auto it = first; it != last;) {
+      const auto entry = it->second.lock();
+      it = !secondary_key || !entry || entry->secondaryKey() == *secondary_key ? entries_.erase(it)
+                                                                               : std::next(it);
+    }
+  }
+
+private:
+  std::mutex mutex_;
+  std::unordered_multimap<Key, std::weak_ptr<const Entry>> entries_;
+};
+
 } // namespace detail
 
 namespace {
 
-// The memory store's writer; once its Entry is Complete, it is queued for the disk.
+// The memory store's writer; once its Entry is Complete, it is queued for the disk. A body
+// of unannounced length (chunked) that grows past what memory takes moves to disk: the
+// memory Entry is abandoned (its readers are cut, as when memory stops storing), and what came
+// so far and the rest are spooled. This writer's client reads the bytes memory kept, then
+// the rest from the spool's file.
 class TieredWriter final : public EntryWriter {
 public:
-  TieredWriter(std::unique_ptr<EntryWriter> memory, std::shared_ptr<DiskStore> disk,
-               std::shared_ptr<detail::TierOrder> order)
-      : memory_(std::move(memory)), disk_(std::move(disk)), order_(std::move(order)) {}
+  TieredWriter(std::unique_ptr<EntryWriter> memory, std::uint64_t memory_max,
+               std::shared_ptr<DiskStore> disk, std::shared_ptr<detail::TierOrder> order,
+               std::shared_ptr<detail::Spooling> spooling)
+      : memory_(std::move(memory)), memory_max_(memory_max), disk_(std::move(disk)),
+        order_(std::move(order)), spooling_(std::move(spooling)) {}
 
-  const std::shared_ptr<const Entry>& entry() const noexcept override { return memory_->entry(); }
-  bool append(std::string_view bytes) override { return memory_->append(bytes); }
+  const std::shared_ptr<const Entry>& entry() const noexcept override {
+    return spool_ ? spool_->entry() : memory_->entry();
+  }
+
+  bool append(std::string_view bytes) override {
+    if (spool_)
+      return spool_->append(bytes);
+    if (!memory_->entry()->contentLength() && appended_ + bytes.size() > memory_max_ &&
+        memory_->entry()->state() == EntryState::Filling)
+      return moveToDisk(bytes);
+    if (!memory_->append(bytes))
+      return false;
+    appended_ += bytes.size();
+    return true;
+  }
+
   bool complete() override {
+    if (spool_)
+      return spool_->complete();
     // A purge that took the Entry out of memory first has abandoned it: nothing is written.
     std::lock_guard lock(order_->mutex);
     if (!memory_->complete())
@@ -42,15 +119,53 @@ public:
     disk_->persist(memory_->entry());
     return true;
   }
-  void abandon() override { memory_->abandon(); }
+
+  void abandon() override { spool_ ? spool_->abandon() : memory_->abandon(); }
+
   BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
-    return memory_->read(first_chunk, max_chunks);
+    if (!spool_)
+      return memory_->read(first_chunk, max_chunks);
+    if (first_chunk >= moved_chunks_) {
+      BodyRead rest;
+      rest.rest_in_file = true;
+      return rest;
+    }
+    BodyRead kept = memory_->read(first_chunk, std::min(max_chunks, moved_chunks_ - first_chunk));
+    kept.state = EntryState::Filling; // the memory Entry's end is not the body's
+    return kept;
   }
 
 private:
+  // The body outgrew memory: spools what memory kept, then `bytes`. False, storing nothing,
+  // when the disk takes none of it.
+  bool moveToDisk(std::string_view bytes) {
+    const std::shared_ptr<const Entry>& filling = memory_->entry();
+    auto spool =
+        disk_->spool(EntryInit{filling->key(), filling->secondaryKey(), filling->head(),
+                               filling->requestTime(), filling->responseTime(), std::nullopt});
+    memory_->abandon(); // its chunks stay readable here: every byte appended
+    if (!spool)
+      return false;
+    const BodyRead kept = memory_->read(0, std::numeric_limits<std::size_t>::max());
+    for (const Chunk& chunk : kept.chunks)
+      if (!spool->append(*chunk))
+        return false;
+    if (!spool->append(bytes))
+      return false;
+    moved_chunks_ = kept.chunks.size();
+    spool_ = std::move(spool);
+    spooling_->add(spool_->entry());
+    return true;
+  }
+
   std::unique_ptr<EntryWriter> memory_;
+  const std::uint64_t memory_max_;
   std::shared_ptr<DiskStore> disk_;
   std::shared_ptr<detail::TierOrder> order_;
+  std::shared_ptr<detail::Spooling> spooling_;
+  std::uint64_t appended_ = 0;         // bytes the memory writer took
+  std::unique_ptr<EntryWriter> spool_; // once the body moved to disk
+  std::size_t moved_chunks_ = 0;       // the memory writer's chunks, all spooled too
 };
 
 // The variant of key with this secondary key the memory store holds, or null.
@@ -86,44 +201,13 @@ std::pair<std::shared_ptr<const Entry>, bool> putBack(MemoryStore& memory,
 
 TieredStore::TieredStore(std::shared_ptr<MemoryStore> memory, std::shared_ptr<DiskStore> disk)
     : memory_(std::move(memory)), disk_(std::move(disk)),
-      order_(std::make_shared<detail::TierOrder>()) {}
+      order_(std::make_shared<detail::TierOrder>()),
+      spooling_(std::make_shared<detail::Spooling>()) {}
 
 std::shared_ptr<const Entry> TieredStore::lookup(const Key& key, const SecondaryKeyFn& secondary) {
   if (auto found = memory_->lookup(key, secondary))
     return found;
-  return lookupSpooling(key, secondary);
-}
-
-// The response of key's matching variant being streamed to disk, or null. The secondary
-// key is computed with no lock held, as for the memory store.
-std::shared_ptr<const Entry> TieredStore::lookupSpooling(const Key& key,
-                                                         const SecondaryKeyFn& secondary) {
-  std::vector<std::shared_ptr<const Entry>> filling;
-  {
-    std::lock_guard lock(spooling_mutex_);
-    const auto [first, last] = spooling_.equal_range(key);
-    for (auto it = first; it != last; ++it)
-      if (auto entry = it->second.lock(); entry && entry->state() == EntryState::Filling)
-        filling.push_back(std::move(entry));
-  }
-  for (auto& entry : filling) {
-    const auto wanted = secondary ? secondary(*entry) : std::optional<std::string>("");
-    if (wanted && *wanted == entry->secondaryKey()) {
-      detail::EntryMutator::countHit(*entry);
-      return std::move(entry);
-    }
-  }
-  return nullptr;
-}
-
-void TieredStore::forgetSpooling(const Key& key, const std::string* secondary_key) {
-  std::lock_guard lock(spooling_mutex_);
-  const auto [first, last] = spooling_.equal_range(key);
-  for (auto it = first; it != last;) {
-    const auto entry = it->second.lock();
-    it = !secondary_key || !entry || entry->secondaryKey() == *secondary_key ? spooling_.erase(it)
-                                                                             : std::next(it);
-  }
+  return spooling_->find(key, secondary);
 }
 
 std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
@@ -133,24 +217,15 @@ std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
     if (auto held = heldVariant(*memory_, init.key, init.secondary_key))
       memory_->erase(*held);
     auto writer = disk_->spool(std::move(init));
-    if (!writer)
-      return nullptr;
-    const std::shared_ptr<const Entry>& entry = writer->entry();
-    std::lock_guard lock(spooling_mutex_);
-    // Spools that ended go, and so does an older one of this variant: the newest response
-    // is the one to follow.
-    std::erase_if(spooling_, [&entry](const auto& spooled) {
-      const auto other = spooled.second.lock();
-      return !other || other->state() != EntryState::Filling ||
-             (other->key() == entry->key() && other->secondaryKey() == entry->secondaryKey());
-    });
-    spooling_.emplace(entry->key(), entry);
+    if (writer)
+      spooling_->add(writer->entry());
     return writer;
   }
   auto writer = memory_->insert(std::move(init));
   if (!writer)
     return nullptr;
-  return std::make_unique<TieredWriter>(std::move(writer), disk_, order_);
+  return std::make_unique<TieredWriter>(std::move(writer), memory_->maxObjectBytes(), disk_, order_,
+                                        spooling_);
 }
 
 std::shared_ptr<const Entry>
@@ -162,7 +237,7 @@ TieredStore::updateHead(const std::shared_ptr<const Entry>& entry, http::Respons
 }
 
 bool TieredStore::erase(const Entry& entry) {
-  forgetSpooling(entry.key(), &entry.secondaryKey());
+  spooling_->forget(entry.key(), &entry.secondaryKey());
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->erase(entry.key(), entry.secondaryKey());
@@ -170,7 +245,7 @@ bool TieredStore::erase(const Entry& entry) {
 }
 
 std::size_t TieredStore::remove(const Key& key) {
-  forgetSpooling(key);
+  spooling_->forget(key);
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   disk_->remove(key);
@@ -179,7 +254,7 @@ std::size_t TieredStore::remove(const Key& key) {
 
 std::shared_ptr<TierTask> TieredStore::purge(const Key& key) {
   auto task = std::make_shared<TierTask>();
-  forgetSpooling(key);
+  spooling_->forget(key);
   std::lock_guard lock(order_->mutex);
   order_->removals.fetch_add(1, std::memory_order_acq_rel);
   const std::size_t from_memory = memory_->remove(key);

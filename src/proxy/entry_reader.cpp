@@ -46,12 +46,16 @@ EntryReader::~EntryReader() {
 }
 
 void EntryReader::start() {
+  follow();
+  event_active(wake_.get(), EV_TIMEOUT, 0);
+}
+
+void EntryReader::follow() {
   if (entry_->state() == cache::EntryState::Filling) {
     event* wake = wake_.get();
     // Runs on the filling transaction's thread: only wake this loop.
     subscription_ = entry_->subscribe([wake] { event_active(wake, EV_TIMEOUT, 0); });
   }
-  event_active(wake_.get(), EV_TIMEOUT, 0);
 }
 
 void EntryReader::onWake(evutil_socket_t, short, void* arg) noexcept {
@@ -112,8 +116,11 @@ void EntryReader::pump() {
       return;
     }
     if (read.rest_in_file) {
+      // The writer's Entry now: the one whose file holds the rest (a body that moved to disk).
+      entry_ = writer_->entry();
       writer_ = nullptr;
       left_writer_ = true;
+      follow();
       pumpFile();
       return;
     }

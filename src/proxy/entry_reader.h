@@ -51,13 +51,14 @@ private:
   void pump();
   void pumpFile();
 
+  void follow();
   void send(const cache::Chunk& chunk, std::uint64_t begin, std::uint64_t size);
   void finish(End end);
 
   evbuffer* client_; // the client's output buffer
   std::shared_ptr<const cache::Entry> entry_;
   cache::EntryWriter* writer_; // read through it while set
-  bool left_writer_ = false;   // the writer kept no more chunks: read from the file since
+  bool left_writer_ = false;   // the writer kept no more chunks: read from its Entry's file since
   std::uint64_t next_byte_;    // body offset of the next byte to send
   std::optional<std::uint64_t> remaining_; // range bytes still to send
   bool chunked_;

@@ -12,6 +12,9 @@ asking for it meanwhile are not sent to the origin: they stream the file as it g
   3. An origin that cuts the body in half: the leader and the followers see the cut (the
      connection closes before Content-Length), nobody is given a wrong byte, and nothing is
      stored (the next request goes to the origin again).
+  4. A chunked response (no Content-Length) that grows past the memory tier's limit moves to
+     disk: followers arriving after that stream it from the file, one origin request, every
+     body byte-exact, and it is a disk hit after a restart.
 
   collapse_test.py FERRY_BINARY
 """
@@ -43,14 +46,16 @@ def path_of(url):
 
 
 class Fetch(threading.Thread):
-    """One GET through ferry on a connection of its own. `rcvbuf`: a small receive buffer;
-    `pause_after`: stop reading for `pause` s after that many body bytes."""
+    """One GET through ferry on a connection of its own, with a Content-Length or chunked
+    body. `rcvbuf`: a small receive buffer; `pause_after`: stop reading for `pause` s after
+    that many body bytes. `received`: body bytes so far."""
 
     def __init__(self, ferry, url, rcvbuf=None, pause_after=None, pause=0.0):
         super().__init__(daemon=True)
         self.port, self.url = ferry.port, url
         self.rcvbuf, self.pause_after, self.pause = rcvbuf, pause_after, pause
         self.body, self.head, self.error = b"", b"", None
+        self.received = 0
         self.first_byte_at = self.done_at = None
 
     def run(self):
@@ -61,45 +66,65 @@ class Fetch(threading.Thread):
         self.done_at = time.monotonic()
 
     def fetch(self):
-        s = socket.socket()
+        self.sock = socket.socket()
         if self.rcvbuf:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-        s.settimeout(30)
-        s.connect(("127.0.0.1", self.port))
-        s.sendall(f"GET {self.url} HTTP/1.1\r\nHost: origin\r\n\r\n".encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            more = s.recv(65536)
-            if not more:
-                raise Cut(b"")
-            data += more
-        self.head, _, body = data.partition(b"\r\n\r\n")
-        length = None
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        self.sock.settimeout(30)
+        self.sock.connect(("127.0.0.1", self.port))
+        self.sock.sendall(f"GET {self.url} HTTP/1.1\r\nHost: origin\r\n\r\n".encode())
+        self.buffer = b""
+        self.chunks = []
+        while b"\r\n\r\n" not in self.buffer:
+            self.fill()
+        self.head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        fields = {}
         for line in self.head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length is None:
-            raise AssertionError(f"no Content-Length in {self.head!r}")
-        chunks = [body]
-        got = len(body)
-        if got:
-            self.first_byte_at = time.monotonic()
-        paused = False
-        while got < length:
-            if self.pause_after is not None and not paused and got >= self.pause_after:
-                paused = True
-                time.sleep(self.pause)
-            more = s.recv(min(65536, length - got))
-            if not more:
-                self.body = b"".join(chunks)
-                raise Cut(self.body)
+            fields[name.strip().lower()] = value.strip()
+        if fields.get(b"transfer-encoding") == b"chunked":
+            while True:
+                while b"\r\n" not in self.buffer:
+                    self.fill()
+                size_line, _, self.buffer = self.buffer.partition(b"\r\n")
+                size = int(size_line, 16)
+                if size == 0:
+                    break
+                self.take(size)
+                self.take_bytes(2)  # CRLF after the chunk
+        elif b"content-length" in fields:
+            self.take(int(fields[b"content-length"]))
+        else:
+            raise AssertionError(f"no Content-Length, not chunked: {self.head!r}")
+        self.body = b"".join(self.chunks)
+        self.sock.close()
+
+    def fill(self):
+        more = self.sock.recv(65536)
+        if not more:
+            self.body = b"".join(self.chunks)
+            raise Cut(self.body)
+        self.buffer += more
+
+    def take_bytes(self, size):
+        while len(self.buffer) < size:
+            self.fill()
+        out, self.buffer = self.buffer[:size], self.buffer[size:]
+        return out
+
+    def take(self, size):
+        """size body bytes, read as they come, pausing once if asked."""
+        while size > 0:
+            if not self.buffer:
+                if self.pause_after is not None and self.received >= self.pause_after:
+                    self.pause_after = None
+                    time.sleep(self.pause)
+                self.fill()
+            piece = self.take_bytes(min(size, len(self.buffer)))
             if self.first_byte_at is None:
                 self.first_byte_at = time.monotonic()
-            chunks.append(more)
-            got += len(more)
-        self.body = b"".join(chunks)
-        s.close()
+            self.chunks.append(piece)
+            self.received += len(piece)
+            size -= len(piece)
 
 
 def check_whole(name, fetch, expected):
@@ -194,22 +219,44 @@ cache:
     note(f"cut response: {origin.requests_for(url)} origin requests, "
          f"{[len(f.body) for f in fetches]} bytes each, all the object's")
 
+    # 4. Chunked, growing past memory's 1 MiB: followers come once it has moved to disk.
+    chunked_url = origin.url("chunked", 16 * MiB, "&ms=2000&chunked=1")
+    chunked_body = origin.body(path_of(chunked_url), 16 * MiB)
+    leader = Fetch(ferry, chunked_url)
+    leader.start()
+    deadline = time.monotonic() + 30
+    while leader.received < 2 * MiB and leader.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    followers = [Fetch(ferry, chunked_url) for _ in range(3)]
+    start_all(followers, 0.05)
+    join_all([leader] + followers)
+    check_whole("leader of a chunked response", leader, chunked_body)
+    for i, follower in enumerate(followers):
+        check_whole(f"follower {i} of a chunked response", follower, chunked_body)
+    if origin.requests_for(chunked_url) != 1:
+        fail(f"the origin was asked {origin.requests_for(chunked_url)} times for the chunked "
+             f"response, not once")
+    note("chunked response moved to disk: 1 origin request, 4 clients byte-exact")
+
     ferry.stop()
     with open(os.path.join(workdir, "access.log")) as f:
         log = f.read()
     hits = log.count("TCP_HIT/200")
-    if hits < 5:  # the four followers of 1 and the follower of 2
+    if hits < 8:  # the followers of 1, 2 and 4
         fail(f"{hits} TCP_HIT/200 in the access log, not at least 5:\n{log}")
 
-    # After a restart, with the origin gone, the first object is a disk hit.
+    # After a restart, with the origin gone, the first and the chunked object are disk hits.
     origin.stop()
     ferry.start()
     url = origin.url("iso", 24 * MiB, "&ms=2000")
-    status, _, body = Client(ferry).request("GET", url, {"Cache-Control": "only-if-cached"})
-    if status != 200 or body != origin.body(path_of(url), 24 * MiB):
-        fail(f"after a restart: {status}, {len(body)} bytes")
+    client = Client(ferry)
+    for url, expected in ((url, origin.body(path_of(url), 24 * MiB)),
+                          (chunked_url, chunked_body)):
+        status, _, body = client.request("GET", url, {"Cache-Control": "only-if-cached"})
+        if status != 200 or body != expected:
+            fail(f"after a restart: {status}, {len(body)} bytes for {url}")
     ferry.stop()
-    note("after a restart, with the origin gone: a disk hit, byte-exact")
+    note("after a restart, with the origin gone: disk hits, byte-exact")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def body_for(path, size):
 class Origin:
     """Serves /obj/<name>?size=<bytes> with Content-Length and a day of freshness. With
     &ms=<n> the body is sent in 64 KiB pieces spread over n ms; with &cut=1 only its first
-    half is sent, then the connection closes. Counts the requests for each path."""
+    half is sent, then the connection closes; with &chunked=1 it is sent chunked, each piece
+    a chunk, without Content-Length. Counts the requests for each path."""
 
     def __init__(self):
         self.bodies = {}
@@ -52,8 +53,8 @@ class Origin:
                 pass
 
             def do_GET(self):
-                match = re.fullmatch(r"/obj/([\w-]+)\?size=(\d+)(?:&ms=(\d+))?(&cut=1)?",
-                                     self.path)
+                match = re.fullmatch(
+                    r"/obj/([\w-]+)\?size=(\d+)(?:&ms=(\d+))?(&cut=1)?(&chunked=1)?", self.path)
                 if not match:
                     self.send_error(404)
                     return
@@ -62,7 +63,11 @@ class Origin:
                 body = origin.body(self.path, int(match.group(2)))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body)))
+                chunked = bool(match.group(5))
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "max-age=86400")
                 self.end_headers()
                 sent = body[:len(body) // 2] if match.group(4) else body
@@ -70,9 +75,14 @@ class Origin:
                 pause = int(match.group(3) or 0) / 1000 / max(1, len(pieces))
                 try:
                     for at in pieces:
-                        self.wfile.write(sent[at:at + 65536])
+                        piece = sent[at:at + 65536]
+                        if chunked:
+                            piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+                        self.wfile.write(piece)
                         if pause:
                             time.sleep(pause)
+                    if chunked and not match.group(4):
+                        self.wfile.write(b"0\r\n\r\n")
                     if match.group(4):
                         self.wfile.flush()
                         self.close_connection = True

@@ -1,16 +1,15 @@
 // TieredStore: the memory store in front of the disk tier, as one Store. Lookups, fills and
 // collapsed forwarding are the memory store's; what it stores whole is then written to disk
 // behind it, and revalidations, removals and purges reach both tiers. A response announced
-// larger than the memory store takes is streamed to disk alone (DiskStore::spool), and while
-// it arrives lookups find it there: other clients stream it from the file being written. A Key the
+// larger than the memory store takes, or one of unannounced length that grows past it, is
+// streamed to disk alone (DiskStore::spool), and while it arrives lookups find it there:
+// other clients stream it from the file being written. A Key the
 // memory store does not hold is looked for on disk by load(), off the caller's thread; what
 // is found there is put back in memory when it fits (hot objects stay in memory, everything
 // stored stays on disk), and a larger body is sent from its file.
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 
 #include "ferry/cache/disk_store.h"
 #include "ferry/cache/memory_store.h"
@@ -20,6 +19,7 @@ namespace ferry::cache {
 
 namespace detail {
 struct TierOrder;
+class Spooling;
 } // namespace detail
 
 class TieredStore final : public Store {
@@ -41,19 +41,15 @@ public:
   std::shared_ptr<TierTask> purge(const Key& key) override;
 
 private:
-  std::shared_ptr<const Entry> lookupSpooling(const Key& key, const SecondaryKeyFn& secondary);
-  // Every variant of key, or the one with *secondary_key.
-  void forgetSpooling(const Key& key, const std::string* secondary_key = nullptr);
-
   std::shared_ptr<MemoryStore> memory_;
   std::shared_ptr<DiskStore> disk_;
   // Orders completions against removals, and counts removals: a load that began before one
   // may have read what it removed, so its result is neither served nor put back in memory.
   // Shared with the writers handed out.
   std::shared_ptr<detail::TierOrder> order_;
-  // Responses being streamed to disk, found by lookup() while they are Filling.
-  std::mutex spooling_mutex_;
-  std::unordered_multimap<Key, std::weak_ptr<const Entry>> spooling_;
+  // Responses being streamed to disk, found by lookup() while they are Filling. Shared with
+  // the writers handed out.
+  std::shared_ptr<detail::Spooling> spooling_;
 };
 
 } // namespace ferry::cache

@@ -640,3 +640,44 @@ TEST_CASE("#12 other clients find a streamed response while it is written and fo
     files += item.is_regular_file() ? 1 : 0;
   CHECK(files == 0);
 }
+
+TEST_CASE("#12 a body of unannounced length that outgrows memory moves to disk whole",
+          "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()), 32, 256 * 1024);
+  const std::string body = bodyOfSize(2 << 20, 'c');
+  auto writer = tiers.store->insert(makeInit("http://o/chunked")); // no content_length
+  REQUIRE(writer);
+  const auto in_memory = writer->entry();
+  CHECK_FALSE(in_memory->isInFile());
+  // Its client reads as the body arrives, 10000 bytes at a time.
+  std::string seen;
+  std::size_t next = 0;
+  bool in_file = false;
+  for (std::size_t at = 0; at < body.size(); at += 10000) {
+    REQUIRE(writer->append(std::string_view(body).substr(at, 10000)));
+    const BodyRead read = writer->read(next, 100);
+    for (const Chunk& chunk : read.chunks)
+      seen += *chunk;
+    next += read.chunks.size();
+    in_file = in_file || read.rest_in_file;
+  }
+  // Past 256 KiB it moved: the memory Entry is abandoned, the spool's is found instead.
+  CHECK(in_memory->state() == EntryState::Abandoned);
+  CHECK(in_file);
+  CHECK(seen.size() > 200 * 1024); // what memory took before the move
+  CHECK(seen == body.substr(0, seen.size()));
+  const auto follower = tiers.store->lookup("http://o/chunked", {});
+  REQUIRE(follower);
+  CHECK(follower == writer->entry());
+  CHECK(follower->isInFile());
+  REQUIRE(writer->complete());
+  tiers.disk->settleForTest();
+  CHECK(follower->state() == EntryState::Complete);
+  CHECK(fileContents(*follower) == body); // what the client reads on from, after `seen`
+  writer.reset();
+  auto loaded = tiers.load("http://o/chunked");
+  REQUIRE(loaded);
+  CHECK(fileContents(*loaded) == body);
+  CHECK(tiers.disk->stats().entries == 1);
+}
