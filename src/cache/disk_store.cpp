@@ -219,6 +219,8 @@ struct DiskStoreImpl {
   bool stopping = false;
 
   std::atomic<std::int64_t> last_complaint{0};
+  // Told when the write queue has room again (SpoolWriter::whenRoom).
+  Notifier room;
   std::thread writer;
   std::vector<std::thread> readers;
   std::thread sweeper;
@@ -264,11 +266,11 @@ struct DiskStoreImpl {
                  settings.path, fmt::format(format, std::forward<Args>(args)...));
   }
 
-  // Counts bytes into the write queue; false (counting nothing) when they do not fit. One
-  // piece larger than the bound still fits an empty queue.
-  bool reserveQueue(std::uint64_t bytes) {
+  // Counts bytes into the write queue; false (counting nothing) when they do not fit, unless
+  // forced. One piece larger than the bound still fits an empty queue.
+  bool reserveQueue(std::uint64_t bytes, bool force = false) {
     std::lock_guard lock(mutex);
-    if (queued_bytes > 0 && queued_bytes + bytes > DiskStore::MaxQueuedBytes)
+    if (!force && queued_bytes > 0 && queued_bytes + bytes > DiskStore::MaxQueuedBytes)
       return false;
     queued_bytes += bytes;
     return true;
@@ -734,6 +736,8 @@ struct DiskStoreImpl {
       std::lock_guard lock(mutex);
       queued_bytes -= std::min(queued_bytes, dequeued_bytes);
     }
+    if (dequeued_bytes > 0)
+      room.notify();
     const std::uint64_t first_tick = next_tick;
     Batch b;
     int rc = MDB_MAP_FULL;
@@ -1026,10 +1030,13 @@ namespace {
 // holds no chunks. This writer's own client reads the pieces from here, so that a disk that
 // fails cannot cut it: each is kept until that client has read it — or, once the client
 // falls MaxUnreadBytes behind, no longer, and the client reads the rest from the file too.
-// It stops storing (abandons) when the write queue is full.
+// While the write queue is full it holds the bytes (up to MaxHeldBytes) and says so (isFull).
 class SpoolWriter final : public EntryWriter {
 public:
   static constexpr std::uint64_t MaxUnreadBytes = 1024 * 1024;
+  // Bytes held while the write queue is full; its caller pauses the origin meanwhile
+  // (isFull), and one that does not makes the response stop being stored.
+  static constexpr std::uint64_t MaxHeldBytes = 4 * 1024 * 1024;
 
   // `reserved`: bytes counted in the impl's spooling total (the announced length), released
   // at the end.
@@ -1053,35 +1060,35 @@ public:
     }
     const std::uint64_t total = entry_->bodySize() + pending_.size() + bytes.size();
     if (total > disk_->settings.max_object_bytes ||
-        (entry_->contentLength() && total > *entry_->contentLength())) {
+        (entry_->contentLength() && total > *entry_->contentLength()) ||
+        pending_.size() + bytes.size() > MaxHeldBytes) { // the caller did not wait for room
       abandon();
       return false;
     }
-    if (pending_.size() + bytes.size() < DiskStore::SpoolPieceBytes) {
-      pending_.append(bytes);
-      return true;
-    }
-    // The piece due now holds this call's bytes: they are taken only if it goes out.
-    std::string piece = pending_;
-    piece.append(bytes);
-    if (!publish(std::move(piece))) {
-      abandon(); // this client still gets pending_, the earlier appends
-      return false;
-    }
-    pending_.clear();
+    // Taken from here on: if storing stops below, this client still gets them (abandon()).
+    pending_.append(bytes);
+    if (pending_.size() >= DiskStore::SpoolPieceBytes)
+      flush(false);
     return true;
+  }
+
+  bool isFull() override {
+    if (!ended_ && pending_.size() >= DiskStore::SpoolPieceBytes)
+      flush(false);
+    return !ended_ && pending_.size() >= DiskStore::SpoolPieceBytes;
+  }
+
+  Subscription whenRoom(std::function<void()> room) override {
+    return disk_->room.subscribe(std::move(room));
   }
 
   bool complete() override {
     if (ended_)
       return false;
-    if (!pending_.empty()) {
-      if (!publish(pending_)) {
-        abandon();
-        return false;
-      }
-      pending_.clear();
-    }
+    if (!pending_.empty())
+      flush(true);
+    if (ended_)
+      return false;
     if (entry_->contentLength() && *entry_->contentLength() != entry_->bodySize()) {
       abandon();
       return false;
@@ -1124,19 +1131,25 @@ public:
   }
 
 private:
-  // Queues a piece for the disk, and keeps it for this writer's client unless that client is
-  // too far behind. False, queueing nothing, when the write queue is full, or when a body of
-  // unannounced length would take more than the room left for responses being spooled.
-  bool publish(std::string bytes) {
-    const std::uint64_t size = bytes.size();
-    if (!entry_->contentLength()) {
-      if (!disk_->reserveSpooling(size))
-        return false;
-      reserved_ += size;
+  // Queues pending_ as one piece for the disk, and keeps it for this writer's client unless
+  // that client is too far behind. While the write queue is full the bytes stay in pending_
+  // (isFull(); `force`, at the end of the body, queues them anyway: at most MaxHeldBytes).
+  // A body of unannounced length that would take more than the room left for responses
+  // being spooled stops being stored.
+  void flush(bool force) {
+    const std::uint64_t size = pending_.size();
+    if (!entry_->contentLength() && !disk_->reserveSpooling(size)) {
+      abandon();
+      return;
     }
-    if (!disk_->reserveQueue(size))
-      return false;
-    auto piece = std::make_shared<const std::string>(std::move(bytes));
+    if (!disk_->reserveQueue(size, force)) {
+      if (!entry_->contentLength())
+        disk_->releaseSpooling(size);
+      return;
+    }
+    if (!entry_->contentLength())
+      reserved_ += size;
+    auto piece = std::make_shared<const std::string>(std::exchange(pending_, std::string()));
     if (!detached_ && unread_bytes_ + size > MaxUnreadBytes) {
       detached_ = true; // every piece kept so far is in the write queue or the file
       unread_.clear();
@@ -1148,7 +1161,6 @@ private:
     }
     disk_->enqueue(SpoolAppendOp{file_id_, std::move(piece), entry_});
     detail::EntryMutator::grow(*entry_, size);
-    return true;
   }
 
   std::shared_ptr<detail::DiskStoreImpl> disk_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <tuple>
@@ -27,16 +28,23 @@ struct TierOrder {
 // The responses being streamed to disk, found by lookup() while they are Filling.
 class Spooling {
 public:
-  // Adds a spool's Entry; spools that ended go, and so does an older one of the same
-  // variant: the newest response is the one to follow.
-  void add(const std::shared_ptr<const Entry>& entry) {
+  // Starts a spool (`spool` runs under this table's lock, so that a removal of its Key
+  // either comes before the spool begins, which then stands, or finds it here) and adds its
+  // Entry. Spools that ended go, and so does an older one of the same variant: the newest
+  // response is the one to follow.
+  std::unique_ptr<EntryWriter> start(const std::function<std::unique_ptr<EntryWriter>()>& spool) {
     std::lock_guard lock(mutex_);
+    auto writer = spool();
+    if (!writer)
+      return nullptr;
+    const std::shared_ptr<const Entry>& entry = writer->entry();
     std::erase_if(entries_, [&entry](const auto& spooled) {
       const auto other = spooled.second.lock();
       return !other || other->state() != EntryState::Filling ||
              (other->key() == entry->key() && other->secondaryKey() == entry->secondaryKey());
     });
     entries_.emplace(entry->key(), entry);
+    return writer;
   }
 
   // The Filling spool of key's matching variant, or null. The secondary key is computed with
@@ -121,6 +129,10 @@ public:
   }
 
   void abandon() override { spool_ ? spool_->abandon() : memory_->abandon(); }
+  bool isFull() override { return spool_ && spool_->isFull(); }
+  Subscription whenRoom(std::function<void()> room) override {
+    return spool_ ? spool_->whenRoom(std::move(room)) : Subscription();
+  }
 
   BodyRead read(std::size_t first_chunk, std::size_t max_chunks) override {
     if (!spool_)
@@ -140,9 +152,10 @@ private:
   // when the disk takes none of it.
   bool moveToDisk(std::string_view bytes) {
     const std::shared_ptr<const Entry>& filling = memory_->entry();
-    auto spool =
-        disk_->spool(EntryInit{filling->key(), filling->secondaryKey(), filling->head(),
-                               filling->requestTime(), filling->responseTime(), std::nullopt});
+    auto spool = spooling_->start([&] {
+      return disk_->spool(EntryInit{filling->key(), filling->secondaryKey(), filling->head(),
+                                    filling->requestTime(), filling->responseTime(), std::nullopt});
+    });
     memory_->abandon(); // its chunks stay readable here: every byte appended
     if (!spool)
       return false;
@@ -154,7 +167,6 @@ private:
       return false;
     moved_chunks_ = kept.chunks.size();
     spool_ = std::move(spool);
-    spooling_->add(spool_->entry());
     return true;
   }
 
@@ -216,10 +228,7 @@ std::unique_ptr<EntryWriter> TieredStore::insert(EntryInit init) {
     // would hide it.
     if (auto held = heldVariant(*memory_, init.key, init.secondary_key))
       memory_->erase(*held);
-    auto writer = disk_->spool(std::move(init));
-    if (writer)
-      spooling_->add(writer->entry());
-    return writer;
+    return spooling_->start([&] { return disk_->spool(std::move(init)); });
   }
   auto writer = memory_->insert(std::move(init));
   if (!writer)

@@ -23,7 +23,7 @@ BackgroundRefresh::BackgroundRefresh(Worker& worker, std::shared_ptr<const Setti
           originRequest(cache::policy::backgroundRevalidation(request, stale->head()),
                         {{http::Framing::None, 0}, {}, nullptr, settings_->http.via_pseudonym})),
       target_(std::move(target)), key_(std::move(key)), stale_(std::move(stale)),
-      done_(std::move(done)) {}
+      done_(std::move(done)), room_(worker_.base(), [this] { onStoreRoom(); }) {}
 
 BackgroundRefresh::~BackgroundRefresh() = default;
 
@@ -74,6 +74,19 @@ void BackgroundRefresh::onBody(std::string_view data) {
   // is let go at once.
   read_chunks_ +=
       writer_->read(read_chunks_, std::numeric_limits<std::size_t>::max()).chunks.size();
+  if (writer_->isFull()) {
+    exchange_->pauseResponse();
+    room_.watch(*writer_);
+  }
+}
+
+void BackgroundRefresh::onStoreRoom() {
+  if (ended_ || !writer_)
+    return;
+  if (writer_->isFull())
+    room_.watch(*writer_);
+  else
+    exchange_->resumeResponse();
 }
 
 void BackgroundRefresh::onEnd() {

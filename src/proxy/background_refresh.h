@@ -6,6 +6,7 @@
 #pragma once
 
 #include "origin_exchange.h"
+#include "room_wait.h"
 
 #include "ferry/cache/store.h"
 #include "ferry/http/message.h"
@@ -44,6 +45,7 @@ private:
   void onTunnel() override {} // a GET is never answered with a tunnel
   void onRequestDrained() override {}
 
+  void onStoreRoom();
   void end();
 
   Worker& worker_;
@@ -57,6 +59,7 @@ private:
   std::unique_ptr<OriginExchange> exchange_;
   std::unique_ptr<cache::EntryWriter> writer_;
   std::size_t read_chunks_ = 0; // of writer_'s body, let go already
+  RoomWait room_;               // the origin is paused while the store holds back the body (isFull)
   bool ended_ = false;
 };
 

@@ -7,25 +7,39 @@
 
 namespace ferry::proxy {
 
-DetachedFill::DetachedFill(std::shared_ptr<const Settings> settings,
+DetachedFill::DetachedFill(event_base* base, std::shared_ptr<const Settings> settings,
                            std::unique_ptr<OriginExchange> exchange,
                            std::unique_ptr<cache::EntryWriter> writer, std::function<void()> done)
     : settings_(std::move(settings)), exchange_(std::move(exchange)), writer_(std::move(writer)),
-      done_(std::move(done)) {}
+      done_(std::move(done)), room_(base, [this] { onStoreRoom(); }) {}
 
 DetachedFill::~DetachedFill() = default;
 
 void DetachedFill::start() {
   exchange_->handOver(static_cast<Owner&>(*this), *settings_);
-  exchange_->resumeResponse(); // at the origin's pace, whatever its client did
+  onStoreRoom(); // at the origin's pace, whatever its client did, unless the disk is behind
+}
+
+void DetachedFill::onStoreRoom() {
+  if (ended_)
+    return;
+  if (writer_->isFull())
+    room_.watch(*writer_);
+  else
+    exchange_->resumeResponse();
 }
 
 void DetachedFill::onBody(std::string_view data) {
   if (ended_)
     return;
   const bool watched = writer_->entry()->hasSubscribers();
-  if (watched && writer_->append(data))
+  if (watched && writer_->append(data)) {
+    if (writer_->isFull()) {
+      exchange_->pauseResponse();
+      room_.watch(*writer_);
+    }
     return;
+  }
   if (!watched)
     core::count(core::Counter::CacheFillsStopped);
   // Nobody streams the Entry any more, or it was abandoned: the rest is not worth fetching.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "origin_exchange.h"
+#include "room_wait.h"
 
 #include "ferry/cache/store.h"
 #include "ferry/proxy/settings.h"
@@ -20,8 +21,9 @@ public:
   // `exchange` is past its response head and `writer` fills the Entry from its body.
   // `done` runs once, from an exchange callback or start(), when the fill is over: destroy
   // the DetachedFill later, from the loop.
-  DetachedFill(std::shared_ptr<const Settings> settings, std::unique_ptr<OriginExchange> exchange,
-               std::unique_ptr<cache::EntryWriter> writer, std::function<void()> done);
+  DetachedFill(event_base* base, std::shared_ptr<const Settings> settings,
+               std::unique_ptr<OriginExchange> exchange, std::unique_ptr<cache::EntryWriter> writer,
+               std::function<void()> done);
   ~DetachedFill();
 
   DetachedFill(const DetachedFill&) = delete;
@@ -40,12 +42,14 @@ private:
   void onTunnel() override {}
   void onRequestDrained() override {}
 
+  void onStoreRoom();
   void end();
 
   std::shared_ptr<const Settings> settings_; // what the exchange reads from now on
   std::unique_ptr<OriginExchange> exchange_;
   std::unique_ptr<cache::EntryWriter> writer_;
   std::function<void()> done_;
+  RoomWait room_; // the origin is paused while the store holds back the body (isFull)
   bool ended_ = false;
 };
 

@@ -51,7 +51,7 @@ Transaction::Transaction(ClientSink& client, Worker& worker, const Settings& set
     : client_(client), worker_(worker), settings_(settings), request_(std::move(request)),
       target_(std::move(target)), request_framing_(request_framing), upgrade_(std::move(upgrade)),
       credentials_(std::move(credentials)), request_done_(request_complete),
-      started_(worker_.clock().wall()) {}
+      started_(worker_.clock().wall()), room_(worker_.base(), [this] { onStoreRoom(); }) {}
 
 // The client left (its connection closed) while the response was still being stored: the
 // fill goes on without it if other clients stream the Entry, else it stops here.
@@ -489,8 +489,13 @@ void Transaction::onBody(std::string_view data) {
   if (step_ != Step::Relay)
     return; // the body of a 304 or of an error answered from the cache
   if (writer_) {
-    if (backlog_.empty() && writer_->append(data))
+    if (backlog_.empty() && writer_->append(data)) {
+      if (writer_->isFull()) { // the disk is behind: wait for it rather than stop storing
+        exchange_->pauseResponse();
+        room_.watch(*writer_);
+      }
       return; // the reader sends it when the client takes it
+    }
     // The Entry was abandoned (too large, evicted, no room): the client gets the rest from
     // the origin once it has what was stored, with back-pressure from now on.
     backlog_.append(data);
@@ -507,7 +512,8 @@ void Transaction::onFillSent(EntryReader::End end) {
   bytes_sent_ += reader_->bytesSent();
   writer_.reset(); // releases the chunks kept for this client
   if (end == EntryReader::End::Cut) {
-    finish(core::CloseReason::StoreFailed);
+    finish(origin_end_ == OriginEnd::Truncated ? core::CloseReason::OriginTruncated
+                                               : core::CloseReason::StoreFailed);
     return;
   }
   const bool whole = end == EntryReader::End::Whole;
@@ -525,6 +531,16 @@ void Transaction::onFillSent(EntryReader::End end) {
   } else if (!client_.isFull()) {
     exchange_->resumeResponse(); // else onClientDrained() resumes it
   }
+}
+
+// The store may take more of the body: read on from the origin, unless it is still full.
+void Transaction::onStoreRoom() {
+  if (step_ != Step::Relay || !writer_ || origin_end_ != OriginEnd::Receiving)
+    return;
+  if (writer_->isFull())
+    room_.watch(*writer_);
+  else if (backlog_.empty())
+    exchange_->resumeResponse();
 }
 
 void Transaction::relayBody(std::string_view data) {
@@ -684,7 +700,9 @@ void Transaction::finish(core::CloseReason reason) {
   writer_.reset();        // abandons an Entry that did not complete: never stored truncated
   ticket_ = {};           // a leader that published nothing gives up: followers fetch themselves
   wake_subscription_.reset();
-  const bool truncated = reason == core::CloseReason::OriginTruncated;
+  // The client got less than the response announced: the connection must close.
+  const bool truncated =
+      reason == core::CloseReason::OriginTruncated || reason == core::CloseReason::StoreFailed;
   core::observe(core::Histogram::RequestDuration, since(started_, worker_.clock().wall()));
   logAccess(truncated ? std::optional(reason) : std::nullopt);
   client_.transactionDone(!client_close_ && !truncated && request_done_, reason);

@@ -10,6 +10,7 @@
 #include "client_sink.h"
 #include "entry_reader.h"
 #include "origin_exchange.h"
+#include "room_wait.h"
 
 #include "ferry/access/rules.h"
 #include "ferry/cache/cache_status.h"
@@ -119,6 +120,7 @@ private:
   void relayHead(http::ResponseHead& head, http::Framing framing);
   void relayBody(std::string_view data);
   void onFillSent(EntryReader::End end);
+  void onStoreRoom();
   void switchProtocols(http::ResponseHead& head, const http::ConnectionOptions& options);
   void sendToClient(std::string_view bytes);
   void holdOriginWhileClientFull();
@@ -187,6 +189,9 @@ private:
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t body_bytes_sent_ = 0;
   std::string content_type_;
+
+  // Storing: the origin is paused while the store holds back the body (isFull).
+  RoomWait room_;
 };
 
 } // namespace ferry::proxy

@@ -152,7 +152,7 @@ void Worker::refreshInBackground(const http::RequestHead& request, http::Target 
 void Worker::continueFill(std::unique_ptr<OriginExchange> exchange,
                           std::unique_ptr<cache::EntryWriter> writer) {
   const std::uint64_t id = next_background_++;
-  auto fill = std::make_unique<DetachedFill>(runtime_.settings, std::move(exchange),
+  auto fill = std::make_unique<DetachedFill>(base(), runtime_.settings, std::move(exchange),
                                              std::move(writer), backgroundDone(id));
   DetachedFill* raw = fill.get();
   fills_.emplace(id, std::move(fill));

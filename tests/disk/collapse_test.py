@@ -9,19 +9,25 @@ asking for it meanwhile are not sent to the origin: they stream the file as it g
      reads fast: the follower gets the whole body while the leader sleeps, then the leader
      gets its whole body too — the fill never waits for, nor is dropped because of, one
      slow client.
-  3. An origin that cuts the body in half: the leader and the followers see the cut (the
-     connection closes before Content-Length), nobody is given a wrong byte, and nothing is
-     stored (the next request goes to the origin again).
+  3. An origin that cuts the body in half, under a leader that has fallen behind (so reads
+     from the file) and two followers: each sees the cut (the connection closes before
+     Content-Length, never carrying on with another response), nobody is given a wrong
+     byte, and nothing is stored (the next request goes to the origin again).
   4. A chunked response (no Content-Length) that grows past the memory tier's limit moves to
      disk: followers arriving after that stream it from the file, one origin request, every
      body byte-exact, and it is a disk hit after a restart.
+  5. A disk that stalls (another process holds the index's write lock for 5 s, as a commit
+     on a slow disk would) under a 160 MiB response sent at full speed: the write queue
+     fills, ferry stops reading from the origin instead of dropping the response, and the
+     leader and its followers all get it whole once the disk moves again.
 
-  collapse_test.py FERRY_BINARY
+  collapse_test.py FERRY_BINARY INDEX_LOCK_BINARY
 """
 
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +42,7 @@ MiB = 1024 * 1024
 def main():
     workdir = tempfile.mkdtemp(prefix="ferry-disk-collapse.")
     try:
-        run(sys.argv[1], workdir)
+        run(sys.argv[1], sys.argv[2], workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -147,7 +153,7 @@ def join_all(fetches):
             fail("a client got no end of its response within 60 s")
 
 
-def run(binary, workdir):
+def run(binary, index_lock, workdir):
     origin = Origin()
     ferry = Ferry(binary, workdir, f"""
 listen: [127.0.0.1:0]
@@ -158,7 +164,7 @@ admin: {{listen: 127.0.0.1:0}}
 cache:
   memory: 16MiB
   max_object_size: 1MiB  # larger responses are streamed to disk
-  disk: {{path: {workdir}/cache, size: 1GiB}}
+  disk: {{path: {workdir}/cache, size: 2GiB}}  # objects up to 256 MiB
 """)
     ferry.start()
 
@@ -201,9 +207,10 @@ cache:
          f"leader; both byte-exact")
 
     # 3. An origin that cuts the body: everyone sees the cut, nothing wrong, nothing stored.
-    url = origin.url("cut", 8 * MiB, "&ms=1000&cut=1")
-    expected = origin.body(path_of(url), 8 * MiB)
-    fetches = [Fetch(ferry, url) for _ in range(3)]
+    url = origin.url("cut", 32 * MiB, "&ms=1000&cut=1")
+    expected = origin.body(path_of(url), 32 * MiB)
+    fetches = [Fetch(ferry, url, rcvbuf=16384, pause_after=100000, pause=3.0)]
+    fetches += [Fetch(ferry, url) for _ in range(2)]
     start_all(fetches, 0.2)
     join_all(fetches)
     for i, fetch in enumerate(fetches):
@@ -238,11 +245,35 @@ cache:
              f"response, not once")
     note("chunked response moved to disk: 1 origin request, 4 clients byte-exact")
 
+    # 5. The disk stalls while a large response arrives at full speed.
+    url = origin.url("stalled", 160 * MiB, "&ms=1500")
+    expected = origin.body(path_of(url), 160 * MiB)
+    lock = subprocess.Popen([index_lock, os.path.join(workdir, "cache", "index"), "5"],
+                            stdout=subprocess.PIPE)
+    if lock.stdout.readline().strip() != b"locked":
+        fail("index_lock did not take the index's write lock")
+    leader = Fetch(ferry, url)
+    followers = [Fetch(ferry, url) for _ in range(2)]
+    start_all([leader], 0.3)
+    start_all(followers, 0.05)
+    lock.wait(30)
+    released = time.monotonic()
+    join_all([leader] + followers)
+    check_whole("leader on a stalled disk", leader, expected)
+    for i, follower in enumerate(followers):
+        check_whole(f"follower {i} on a stalled disk", follower, expected)
+        if follower.done_at < released:
+            fail(f"follower {i} ended before the disk moved again: it did not stream the file")
+    if origin.requests_for(url) != 1:
+        fail(f"the origin was asked {origin.requests_for(url)} times, not once")
+    note(f"disk stalled 5 s under 160 MiB: 3 clients byte-exact, ended "
+         f"{max(f.done_at for f in [leader] + followers) - released:.2f} s after it moved")
+
     ferry.stop()
     with open(os.path.join(workdir, "access.log")) as f:
         log = f.read()
     hits = log.count("TCP_HIT/200")
-    if hits < 8:  # the followers of 1, 2 and 4
+    if hits < 10:  # the followers of 1, 2, 4 and 5
         fail(f"{hits} TCP_HIT/200 in the access log, not at least 5:\n{log}")
 
     # After a restart, with the origin gone, the first and the chunked object are disk hits.

@@ -52,6 +52,18 @@ public:
   // too large, no room): every byte of every append() that returned true, and only those.
   // While the writer keeps them their bytes stay charged to the budget. Writer's thread only.
   virtual BodyRead read(std::size_t first_chunk, std::size_t max_chunks) = 0;
+  // Whether the writer holds appended bytes the store cannot take yet (a disk's write queue
+  // is full): the caller should stop reading the response until whenRoom() calls back, then
+  // ask again (which also passes held bytes on). Appending on regardless makes the writer
+  // abandon the Entry once it holds a few MiB.
+  virtual bool isFull() { return false; }
+  // Calls `room` — on a store thread, with no lock held; it must be cheap — each time the
+  // store may have room again, until the Subscription goes. Inactive for a writer that is
+  // never full.
+  virtual Subscription whenRoom(std::function<void()> room) {
+    (void)room;
+    return {};
+  }
 };
 
 //  Waiting ──leader publish()──▶ Published

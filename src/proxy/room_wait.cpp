@@ -1,0 +1,32 @@
+// RoomWait: a store thread's "room again" forwarded to the fill's loop.
+#include "room_wait.h"
+
+#include "ferry/core/assert.h"
+
+namespace ferry::proxy {
+
+RoomWait::RoomWait(event_base* base, std::function<void()> on_room)
+    : wake_(event_new(base, -1, 0, &RoomWait::onWake, this)), on_room_(std::move(on_room)) {
+  FERRY_ASSERT(wake_);
+}
+
+RoomWait::~RoomWait() {
+  // Once reset() returns the callback is not running and never runs again: the event can go.
+  subscription_.reset();
+}
+
+void RoomWait::watch(cache::EntryWriter& writer) {
+  event* wake = wake_.get();
+  subscription_ = writer.whenRoom([wake] { event_active(wake, EV_TIMEOUT, 0); });
+  // Room may have come before the subscription: asking again passes the held bytes on.
+  if (!writer.isFull())
+    event_active(wake, EV_TIMEOUT, 0);
+}
+
+void RoomWait::onWake(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<RoomWait*>(arg);
+  self->subscription_.reset();
+  self->on_room_();
+}
+
+} // namespace ferry::proxy
