@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <limits>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -146,8 +148,9 @@ struct SpoolEndOp {
 };
 using Op = std::variant<PersistOp, UpdateOp, EraseOp, RemoveOp, TouchOp, SpoolAppendOp, SpoolEndOp>;
 
-// Hits beyond this many queued writes are not recorded in the eviction order.
-constexpr std::size_t MaxQueuedTouches = 4096;
+// Hits (eviction order) and new heads beyond this many queued writes are not recorded: an
+// older head on disk is still the same response's, revalidated again when it is loaded.
+constexpr std::size_t MaxQueuedOptional = 4096;
 // Keys whose last removal is remembered for the responses still being spooled.
 constexpr std::size_t MaxRemovalHistory = 1 << 16;
 // The number of a removal that failed: pending for the rest of the run.
@@ -338,10 +341,10 @@ struct DiskStoreImpl {
     spooling_bytes -= std::min(spooling_bytes, bytes);
   }
 
-  void enqueueTouch(TouchOp op) {
+  void enqueueOptional(Op op) {
     {
       std::lock_guard lock(mutex);
-      if (writes.size() >= MaxQueuedTouches)
+      if (writes.size() >= MaxQueuedOptional)
         return;
       writes.push_back(std::move(op));
       ++ops_queued;
@@ -879,11 +882,14 @@ struct DiskStoreImpl {
   // The body, checked against the record's length and CRC-32; null when it does not match
   // or cannot be read. Up to in_memory_up_to bytes it is read into the Entry's chunks; a
   // larger one stays in its file (checked by reading it once per run) and is sent from it.
+  // `busy` is set when the file could not be opened for want of descriptors or memory: the
+  // record is not to blame.
   std::shared_ptr<const Entry> readBody(const Key& key, const Record& record,
-                                        std::uint64_t in_memory_up_to) {
+                                        std::uint64_t in_memory_up_to, bool& busy) {
     const std::string path = bodyPath(record.file_id);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+      busy = errno == EMFILE || errno == ENFILE || errno == ENOMEM;
       complain("cannot open {}: {}", path, std::strerror(errno));
       return nullptr;
     }
@@ -958,15 +964,30 @@ struct DiskStoreImpl {
       found(nullptr);
       return;
     }
-    auto entry = readBody(key, match->second, in_memory_up_to);
+    bool busy = false;
+    auto entry = readBody(key, match->second, in_memory_up_to, busy);
     if (!entry) {
-      enqueueRemoval(disk::variantPrefix(key), EraseOp{match->first, match->second.file_id});
+      if (!busy)
+        enqueueRemoval(disk::variantPrefix(key), EraseOp{match->first, match->second.file_id});
       found(nullptr);
       return;
     }
     core::count(core::Counter::CacheDiskHits);
-    enqueueTouch(TouchOp{std::move(match->first), match->second.file_id});
+    enqueueOptional(TouchOp{std::move(match->first), match->second.file_id});
     found(std::move(entry));
+  }
+
+  // What an earlier start moved aside as damaged (see DiskStore::open).
+  void removeDamaged() {
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(settings.path, ec)) {
+      if (item.path().filename().string().rfind("damaged.", 0) != 0)
+        continue;
+      std::error_code removed;
+      std::filesystem::remove_all(item.path(), removed);
+      if (removed)
+        complain("cannot remove {}: {}", item.path().string(), removed.message());
+    }
   }
 
   // Bodies no record names and that this run did not write: left by a crash between a
@@ -1186,10 +1207,30 @@ std::optional<std::uint64_t> metaValue(MDB_txn* txn, MDB_dbi meta, std::string_v
   return u64Of(view(v));
 }
 
-std::string openIndex(detail::DiskStoreImpl& impl) {
+// The index directory and the 256 body directories; an error message when they cannot be made.
+std::string makeDirectories(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path + "/index", ec);
+  for (unsigned dir = 0; dir < 256 && !ec; ++dir) {
+    char sub[16];
+    std::snprintf(sub, sizeof sub, "/bodies/%02x", dir);
+    std::filesystem::create_directories(path + sub, ec);
+  }
+  return ec ? path + ": " + ec.message() : std::string();
+}
+
+// An LMDB result that says the index file itself is unusable, not its directory or the
+// machine: the index is then set aside rather than refusing to start.
+bool isDamaged(int rc) {
+  return rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH ||
+         rc == MDB_PAGE_NOTFOUND || rc == MDB_PANIC || rc == MDB_INCOMPATIBLE;
+}
+
+// Opens (or creates) the index; the LMDB result and a message naming the file.
+std::pair<int, std::string> openIndex(detail::DiskStoreImpl& impl) {
   const std::string dir = impl.settings.path + "/index";
   if (int rc = mdb_env_create(&impl.env); rc != 0)
-    return mdb_strerror(rc);
+    return {rc, mdb_strerror(rc)};
   mdb_env_set_maxdbs(impl.env, 3);
   // Address space, not disk: the index file grows as records are added.
   const std::uint64_t map =
@@ -1202,10 +1243,10 @@ std::string openIndex(detail::DiskStoreImpl& impl) {
   if (impl.settings.sync == DiskSettings::Sync::None)
     flags |= MDB_NOMETASYNC;
   if (int rc = mdb_env_open(impl.env, dir.c_str(), flags, 0640); rc != 0)
-    return dir + ": " + mdb_strerror(rc);
+    return {rc, dir + ": " + mdb_strerror(rc)};
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(impl.env, nullptr, 0, &txn); rc != 0)
-    return dir + ": " + mdb_strerror(rc);
+    return {rc, dir + ": " + mdb_strerror(rc)};
   int rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &impl.entries_db);
   if (rc == 0)
     rc = mdb_dbi_open(txn, "ticks", MDB_CREATE, &impl.ticks_db);
@@ -1213,7 +1254,7 @@ std::string openIndex(detail::DiskStoreImpl& impl) {
     rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &impl.meta_db);
   if (rc != 0) {
     mdb_txn_abort(txn);
-    return dir + ": " + mdb_strerror(rc);
+    return {rc, dir + ": " + mdb_strerror(rc)};
   }
   MDB_stat stat{};
   mdb_stat(txn, impl.entries_db, &stat);
@@ -1223,8 +1264,8 @@ std::string openIndex(detail::DiskStoreImpl& impl) {
   impl.used_bytes = metaValue(txn, impl.meta_db, "used_bytes").value_or(0);
   impl.first_file_id = impl.next_file_id.load();
   if (rc = mdb_txn_commit(txn); rc != 0)
-    return dir + ": " + mdb_strerror(rc);
-  return {};
+    return {rc, dir + ": " + mdb_strerror(rc)};
+  return {0, {}};
 }
 
 } // namespace
@@ -1234,28 +1275,44 @@ std::variant<std::unique_ptr<DiskStore>, std::string> DiskStore::open(const Disk
   auto impl = std::make_shared<detail::DiskStoreImpl>();
   impl->settings = settings;
   impl->max_variants = max_variants;
+  if (std::string made = makeDirectories(settings.path); !made.empty())
+    return made;
   std::error_code ec;
-  std::filesystem::create_directories(settings.path + "/index", ec);
-  for (unsigned dir = 0; dir < 256 && !ec; ++dir) {
-    char sub[16];
-    std::snprintf(sub, sizeof sub, "/bodies/%02x", dir);
-    std::filesystem::create_directories(settings.path + sub, ec);
-  }
-  if (ec)
-    return settings.path + ": " + ec.message();
   const std::string lock_path = settings.path + "/lock";
   impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (impl->lock_fd < 0)
     return lock_path + ": " + std::strerror(errno);
   if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0)
     return settings.path + ": in use by another process (" + std::strerror(errno) + ")";
-  if (std::string error = openIndex(*impl); !error.empty())
+  auto [rc, error] = openIndex(*impl);
+  if (isDamaged(rc)) {
+    // Like a crash's leftovers, a damaged index costs the cache, never the start: the old
+    // index and bodies are moved aside (removed in the background), and ferry starts empty.
+    mdb_env_close(impl->env);
+    impl->env = nullptr;
+    const std::string aside = settings.path + "/damaged." + std::to_string(::time(nullptr));
+    std::filesystem::create_directories(aside, ec);
+    for (const char* part : {"/index", "/bodies"})
+      if (!ec)
+        std::filesystem::rename(settings.path + part, aside + part, ec);
+    if (ec)
+      return error + "; cannot move it aside: " + ec.message();
+    spdlog::warn("cache.disk {}: {}: starting with an empty disk cache; the old one is removed "
+                 "in the background",
+                 settings.path, error);
+    core::count(core::Counter::CacheDiskErrors);
+    if (std::string made = makeDirectories(settings.path); !made.empty())
+      return made;
+    std::tie(rc, error) = openIndex(*impl);
+  }
+  if (rc != 0)
     return error;
   detail::DiskStoreImpl* raw = impl.get();
   raw->writer = std::thread([raw] { raw->writerLoop(); });
   for (std::size_t i = 0; i < ReaderThreads; ++i)
     raw->readers.emplace_back([raw] { raw->readerLoop(); });
   raw->sweeper = std::thread([raw] {
+    raw->removeDamaged();
     raw->sweepOrphans();
     {
       std::lock_guard lock(raw->mutex);
@@ -1306,9 +1363,9 @@ std::unique_ptr<EntryWriter> DiskStore::spool(EntryInit init) {
 void DiskStore::updateHead(const Entry& stored, http::ResponseHead head,
                            std::chrono::system_clock::time_point request_time,
                            std::chrono::system_clock::time_point response_time) {
-  impl_->enqueue(UpdateOp{disk::indexKey(stored.key(), stored.secondaryKey()),
-                          stored.responseTime(), stored.bodySize(), std::move(head), request_time,
-                          response_time});
+  impl_->enqueueOptional(UpdateOp{disk::indexKey(stored.key(), stored.secondaryKey()),
+                                  stored.responseTime(), stored.bodySize(), std::move(head),
+                                  request_time, response_time});
 }
 
 void DiskStore::erase(const Key& key, const std::string& secondary_key) {

@@ -76,7 +76,8 @@ public:
   std::unique_ptr<EntryWriter> spool(EntryInit init);
   // Queues a new head and times for the stored variant of `stored` (RFC 9111 §3.2, §4.3.4),
   // applied only while the variant on disk is still that response (same response time and
-  // body size), never to a newer one that replaced it.
+  // body size), never to a newer one that replaced it. Dropped when thousands of writes are
+  // queued already: the older head stays, still that response's.
   void updateHead(const Entry& stored, http::ResponseHead head,
                   std::chrono::system_clock::time_point request_time,
                   std::chrono::system_clock::time_point response_time);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "disk_record.h"
@@ -680,4 +681,61 @@ TEST_CASE("#12 a body of unannounced length that outgrows memory moves to disk w
   REQUIRE(loaded);
   CHECK(fileContents(*loaded) == body);
   CHECK(tiers.disk->stats().entries == 1);
+}
+
+TEST_CASE("#12 a damaged index costs the cache, not the start", "[cache][disk]") {
+  TempDir dir;
+  {
+    Tiers tiers(diskAt(dir.path()));
+    REQUIRE(storeComplete(*tiers.store, makeInit("http://o/old"), {"old"}));
+    tiers.disk->settleForTest();
+  }
+  {
+    // Both of LMDB's meta pages overwritten: the file is no index any more.
+    std::fstream index(dir.path() + "/index/data.mdb",
+                       std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(index);
+    const std::string garbage(8192, '\x5a');
+    index.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  const auto errors = diskErrors();
+  Tiers tiers(diskAt(dir.path()));
+  tiers.disk->settleForTest(); // the old index and bodies are removed in the background
+  CHECK(diskErrors() > errors);
+  CHECK(tiers.disk->stats().entries == 0);
+  CHECK(tiers.load("http://o/old") == nullptr);
+  REQUIRE(storeComplete(*tiers.store, makeInit("http://o/new"), {"new"}));
+  tiers.disk->settleForTest();
+  tiers.memory->remove("http://o/new");
+  auto loaded = tiers.load("http://o/new");
+  REQUIRE(loaded);
+  CHECK(bodyOf(*loaded) == "new");
+  for (const auto& item : fs::directory_iterator(dir.path()))
+    CHECK(item.path().filename().string().rfind("damaged.", 0) == std::string::npos);
+}
+
+TEST_CASE("#12 a body that cannot be opened for want of descriptors keeps its record",
+          "[cache][disk]") {
+  TempDir dir;
+  Tiers tiers(diskAt(dir.path()));
+  REQUIRE(storeComplete(*tiers.store, makeInit("http://o/fd"), {"kept"}));
+  tiers.disk->settleForTest();
+  tiers.memory->remove("http://o/fd");
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  // A new descriptor takes the lowest free number, which must be below the limit.
+  const int lowest_free = ::dup(0);
+  REQUIRE(lowest_free >= 0);
+  ::close(lowest_free);
+  rlimit none = limit;
+  none.rlim_cur = static_cast<rlim_t>(lowest_free); // no descriptor left for the body
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+  auto missed = tiers.load("http://o/fd");
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
+  CHECK(missed == nullptr);
+  tiers.disk->settleForTest();
+  CHECK(tiers.disk->stats().entries == 1);
+  auto loaded = tiers.load("http://o/fd");
+  REQUIRE(loaded);
+  CHECK(bodyOf(*loaded) == "kept");
 }
