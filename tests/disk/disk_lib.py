@@ -4,6 +4,7 @@ tier and stopped with a signal, and a client that tells a whole response from a 
 Everything listens on 127.0.0.1 only; every wait has a deadline. Python standard library
 only."""
 
+import atexit
 import hashlib
 import http.client
 import http.server
@@ -131,6 +132,12 @@ class Ferry:
         self.port = None
         self.admin_port = None
         self.runs = 0
+        atexit.register(self.abort)  # a failed test must not leave ferry running
+
+    def abort(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def start(self):
         self.runs += 1
