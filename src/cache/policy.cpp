@@ -201,9 +201,11 @@ bool hasExplicitFreshness(const http::ResponseHead& response, const Settings& se
   return d.s_maxage || d.max_age || (!d.targeted && response.headers.has("Expires"));
 }
 
-Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
-                          std::string_view uri, const Settings& settings) {
-  const ResponseDirectives d = parseResponseDirectives(response.headers, settings.targeted_fields);
+namespace {
+
+// freshnessLifetime with the response's directives parsed already.
+Seconds lifetimeOf(const http::ResponseHead& response, const ResponseDirectives& d,
+                   TimePoint response_time, std::string_view uri, const Settings& settings) {
   std::int64_t lifetime = 0;
   if (d.s_maxage) { // §5.2.2.10: a shared cache prefers s-maxage
     lifetime = d.s_maxage->count();
@@ -217,6 +219,14 @@ Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response
     lifetime = heuristicLifetime(response, response_time, uri, settings); // §4.2.2
   }
   return Seconds(std::clamp<std::int64_t>(lifetime, 0, MaxDelta));
+}
+
+} // namespace
+
+Seconds freshnessLifetime(const http::ResponseHead& response, TimePoint response_time,
+                          std::string_view uri, const Settings& settings) {
+  return lifetimeOf(response, parseResponseDirectives(response.headers, settings.targeted_fields),
+                    response_time, uri, settings);
 }
 
 std::optional<Seconds> parseAge(const http::Headers& response) {
@@ -258,9 +268,9 @@ std::string ageValue(Seconds current_age) {
 
 Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
                       TimePoint response_time, std::string_view uri, const Settings& settings) {
-  return Stored{head, request_time, response_time,
-                freshnessLifetime(head, response_time, uri, settings),
-                parseResponseDirectives(head.headers, settings.targeted_fields)};
+  ResponseDirectives directives = parseResponseDirectives(head.headers, settings.targeted_fields);
+  const Seconds lifetime = lifetimeOf(head, directives, response_time, uri, settings);
+  return Stored{head, request_time, response_time, lifetime, std::move(directives)};
 }
 
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now) {

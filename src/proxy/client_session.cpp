@@ -230,8 +230,13 @@ void ClientSession::refuse(int status, std::string_view detail, core::CloseReaso
 }
 
 // While a request body is being read, the client must keep sending it: a read timeout of
-// timeouts.client_idle. Otherwise only the write timeout is set (armed in start()).
+// timeouts.client_idle. Otherwise only the write timeout is set (armed in start()). Setting
+// timeouts re-arms the bufferevent's events: done only when the timeout changes, not on
+// every request.
 void ClientSession::setUploadTimeout(bool on) {
+  if (on == upload_timeout_)
+    return;
+  upload_timeout_ = on;
   const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
 }

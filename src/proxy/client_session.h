@@ -88,7 +88,8 @@ private:
   std::unique_ptr<Tunnel> tunnel_;
   State state_ = State::Idle;
   bool keep_alive_ = true;
-  bool request_done_ = false; // the current request's body has been read whole
+  bool request_done_ = false;   // the current request's body has been read whole
+  bool upload_timeout_ = false; // the read timeout of setUploadTimeout is armed
   bool head_timer_armed_ = false;
   bool reading_paused_ = false;
   bool draining_ = false;

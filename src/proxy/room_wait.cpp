@@ -6,9 +6,7 @@
 namespace ferry::proxy {
 
 RoomWait::RoomWait(event_base* base, std::function<void()> on_room)
-    : wake_(event_new(base, -1, 0, &RoomWait::onWake, this)), on_room_(std::move(on_room)) {
-  FERRY_ASSERT(wake_);
-}
+    : base_(base), on_room_(std::move(on_room)) {}
 
 RoomWait::~RoomWait() {
   // Once reset() returns the callback is not running and never runs again: the event can go.
@@ -16,6 +14,10 @@ RoomWait::~RoomWait() {
 }
 
 void RoomWait::watch(cache::EntryWriter& writer) {
+  if (!wake_) { // made on first use: most fills never wait
+    wake_.reset(event_new(base_, -1, 0, &RoomWait::onWake, this));
+    FERRY_ASSERT(wake_);
+  }
   event* wake = wake_.get();
   subscription_ = writer.whenRoom([wake] { event_active(wake, EV_TIMEOUT, 0); });
   // Room may have come before the subscription: asking again passes the held bytes on.

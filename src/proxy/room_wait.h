@@ -26,6 +26,7 @@ public:
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
 
+  event_base* base_;
   net::EventPtr wake_; // activated from the store's thread
   cache::Subscription subscription_;
   std::function<void()> on_room_;

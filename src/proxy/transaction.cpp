@@ -136,7 +136,8 @@ void Transaction::transition(Step next) {
     return false;
   };
   FERRY_ASSERT(allowed(next) && "a Transaction step the diagram does not have");
-  spdlog::trace("{} {}: {} -> {}", request_.method, request_.target, name(step_), name(next));
+  if (spdlog::should_log(spdlog::level::trace)) // not even the call, on every step of every request
+    spdlog::trace("{} {}: {} -> {}", request_.method, request_.target, name(step_), name(next));
   step_ = next;
 }
 

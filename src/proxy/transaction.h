@@ -14,6 +14,7 @@
 
 #include "ferry/access/rules.h"
 #include "ferry/cache/cache_status.h"
+#include "ferry/cache/policy.h"
 #include "ferry/cache/store.h"
 #include "ferry/core/close_reason.h"
 #include "ferry/http/message.h"
@@ -139,7 +140,9 @@ private:
   bool answeredByRevalidation(http::ResponseHead& response);
   bool serveStaleOnError();
   void startStoring(const http::ResponseHead& response, http::Framing framing);
-  void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
+  // `stored`: storedView(*entry) when the caller has it already (it parses the stored head).
+  void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome,
+                  const cache::policy::Stored* stored = nullptr);
   void purge();
   void answerPurge(std::size_t removed);
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;

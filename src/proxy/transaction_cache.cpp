@@ -88,15 +88,15 @@ void Transaction::onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::O
   const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
-    serveEntry(std::move(entry), hit);
+    serveEntry(std::move(entry), hit, &stored);
     return;
   case policy::Verdict::StaleAllowed:
-    serveEntry(std::move(entry), cache::Outcome::StaleHit);
+    serveEntry(std::move(entry), cache::Outcome::StaleHit, &stored);
     return;
   case policy::Verdict::StaleWhileRevalidate:
     // RFC 5861 §3: serve it now, and let one background request bring it up to date.
     worker_.refreshInBackground(request_, target_, key_, entry);
-    serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate);
+    serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate, &stored);
     return;
   case policy::Verdict::Unavailable:
     cache_status_.outcome = cache::Outcome::OnlyIfCached;
@@ -218,11 +218,14 @@ void Transaction::startStoring(const http::ResponseHead& response, http::Framing
 
 // Answers from a stored response: 304 for a matching client conditional, 206/416 for a
 // single range of a complete body, else the whole response, streamed without copies.
-void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome) {
+void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome,
+                             const policy::Stored* known) {
   transition(Step::Serve);
   const http::RequestHead& request = request_;
   const auto now = worker_.clock().wall();
-  const policy::Stored stored = storedView(*entry, worker_.cacheSettings());
+  const std::optional<policy::Stored> computed =
+      known ? std::nullopt : std::optional(storedView(*entry, worker_.cacheSettings()));
+  const policy::Stored& stored = known ? *known : *computed;
   const policy::Decision decision = policy::decide(request, stored, now);
   const bool whole = entry->state() == cache::EntryState::Complete;
 
