@@ -49,6 +49,9 @@ void ClientSession::start() {
                     &ClientSession::onEvent, this);
   bufferevent_setwatermark(bev_.get(), EV_READ, 0, ReadHighWater);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, LowWater, 0);
+  // libevent writes at most 16 KiB a call by default: one writev (or sendfile) may take what
+  // the output holds, up to its high water mark.
+  bufferevent_set_max_single_write(bev_.get(), HighWater);
   // A client that stops reading a response for this long is gone.
   const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev_.get(), nullptr, &stalled);
