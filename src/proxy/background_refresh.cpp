@@ -74,19 +74,12 @@ void BackgroundRefresh::onBody(std::string_view data) {
   // is let go at once.
   read_chunks_ +=
       writer_->read(read_chunks_, std::numeric_limits<std::size_t>::max()).chunks.size();
-  if (writer_->isFull()) {
-    exchange_->pauseResponse();
-    room_.watch(*writer_);
-  }
+  room_.holdIfFull(*writer_, *exchange_);
 }
 
 void BackgroundRefresh::onStoreRoom() {
-  if (ended_ || !writer_)
-    return;
-  if (writer_->isFull())
-    room_.watch(*writer_);
-  else
-    exchange_->resumeResponse();
+  if (!ended_ && writer_)
+    room_.resumeOrWait(*writer_, *exchange_);
 }
 
 void BackgroundRefresh::onEnd() {

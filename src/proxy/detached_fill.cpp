@@ -21,12 +21,8 @@ void DetachedFill::start() {
 }
 
 void DetachedFill::onStoreRoom() {
-  if (ended_)
-    return;
-  if (writer_->isFull())
-    room_.watch(*writer_);
-  else
-    exchange_->resumeResponse();
+  if (!ended_)
+    room_.resumeOrWait(*writer_, *exchange_);
 }
 
 void DetachedFill::onBody(std::string_view data) {
@@ -34,10 +30,7 @@ void DetachedFill::onBody(std::string_view data) {
     return;
   const bool watched = writer_->entry()->hasSubscribers();
   if (watched && writer_->append(data)) {
-    if (writer_->isFull()) {
-      exchange_->pauseResponse();
-      room_.watch(*writer_);
-    }
+    room_.holdIfFull(*writer_, *exchange_);
     return;
   }
   if (!watched)

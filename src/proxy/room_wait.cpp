@@ -13,6 +13,21 @@ RoomWait::~RoomWait() {
   subscription_.reset();
 }
 
+void RoomWait::holdIfFull(cache::EntryWriter& writer, OriginExchange& exchange) {
+  if (!writer.isFull())
+    return;
+  exchange.pauseResponse();
+  watch(writer);
+}
+
+void RoomWait::resumeOrWait(cache::EntryWriter& writer, OriginExchange& exchange) {
+  if (writer.isFull())
+    watch(writer);
+  else
+    exchange.resumeResponse();
+}
+
+// Calls on_room once, later, when `writer` may have room: at once if it is no longer full.
 void RoomWait::watch(cache::EntryWriter& writer) {
   if (!wake_) { // made on first use: most fills never wait
     wake_.reset(event_new(base_, -1, 0, &RoomWait::onWake, this));

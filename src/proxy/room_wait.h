@@ -1,8 +1,9 @@
-// RoomWait: brings a fill back to its own loop once the store may take more of a body it
-// held back (cache::EntryWriter::isFull: a disk's write queue was full), so that the origin
-// response is paused meanwhile rather than the Entry abandoned. It decides nothing: its
-// owner pauses and resumes the origin, and asks the writer again when woken.
+// RoomWait: pauses a fill's origin response while the store holds back its body
+// (cache::EntryWriter::isFull: a disk's write queue is full), rather than the Entry being
+// abandoned, and brings the fill back to its own loop once the store may have room.
 #pragma once
+
+#include "origin_exchange.h"
 
 #include "ferry/cache/store.h"
 #include "ferry/net/event_ptr.h"
@@ -20,10 +21,15 @@ public:
   RoomWait(const RoomWait&) = delete;
   RoomWait& operator=(const RoomWait&) = delete;
 
-  // Calls on_room once, later, when `writer` may have room: at once if it is no longer full.
-  void watch(cache::EntryWriter& writer);
+  // After an append: when `writer` is full, pauses `exchange` and calls on_room once, later,
+  // when the writer may have room.
+  void holdIfFull(cache::EntryWriter& writer, OriginExchange& exchange);
+  // From on_room: resumes `exchange` once `writer` is no longer full, else waits again.
+  void resumeOrWait(cache::EntryWriter& writer, OriginExchange& exchange);
 
 private:
+  void watch(cache::EntryWriter& writer);
+
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
 
   event_base* base_;

@@ -491,11 +491,8 @@ void Transaction::onBody(std::string_view data) {
     return; // the body of a 304 or of an error answered from the cache
   if (writer_) {
     if (backlog_.empty() && writer_->append(data)) {
-      if (writer_->isFull()) { // the disk is behind: wait for it rather than stop storing
-        exchange_->pauseResponse();
-        room_.watch(*writer_);
-      }
-      return; // the reader sends it when the client takes it
+      room_.holdIfFull(*writer_, *exchange_); // the disk is behind: wait rather than stop storing
+      return;                                 // the reader sends it when the client takes it
     }
     // The Entry was abandoned (too large, evicted, no room): the client gets the rest from
     // the origin once it has what was stored, with back-pressure from now on.
@@ -536,12 +533,8 @@ void Transaction::onFillSent(EntryReader::End end) {
 
 // The store may take more of the body: read on from the origin, unless it is still full.
 void Transaction::onStoreRoom() {
-  if (step_ != Step::Relay || !writer_ || origin_end_ != OriginEnd::Receiving)
-    return;
-  if (writer_->isFull())
-    room_.watch(*writer_);
-  else if (backlog_.empty())
-    exchange_->resumeResponse();
+  if (step_ == Step::Relay && writer_ && origin_end_ == OriginEnd::Receiving && backlog_.empty())
+    room_.resumeOrWait(*writer_, *exchange_);
 }
 
 void Transaction::relayBody(std::string_view data) {
