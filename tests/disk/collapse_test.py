@@ -34,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from disk_lib import Client, Cut, Ferry, Origin, fail, note  # noqa: E402
+from disk_lib import Client, Cut, Ferry, Origin, config, fail, note  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -155,17 +155,8 @@ def join_all(fetches):
 
 def run(binary, index_lock, workdir):
     origin = Origin()
-    ferry = Ferry(binary, workdir, f"""
-listen: [127.0.0.1:0]
-workers: 2
-log: {{access_log: {workdir}/access.log}}
-access: {{allow_destinations: [127.0.0.0/8]}}
-admin: {{listen: 127.0.0.1:0}}
-cache:
-  memory: 16MiB
-  max_object_size: 1MiB  # larger responses are streamed to disk
-  disk: {{path: {workdir}/cache, size: 2GiB}}  # objects up to 256 MiB
-""")
+    # Responses over 1 MiB are streamed to disk; a 2 GiB disk takes objects up to 256 MiB.
+    ferry = Ferry(binary, workdir, config(workdir, "16MiB", "1MiB", "2GiB"))
     ferry.start()
 
     # 1. A leader and four followers on a response the origin takes ~2 s to send.

@@ -24,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from disk_lib import Client, Cut, Ferry, Origin, fail, note  # noqa: E402
+from disk_lib import Client, Cut, Ferry, Origin, config, fail, note  # noqa: E402
 
 OBJECTS = 40
 CLIENTS = 6
@@ -63,17 +63,8 @@ def run(args, rng, workdir):
     expected = dict(objects)
     urls = [url for url, _ in objects]
 
-    ferry = Ferry(args.ferry, workdir, f"""
-listen: [127.0.0.1:0]
-workers: 2
-log: {{access_log: {workdir}/access.log}}
-access: {{allow_destinations: [127.0.0.0/8]}}
-admin: {{listen: 127.0.0.1:0}}
-cache:
-  memory: 24MiB
-  max_object_size: 4MiB  # larger objects go to disk alone, and their hits come from the file
-  disk: {{path: {workdir}/cache, size: 512MiB}}
-""")
+    # Objects over 4 MiB go to disk alone, and their hits come from the file.
+    ferry = Ferry(args.ferry, workdir, config(workdir, "24MiB", "4MiB", "512MiB"))
 
     failures = []
     counts = {"whole": 0, "cut by kill": 0, "cut, fill evicted": 0, "hits": 0}

@@ -185,6 +185,23 @@ class Ferry:
         return int(match.group(1))
 
 
+def config(workdir, memory, max_object_size, disk_size):
+    """ferry's config for the disk tests: 2 workers, an access log, loopback origins, an
+    admin listener, and a disk cache under workdir behind `memory`; responses larger than
+    `max_object_size` are streamed to disk alone."""
+    return f"""
+listen: [127.0.0.1:0]
+workers: 2
+log: {{access_log: {workdir}/access.log}}
+access: {{allow_destinations: [127.0.0.0/8]}}
+admin: {{listen: 127.0.0.1:0}}
+cache:
+  memory: {memory}
+  max_object_size: {max_object_size}
+  disk: {{path: {workdir}/cache, size: {disk_size}}}
+"""
+
+
 class Cut(Exception):
     """The response ended before its Content-Length: `partial` bytes of body came."""
 

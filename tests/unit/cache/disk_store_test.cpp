@@ -103,6 +103,13 @@ std::string onlyBodyFile(const std::string& root) {
   return found;
 }
 
+std::size_t bodyFileCount(const std::string& root) {
+  std::size_t files = 0;
+  for (const auto& item : fs::recursive_directory_iterator(root + "/bodies"))
+    files += item.is_regular_file() ? 1 : 0;
+  return files;
+}
+
 std::uint64_t diskErrors() {
   return ferry::core::snapshotCounters()[static_cast<std::size_t>(
                                              ferry::core::Counter::CacheDiskErrors)]
@@ -307,10 +314,7 @@ TEST_CASE("the disk tier evicts the least recently used within its size", "[cach
   CHECK(tiers.load("http://o/big/0") != nullptr); // recently used
   CHECK(tiers.load("http://o/big/1") == nullptr); // least recently used
   CHECK(tiers.load("http://o/big/39") != nullptr);
-  std::size_t files = 0;
-  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
-    files += item.is_regular_file() ? 1 : 0;
-  CHECK(files == stats.entries);
+  CHECK(bodyFileCount(dir.path()) == stats.entries);
 }
 
 TEST_CASE("bodies no record names are swept at start; the directory is one process's",
@@ -455,10 +459,7 @@ TEST_CASE("a streamed response cut short, too large or left behind is not stored
   CHECK(tiers.disk->stats().entries == 0);
   CHECK(tiers.load("http://o/short") == nullptr);
   CHECK(tiers.load("http://o/left") == nullptr);
-  std::size_t files = 0;
-  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
-    files += item.is_regular_file() ? 1 : 0;
-  CHECK(files == 0);
+  CHECK(bodyFileCount(dir.path()) == 0);
 }
 
 TEST_CASE("#12 a URL or Vary value longer than LMDB's key limit is stored and found",
@@ -636,10 +637,7 @@ TEST_CASE("#12 other clients find a streamed response while it is written and fo
   CHECK(tiers.store->lookup("http://o/cut", {}) == nullptr);
   third.reset();
   tiers.disk->settleForTest();
-  std::size_t files = 0;
-  for (const auto& item : fs::recursive_directory_iterator(dir.path() + "/bodies"))
-    files += item.is_regular_file() ? 1 : 0;
-  CHECK(files == 0);
+  CHECK(bodyFileCount(dir.path()) == 0);
 }
 
 TEST_CASE("#12 a body of unannounced length that outgrows memory moves to disk whole",
