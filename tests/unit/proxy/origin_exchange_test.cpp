@@ -195,3 +195,44 @@ TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is dow
         dead, rig.clock.steady() + rig.settings->upstream.parent_down + 1s));
   }
 }
+
+TEST_CASE("#10 a parent that accepts and never answers", "[proxy]") {
+  Settings tuned;
+  tuned.timeouts.origin_response = 200ms;
+  Rig rig(tuned);
+  ScriptedOrigin silent; // accepts, reads, answers nothing
+  Parent hung;
+  hung.host = "127.0.0.1";
+  hung.port = silent.port();
+  ScriptedOrigin origin;
+  SECTION("with another hop: marked down, the request goes on to it") {
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner,
+                            get(origin, "/s", {Hop{&hung}, Hop{}}));
+    exchange.start();
+    const int quiet = silent.accept(rig);
+    REQUIRE(quiet >= 0);
+    ScriptedOrigin::readUntil(rig, quiet);
+    const int fd = origin.accept(rig);
+    REQUIRE(fd >= 0);
+    CHECK(ScriptedOrigin::readUntil(rig, fd).starts_with("GET /s HTTP/1.1\r\n"));
+    ScriptedOrigin::send(fd, Hello);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    CHECK(owner.body == "hello");
+    CHECK(exchange.parent() == nullptr);
+    CHECK(rig.worker->parentHealth().isDown(hung, rig.clock.steady()));
+  }
+  SECTION("alone: 504, and it stays up (a slow origin behind it looks the same)") {
+    RecordingOwner owner;
+    OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/s", {Hop{&hung}}));
+    exchange.start();
+    const int quiet = silent.accept(rig);
+    REQUIRE(quiet >= 0);
+    ScriptedOrigin::readUntil(rig, quiet);
+    REQUIRE(rig.runUntil([&] { return owner.over(); }));
+    REQUIRE(owner.failure);
+    CHECK(owner.failure->status == 504);
+    CHECK(owner.failure->reason == core::CloseReason::OriginTimeout);
+    CHECK_FALSE(rig.worker->parentHealth().isDown(hung, rig.clock.steady()));
+  }
+}
