@@ -66,8 +66,8 @@ struct Upstream {
   std::vector<Parent> parents;                    // tried in order
   std::vector<std::string> always_direct;         // host patterns (http::hostMatches)
   std::vector<std::string> never_direct;          // host patterns
-  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed to connect is
-                                                  // skipped this long
+  Duration parent_down{std::chrono::seconds(30)}; // a parent that failed is skipped this
+                                                  // long
 };
 
 struct Settings {
