@@ -3,6 +3,7 @@
 
 #include "ferry/core/assert.h"
 
+#include <event2/buffer.h>
 #include <event2/thread.h>
 
 namespace ferry::net {
@@ -14,6 +15,13 @@ void enableThreads() {
 timeval toTimeval(long long milliseconds) {
   return timeval{static_cast<time_t>(milliseconds / 1000),
                  static_cast<suseconds_t>((milliseconds % 1000) * 1000)};
+}
+
+void takeOutput(evbuffer* output, evbuffer* into) {
+  // A bufferevent keeps its output's start frozen to all but its own writes.
+  evbuffer_unfreeze(output, 1);
+  FERRY_ASSERT(evbuffer_add_buffer(into, output) == 0);
+  evbuffer_freeze(output, 1);
 }
 
 } // namespace ferry::net

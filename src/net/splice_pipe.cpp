@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <utility>
@@ -17,6 +18,9 @@ namespace ferry::net {
 namespace {
 
 std::atomic<bool> refuse_for_test{false};
+
+// Rounds of (write, read) one pump() does before it lets the loop serve other connections.
+constexpr int PumpRounds = 16;
 
 constexpr unsigned SpliceFlags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
@@ -58,7 +62,7 @@ SplicePipe::~SplicePipe() {
     ::close(write_fd_);
 }
 
-SplicePipe::Result SplicePipe::fill(int fd) {
+SplicePipe::Result SplicePipe::fill(int fd, std::size_t most) {
   if (refuse_for_test.load(std::memory_order_relaxed))
     return {Status::Unsupported, 0, EINVAL};
   // A pipe holds whole pages per socket fragment, so it may refuse (EAGAIN) before
@@ -66,7 +70,8 @@ SplicePipe::Result SplicePipe::fill(int fd) {
   if (buffered_ >= capacity_)
     return {Status::Blocked, 0, 0};
   for (;;) {
-    const ssize_t n = ::splice(fd, nullptr, write_fd_, nullptr, capacity_ - buffered_, SpliceFlags);
+    const ssize_t n = ::splice(fd, nullptr, write_fd_, nullptr,
+                               std::min(capacity_ - buffered_, most), SpliceFlags);
     if (n > 0) {
       buffered_ += static_cast<std::size_t>(n);
       return {Status::Moved, static_cast<std::size_t>(n), 0};
@@ -103,6 +108,70 @@ void SplicePipe::moveTo(evbuffer* out) {
 
 void SplicePipe::refuseForTest(bool refuse) {
   refuse_for_test.store(refuse, std::memory_order_relaxed);
+}
+
+SpliceRelay::SpliceRelay(SplicePipe pipe, std::uint64_t limit)
+    : pipe_(std::move(pipe)), pending_(evbuffer_new()), left_(limit) {
+  FERRY_ASSERT(pending_);
+}
+
+bool SpliceRelay::flushed() const {
+  return evbuffer_get_length(pending_.get()) == 0 && pipe_.buffered() == 0;
+}
+
+// What is pending, then the pipe, goes out; the source is read into the pipe's room; until
+// nothing moves. An edge-triggered event comes only for news, so every pass ends with both
+// ends blocked, or says it is busy.
+SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
+  Pass pass;
+  bool progress = true;
+  for (int round = 0; progress && round < PumpRounds; ++round) {
+    progress = false;
+    if (evbuffer_get_length(pending_.get()) > 0) {
+      const int n = evbuffer_write(pending_.get(), out);
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return {Status::Failed, pass.moved, false, errno, false};
+      progress = n > 0;
+    }
+    if (evbuffer_get_length(pending_.get()) == 0 && pipe_.buffered() > 0) {
+      const SplicePipe::Result r = pipe_.drain(out);
+      if (r.status == SplicePipe::Status::Failed || r.status == SplicePipe::Status::Unsupported)
+        return {Status::Failed, pass.moved, false, r.error, false};
+      progress = progress || r.bytes > 0;
+    }
+    if (!eof_ && left_ > 0) {
+      const SplicePipe::Result r =
+          pipe_.fill(in, static_cast<std::size_t>(std::min<std::uint64_t>(
+                             left_, std::numeric_limits<std::size_t>::max())));
+      switch (r.status) {
+      case SplicePipe::Status::Moved:
+        left_ -= r.bytes;
+        bytes_in_ += r.bytes;
+        progress = true;
+        break;
+      case SplicePipe::Status::Eof:
+        eof_ = true;
+        progress = true;
+        break;
+      case SplicePipe::Status::Blocked:
+        break;
+      case SplicePipe::Status::Unsupported:
+        return {Status::Unsupported, pass.moved, false, r.error, true};
+      case SplicePipe::Status::Failed:
+        return {Status::Failed, pass.moved, false, r.error, true};
+      }
+    }
+    pass.moved = pass.moved || progress;
+  }
+  pass.busy = progress;
+  if ((eof_ || left_ == 0) && flushed())
+    pass.status = Status::Done;
+  return pass;
+}
+
+void SpliceRelay::moveTo(evbuffer* out) {
+  FERRY_ASSERT(evbuffer_add_buffer(out, pending_.get()) == 0);
+  pipe_.moveTo(out);
 }
 
 } // namespace ferry::net

@@ -260,6 +260,15 @@ bool ClientSession::isFull() const {
   return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= HighWater;
 }
 
+int ClientSession::lendSocket() {
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  return bufferevent_getfd(bev_.get());
+}
+
+void ClientSession::returnSocket() {
+  bufferevent_enable(bev_.get(), reading_paused_ || client_eof_ ? EV_WRITE : EV_READ | EV_WRITE);
+}
+
 void ClientSession::pauseReading() {
   if (state_ == State::Busy && !reading_paused_) {
     reading_paused_ = true;

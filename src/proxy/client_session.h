@@ -46,6 +46,8 @@ private:
   void write(std::string_view bytes) override;
   evbuffer* output() override;
   bool isFull() const override;
+  int lendSocket() override;
+  void returnSocket() override;
   void pauseReading() override;
   void resumeReading() override;
   void transactionDone(bool client_reusable, core::CloseReason reason) override;

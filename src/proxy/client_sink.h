@@ -30,6 +30,12 @@ public:
   // At or above the high water mark: produce nothing more until onClientDrained().
   virtual bool isFull() const = 0;
 
+  // For a body moved by splice(2): the client's socket, with the connection's own reading
+  // and writing stopped (what output() holds is the borrower's to send first: it takes it);
+  // -1 when there is no socket to lend. returnSocket() starts the connection again.
+  virtual int lendSocket() = 0;
+  virtual void returnSocket() = 0;
+
   // Back-pressure on the request body: stop/start reading it from the client.
   virtual void pauseReading() = 0;
   virtual void resumeReading() = 0;

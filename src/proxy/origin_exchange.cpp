@@ -211,6 +211,36 @@ void OriginExchange::endBody() {
     armTimeouts();
 }
 
+void OriginExchange::lendBody(std::function<bool(int, std::uint64_t)> take) {
+  lend_ = std::move(take);
+}
+
+// Between two reads, all parsed: the socket holds the next body byte. Its bufferevent stops
+// first, so the owner's events are the only ones on it.
+void OriginExchange::lend() {
+  if (!lend_ || state_ != State::Receiving || body_left_ == 0 || !request_.body_done)
+    return;
+  auto take = std::exchange(lend_, {});
+  bufferevent* bev = origin_->bev();
+  enabled_before_loan_ = bufferevent_get_enabled(bev);
+  bufferevent_disable(bev, EV_READ | EV_WRITE);
+  transition(State::Lent);
+  if (!take(bufferevent_getfd(bev), body_left_))
+    endLoan(LoanEnd::Unused, 0);
+}
+
+void OriginExchange::endLoan(LoanEnd end, std::uint64_t bytes_read) {
+  FERRY_ASSERT(state_ == State::Lent);
+  core::count(core::Counter::OriginBytesIn, bytes_read);
+  if (end == LoanEnd::Unused) {
+    transition(State::Receiving);
+    bufferevent_enable(origin_->bev(), enabled_before_loan_);
+    return;
+  }
+  transition(State::Done);
+  release(end == LoanEnd::Whole && keep_);
+}
+
 void OriginExchange::pauseResponse() {
   if (origin_ && (state_ == State::Waiting || state_ == State::Receiving))
     bufferevent_disable(origin_->bev(), EV_READ);
@@ -272,10 +302,14 @@ void OriginExchange::parse() {
   evbuffer* in = bufferevent_get_input(origin_->bev());
   if (evbuffer_get_length(in) > 0)
     response_bytes_ = true;
-  pumpParser(in, *parser_, [this](const http::Step& step) {
+  bool going = true; // false: the exchange is over, and may be gone
+  pumpParser(in, *parser_, [this, &going](const http::Step& step) {
     core::count(core::Counter::OriginBytesIn, step.consumed);
-    return handle(step);
+    going = handle(step);
+    return going;
   });
+  if (going)
+    lend();
 }
 
 // One parser event; false once the exchange is over (nothing more is parsed).
@@ -294,6 +328,7 @@ bool OriginExchange::handle(const http::Step& step) {
     onHeadParsed();
     return state_ == State::Receiving;
   case http::Event::Body:
+    body_left_ -= std::min<std::uint64_t>(body_left_, step.body.size());
     owner_->onBody(step.body);
     return state_ == State::Receiving;
   case http::Event::MessageEnd:
@@ -330,6 +365,7 @@ void OriginExchange::onHeadParsed() {
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
   keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
           framing.kind != http::Framing::UntilClose && !stray_body;
+  body_left_ = framing.kind == http::Framing::Length ? framing.length : 0;
   armTimeouts(); // the head came: the body reads are timed, even mid-upload
   owner_->onHead(head, framing, options);
 }
@@ -368,8 +404,8 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
     const bool unanswered = origin_ && !response_bytes_;
     const bool dropped =
         unanswered && reason == core::CloseReason::OriginError && !origin_->isReused();
-    const bool silent = unanswered && reason == core::CloseReason::OriginTimeout &&
-                        hop_ + 1 < request_.hops.size();
+    const bool silent =
+        unanswered && reason == core::CloseReason::OriginTimeout && hop_ + 1 < request_.hops.size();
     if ((dropped || silent) &&
         skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
       return;

@@ -22,6 +22,8 @@
 #include "ferry/proxy/settings.h"
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -104,6 +106,20 @@ public:
   // took the connection.
   void abandon();
 
+  // The rest of a Content-Length body moved by the owner from the socket itself (splice):
+  // once every byte read so far has gone to onBody, and if the body is not whole yet nor
+  // the request still being sent, the exchange stops reading and offers `take` its socket
+  // and the body's remaining length. `take` returns false to leave it to the exchange;
+  // after true, endLoan() says how it went and how many bytes were read from the socket,
+  // and nothing else is reported.
+  enum class LoanEnd {
+    Whole,  // every remaining byte was moved: the connection may go back to the pool
+    Cut,    // the body or the owner's client failed: the connection closes
+    Unused, // nothing was moved: the exchange reads the body on as before
+  };
+  void lendBody(std::function<bool(int fd, std::uint64_t left)> take);
+  void endLoan(LoanEnd end, std::uint64_t bytes_read);
+
   // After onTunnel: the connection, for a Tunnel to relay.
   std::unique_ptr<OriginConnection> takeConnection();
 
@@ -123,7 +139,8 @@ private:
   //                     ▲ dead reused connection, idempotent, once: Connecting
   //                                              └──CONNECT direct, connected─────────▶ Tunnel
   //   any failure ──▶ Done (onFailed)
-  enum class State { Idle, Connecting, Waiting, Receiving, Tunnel, Done };
+  //   Receiving ──body lent (lendBody)──▶ Lent ──endLoan──▶ Done (or back to Receiving)
+  enum class State { Idle, Connecting, Waiting, Receiving, Lent, Tunnel, Done };
 
   static void onRead(bufferevent*, void* arg) noexcept;
   static void onWrite(bufferevent*, void* arg) noexcept;
@@ -137,6 +154,7 @@ private:
   std::string headFor(const Hop& hop) const;
   void armTimeouts();
   void parse();
+  void lend();
   bool handle(const http::Step& step);
   void onHeadParsed();
   // A 101, or a parent's 2xx to CONNECT: HTTP ends on the connection after this head.
@@ -164,6 +182,9 @@ private:
   bool retried_ = false;
   bool response_bytes_ = false; // any response byte arrived on this connection
   bool keep_ = false;           // the connection may carry another exchange after this one
+  std::uint64_t body_left_ = 0; // of a Content-Length body, not yet passed to onBody
+  std::function<bool(int, std::uint64_t)> lend_;
+  short enabled_before_loan_ = 0; // the connection's events when its socket was lent
   std::string peer_host_;
   std::chrono::system_clock::time_point request_time_;
 };

@@ -26,6 +26,10 @@
 namespace ferry::proxy {
 namespace {
 
+// A body not stored, of at least this length, moves by splice(2): below it, making a pipe
+// costs more than reading the body through user space.
+constexpr std::uint64_t SpliceFrom = 64 * 1024;
+
 void countStatus(int status) {
   using core::Counter;
   static constexpr Counter ByClass[] = {Counter::Responses1xx, Counter::Responses2xx,
@@ -483,6 +487,61 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
                                             writer_.get(), 0, std::nullopt, client_chunked_,
                                             [this](EntryReader::End end) { onFillSent(end); });
     reader_->start();
+  } else if (settings_.splice && framing.kind == http::Framing::Length &&
+             framing.length >= SpliceFrom) {
+    // Relayed as it comes, framed as it came: the kernel can move it.
+    exchange_->lendBody(
+        [this](int origin_fd, std::uint64_t left) { return spliceBody(origin_fd, left); });
+  }
+}
+
+bool Transaction::spliceBody(int origin_fd, std::uint64_t left) {
+  if (step_ != Step::Relay)
+    return false;
+  const int client_fd = client_.lendSocket();
+  if (client_fd < 0)
+    return false;
+  splice_ =
+      BodySplice::start(worker_.base(), origin_fd, client_fd, client_.output(), left,
+                        settings_.timeouts, [this](BodySplice::End end) { onSpliceEnd(end); });
+  if (!splice_)
+    client_.returnSocket();
+  return splice_ != nullptr;
+}
+
+void Transaction::onSpliceEnd(BodySplice::End end) {
+  client_.returnSocket();
+  if (end == BodySplice::End::Unsupported) {
+    exchange_->endLoan(OriginExchange::LoanEnd::Unused, 0); // the body goes on to onBody
+    return;
+  }
+  const std::uint64_t moved = splice_->bytesIn();
+  body_bytes_sent_ += moved;
+  bytes_sent_ += moved;
+  core::count(core::Counter::ClientBytesOut, moved);
+  exchange_->endLoan(end == BodySplice::End::Whole ? OriginExchange::LoanEnd::Whole
+                                                   : OriginExchange::LoanEnd::Cut,
+                     moved);
+  switch (end) {
+  case BodySplice::End::Whole:
+    finish(core::CloseReason::ClientConnectionClose);
+    return;
+  case BodySplice::End::OriginCut:
+  case BodySplice::End::OriginTimeout:
+    spdlog::warn("{} {}: response truncated: {}", request_.method, request_.target,
+                 end == BodySplice::End::OriginCut
+                     ? "origin closed the connection"
+                     : "origin did not answer within timeouts.origin_response");
+    finish(core::CloseReason::OriginTruncated);
+    return;
+  case BodySplice::End::ClientGone:
+    finish(core::CloseReason::ClientReset);
+    return;
+  case BodySplice::End::ClientTimeout:
+    finish(core::CloseReason::ClientIdleTimeout);
+    return;
+  case BodySplice::End::Unsupported:
+    break;
   }
 }
 
@@ -696,7 +755,8 @@ void Transaction::finish(core::CloseReason reason) {
   wake_subscription_.reset();
   // The client got less than the response announced: the connection must close.
   const bool truncated =
-      reason == core::CloseReason::OriginTruncated || reason == core::CloseReason::StoreFailed;
+      reason == core::CloseReason::OriginTruncated || reason == core::CloseReason::StoreFailed ||
+      reason == core::CloseReason::ClientReset || reason == core::CloseReason::ClientIdleTimeout;
   core::observe(core::Histogram::RequestDuration, since(started_, worker_.clock().wall()));
   logAccess(truncated ? std::optional(reason) : std::nullopt);
   client_.transactionDone(!client_close_ && !truncated && request_done_, reason);

@@ -7,6 +7,7 @@
 // upstream is built from it (origin_request.h).
 #pragma once
 
+#include "body_splice.h"
 #include "client_sink.h"
 #include "entry_reader.h"
 #include "origin_exchange.h"
@@ -120,6 +121,8 @@ private:
 
   void relayHead(http::ResponseHead& head, http::Framing framing);
   void relayBody(std::string_view data);
+  bool spliceBody(int origin_fd, std::uint64_t left);
+  void onSpliceEnd(BodySplice::End end);
   void onFillSent(EntryReader::End end);
   void onStoreRoom();
   void switchProtocols(http::ResponseHead& head, const http::ConnectionOptions& options);
@@ -165,6 +168,7 @@ private:
   bool client_chunked_ = false;  // the body is re-framed as chunked for the client
   bool close_delimited_ = false; // the client's body ends with the connection
   std::unique_ptr<OriginExchange> exchange_;
+  std::unique_ptr<BodySplice> splice_; // the body's rest, from the exchange's socket (Relay)
 
   // Cache.
   std::string key_;                             // the cache Key of the target

@@ -17,14 +17,6 @@
 
 namespace ferry::proxy {
 
-namespace {
-
-// Rounds of (write, read) one callback does for a direction before it lets the loop serve
-// other connections; it comes back to the rest from the loop.
-constexpr int SpliceRounds = 16;
-
-} // namespace
-
 Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
                bool splice, std::function<void(bool)> done)
     : client_{this, std::move(client)}, origin_{this, std::move(origin)},
@@ -67,29 +59,26 @@ bool Tunnel::startSpliced() {
   auto origin_pipe = net::SplicePipe::create();
   if (!client_pipe || !origin_pipe)
     return false;
-  client_.pipe.emplace(std::move(*client_pipe));
-  origin_.pipe.emplace(std::move(*origin_pipe));
+  client_.relay.emplace(std::move(*client_pipe));
+  origin_.relay.emplace(std::move(*origin_pipe));
   for (Side* side : {&client_, &origin_}) {
     Side& to = other(*side);
     bufferevent_setcb(side->bev.get(), nullptr, nullptr, nullptr, nullptr);
     bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
+    if (side->eof)
+      side->relay->endSource();
     // What was queued for the other side goes first, then what this side sent already.
-    side->pending.reset(evbuffer_new());
     evbuffer* in = bufferevent_get_input(side->bev.get());
     if (&to == &client_)
       to_client_ += evbuffer_get_length(in);
-    // A bufferevent keeps its output's start frozen to all but its own writes.
-    evbuffer* queued = bufferevent_get_output(to.bev.get());
-    evbuffer_unfreeze(queued, 1);
-    FERRY_ASSERT(evbuffer_add_buffer(side->pending.get(), queued) == 0);
-    evbuffer_freeze(queued, 1);
-    FERRY_ASSERT(evbuffer_add_buffer(side->pending.get(), in) == 0);
+    net::takeOutput(bufferevent_get_output(to.bev.get()), side->relay->pending());
+    FERRY_ASSERT(evbuffer_add_buffer(side->relay->pending(), in) == 0);
     const evutil_socket_t fd = bufferevent_getfd(side->bev.get());
     side->readable.reset(
         event_new(base, fd, EV_READ | EV_PERSIST | EV_ET, &Tunnel::onReadable, side));
     side->writable.reset(
         event_new(base, fd, EV_WRITE | EV_PERSIST | EV_ET, &Tunnel::onWritable, &to));
-    FERRY_ASSERT(side->pending && side->readable && side->writable);
+    FERRY_ASSERT(side->readable && side->writable);
   }
   idle_.reset(evtimer_new(base, &Tunnel::onIdle, this));
   FERRY_ASSERT(idle_);
@@ -124,75 +113,41 @@ void Tunnel::relay(Side& from) {
   maybeShutdown(to);
 }
 
-// One direction, spliced: what is pending, then the pipe, goes out; the source is read
-// into the pipe's room; until nothing moves. An edge-triggered event comes only for news,
-// so every pass ends with both ends blocked, or hands the rest to the loop.
+// One direction, spliced (net::SpliceRelay::pump).
 void Tunnel::pump(Side& from) {
-  if (finished_ || !from.pipe)
+  if (finished_ || !from.relay)
     return;
   Side& to = other(from);
-  const evutil_socket_t in = bufferevent_getfd(from.bev.get());
-  const evutil_socket_t out = bufferevent_getfd(to.bev.get());
-  bool moved = false;
-  bool progress = true;
-  for (int round = 0; progress && round < SpliceRounds; ++round) {
-    progress = false;
-    if (evbuffer_get_length(from.pending.get()) > 0) {
-      const int n = evbuffer_write(from.pending.get(), out);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        finish(false);
-        return;
-      }
-      progress = n > 0;
+  const std::uint64_t before = from.relay->bytesIn();
+  const net::SpliceRelay::Pass pass =
+      from.relay->pump(bufferevent_getfd(from.bev.get()), bufferevent_getfd(to.bev.get()));
+  if (&to == &client_)
+    to_client_ += from.relay->bytesIn() - before;
+  from.eof = from.relay->sawEof();
+  switch (pass.status) {
+  case net::SpliceRelay::Status::Open:
+  case net::SpliceRelay::Status::Done:
+    break;
+  case net::SpliceRelay::Status::Unsupported:
+    // Nothing moved through the kernel yet in this direction, or bytes sit in a pipe:
+    // either way they go on through the bufferevents, in order.
+    for (Side* side : {&client_, &origin_}) {
+      side->relay->moveTo(bufferevent_get_output(other(*side).bev.get()));
+      side->relay.reset();
+      // Deleted, not freed: this runs inside one of them.
+      event_del(side->readable.get());
+      event_del(side->writable.get());
     }
-    if (evbuffer_get_length(from.pending.get()) == 0 && from.pipe->buffered() > 0) {
-      const net::SplicePipe::Result r = from.pipe->drain(out);
-      if (r.status == net::SplicePipe::Status::Failed ||
-          r.status == net::SplicePipe::Status::Unsupported) {
-        finish(false);
-        return;
-      }
-      progress = progress || r.bytes > 0;
-    }
-    if (!from.eof) {
-      const net::SplicePipe::Result r = from.pipe->fill(in);
-      switch (r.status) {
-      case net::SplicePipe::Status::Moved:
-        if (&to == &client_)
-          to_client_ += r.bytes;
-        progress = true;
-        break;
-      case net::SplicePipe::Status::Eof:
-        from.eof = true;
-        progress = true;
-        break;
-      case net::SplicePipe::Status::Blocked:
-        break;
-      case net::SplicePipe::Status::Unsupported:
-        // Nothing moved through the kernel yet in this direction, or bytes sit in a pipe:
-        // either way they go on through the bufferevents, in order.
-        for (Side* side : {&client_, &origin_}) {
-          evbuffer* queue = bufferevent_get_output(other(*side).bev.get());
-          FERRY_ASSERT(evbuffer_add_buffer(queue, side->pending.get()) == 0);
-          side->pipe->moveTo(queue);
-          side->pipe.reset();
-          // Deleted, not freed: this runs inside one of them.
-          event_del(side->readable.get());
-          event_del(side->writable.get());
-        }
-        event_del(idle_.get());
-        startBuffered();
-        return;
-      case net::SplicePipe::Status::Failed:
-        finish(false);
-        return;
-      }
-    }
-    moved = moved || progress;
+    event_del(idle_.get());
+    startBuffered();
+    return;
+  case net::SpliceRelay::Status::Failed:
+    finish(false);
+    return;
   }
-  if (progress) // out of rounds: both ends may still be ready, and no edge will say so
+  if (pass.busy) // both ends may still be ready, and no edge will say so
     event_active(from.readable.get(), EV_READ, 0);
-  if (moved) {
+  if (pass.moved) {
     const timeval idle = net::toTimeval(idle_timeout_.count());
     evtimer_add(idle_.get(), &idle);
   }
@@ -203,9 +158,8 @@ void Tunnel::maybeShutdown(Side& to) {
   Side& from = other(to);
   if (!from.eof || to.shut_down)
     return;
-  const bool flushed =
-      from.pipe ? evbuffer_get_length(from.pending.get()) == 0 && from.pipe->buffered() == 0
-                : evbuffer_get_length(bufferevent_get_output(to.bev.get())) == 0;
+  const bool flushed = from.relay ? from.relay->flushed()
+                                  : evbuffer_get_length(bufferevent_get_output(to.bev.get())) == 0;
   if (!flushed)
     return;
   to.shut_down = true;

@@ -42,10 +42,9 @@ private:
     net::BuffereventPtr bev;
     bool eof = false;       // the peer sent FIN
     bool shut_down = false; // we sent FIN to this side
-    // Spliced only, for the bytes this side sends: first `pending` (what was queued in
-    // user space when the relay started), then the pipe.
-    std::optional<net::SplicePipe> pipe{};
-    net::EvbufferPtr pending{};
+    // Spliced only, for the bytes this side sends: first what was queued in user space
+    // when the relay started, then the pipe.
+    std::optional<net::SpliceRelay> relay{};
     net::EventPtr readable{}; // edge-triggered, on this side's socket
     net::EventPtr writable{}; // edge-triggered, on this side's socket, for the other's bytes
   };

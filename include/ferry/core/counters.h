@@ -42,6 +42,8 @@
   X(TunnelsOpened, "tunnels_opened", "CONNECT tunnels established")                                \
   X(TunnelsSpliced, "tunnels_spliced",                                                             \
     "tunnels (CONNECT and Upgrade) relayed in the kernel with splice(2)")                          \
+  X(BodiesSpliced, "bodies_spliced",                                                               \
+    "response bodies not stored, relayed in the kernel with splice(2)")                            \
   X(DestinationsDenied, "destinations_denied",                                                     \
     "requests refused for where they go: access.http_ports, connect_ports, deny_destinations, "    \
     "or ferry itself")                                                                             \

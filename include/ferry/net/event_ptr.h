@@ -1,4 +1,5 @@
-// Owning handles for libevent objects, so every early return frees what it made.
+// Owning handles for libevent objects, so every early return frees what it made, and the
+// few helpers shared around them.
 #pragma once
 
 #include <event2/buffer.h>
@@ -38,5 +39,9 @@ using EvbufferPtr = std::unique_ptr<evbuffer, EvbufferFree>;
 void enableThreads();
 
 timeval toTimeval(long long milliseconds);
+
+// Moves what a bufferevent's `output` holds to the end of `into`, for a relay that writes
+// its socket itself from now on (the bufferevent must be disabled).
+void takeOutput(evbuffer* output, evbuffer* into);
 
 } // namespace ferry::net

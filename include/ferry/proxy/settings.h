@@ -83,8 +83,8 @@ struct Settings {
   std::vector<net::Cidr> allow_destinations;
   std::vector<net::Cidr> purge_allowed; // may send PURGE (the admin networks)
   ExpectContinue expect_continue = ExpectContinue::Forward;
-  // Tunnels (CONNECT, Upgrade) relayed in the kernel with splice(2) where it can; false
-  // relays every byte through ferry's own buffers.
+  // Tunnels (CONNECT, Upgrade) and bodies not stored relayed in the kernel with splice(2)
+  // where it can; false relays every byte through ferry's own buffers.
   bool splice = true;
   AccessLog access_log;
   http::Settings http; // parser limits and Via pseudonym

@@ -155,6 +155,8 @@ public:
   void write(std::string_view bytes) override { evbuffer_add(output_, bytes.data(), bytes.size()); }
   evbuffer* output() override { return output_; }
   bool isFull() const override { return false; }
+  int lendSocket() override { return -1; }
+  void returnSocket() override {}
   void pauseReading() override {}
   void resumeReading() override {}
   void transactionDone(bool reusable, core::CloseReason reason) override {

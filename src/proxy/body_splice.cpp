@@ -1,0 +1,99 @@
+// Spliced body relay: one net::SpliceRelay, driven by edge-triggered events on the two
+// sockets (their bufferevents are stopped meanwhile: libevent does not mix edge- and
+// level-triggered events on one descriptor).
+#include "body_splice.h"
+
+#include "ferry/core/assert.h"
+#include "ferry/core/counters.h"
+
+namespace ferry::proxy {
+
+std::unique_ptr<BodySplice> BodySplice::start(event_base* base, int origin_fd, int client_fd,
+                                              evbuffer* client_queue, std::uint64_t left,
+                                              const Timeouts& timeouts,
+                                              std::function<void(End)> done) {
+  if (!(event_base_get_features(base) & EV_FEATURE_ET))
+    return nullptr;
+  auto pipe = net::SplicePipe::create();
+  if (!pipe)
+    return nullptr;
+  std::unique_ptr<BodySplice> splice(new BodySplice(std::move(*pipe), origin_fd, client_fd,
+                                                    client_queue, left, timeouts, std::move(done)));
+  splice->readable_.reset(
+      event_new(base, origin_fd, EV_READ | EV_PERSIST | EV_ET, &BodySplice::onReady, splice.get()));
+  splice->writable_.reset(event_new(base, client_fd, EV_WRITE | EV_PERSIST | EV_ET,
+                                    &BodySplice::onReady, splice.get()));
+  splice->timer_.reset(evtimer_new(base, &BodySplice::onTimeout, splice.get()));
+  FERRY_ASSERT(splice->readable_ && splice->writable_ && splice->timer_);
+  event_add(splice->readable_.get(), nullptr);
+  event_add(splice->writable_.get(), nullptr);
+  const timeval wait = net::toTimeval(timeouts.origin_response.count());
+  evtimer_add(splice->timer_.get(), &wait);
+  event_active(splice->readable_.get(), EV_READ, 0); // the first pass, from the loop
+  return splice;
+}
+
+BodySplice::BodySplice(net::SplicePipe pipe, int origin_fd, int client_fd, evbuffer* client_queue,
+                       std::uint64_t left, const Timeouts& timeouts, std::function<void(End)> done)
+    : relay_(std::move(pipe), left), origin_fd_(origin_fd), client_fd_(client_fd),
+      client_queue_(client_queue), timeouts_(timeouts), done_(std::move(done)) {
+  net::takeOutput(client_queue, relay_.pending());
+}
+
+BodySplice::~BodySplice() = default;
+
+void BodySplice::onReady(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<BodySplice*>(arg)->pump();
+}
+
+void BodySplice::onTimeout(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<BodySplice*>(arg);
+  self->finish(self->relay_.flushed() ? End::OriginTimeout : End::ClientTimeout);
+}
+
+void BodySplice::pump() {
+  if (finished_)
+    return;
+  const net::SpliceRelay::Pass pass = relay_.pump(origin_fd_, client_fd_);
+  switch (pass.status) {
+  case net::SpliceRelay::Status::Done:
+    finish(relay_.sawEof() ? End::OriginCut : End::Whole);
+    return;
+  case net::SpliceRelay::Status::Unsupported:
+    if (relay_.bytesIn() == 0) {
+      relay_.moveTo(client_queue_);
+      finish(End::Unsupported);
+    } else {
+      finish(End::OriginCut);
+    }
+    return;
+  case net::SpliceRelay::Status::Failed:
+    finish(pass.at_source ? End::OriginCut : End::ClientGone);
+    return;
+  case net::SpliceRelay::Status::Open:
+    break;
+  }
+  if (pass.busy)
+    event_active(readable_.get(), EV_READ, 0);
+  if (pass.moved) {
+    // Waiting for the client while it holds bytes back, for the origin otherwise.
+    const Duration wait = relay_.flushed() ? timeouts_.origin_response : timeouts_.client_idle;
+    const timeval tv = net::toTimeval(wait.count());
+    evtimer_add(timer_.get(), &tv);
+  }
+}
+
+void BodySplice::finish(End end) {
+  if (finished_)
+    return;
+  finished_ = true;
+  // Deleted, not freed: this runs inside one of them.
+  event_del(readable_.get());
+  event_del(writable_.get());
+  evtimer_del(timer_.get());
+  if (end != End::Unsupported)
+    core::count(core::Counter::BodiesSpliced);
+  done_(end);
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,239 @@
+// Relays in the kernel driven by hand — a Tunnel, a BodySplice — on two loopback
+// connections, the loop turned by the test. What the integration tests cannot reach: a
+// kernel that refuses splice, an exact stop at a body's end with the next bytes waiting.
+#include "body_splice.h"
+#include "tunnel.h"
+
+#include "ferry/net/event_ptr.h"
+#include "ferry/net/splice_pipe.h"
+
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+
+using namespace ferry;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A loopback connection: the test's end and ferry's end (non-blocking).
+std::pair<int, int> connectionPair() {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ::connect(peer, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  const int ours = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
+  ::close(listener);
+  REQUIRE(ours >= 0);
+  return {peer, ours};
+}
+
+// Reads what `fd` has now onto `into`; true at EOF.
+bool readSome(int fd, std::string& into) {
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0)
+      into.append(buffer, static_cast<std::size_t>(n));
+    else
+      return n == 0;
+  }
+}
+
+// Turns the loop until `done` or the deadline; false on the deadline.
+bool runUntil(event_base* base, const std::function<bool()>& done) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    const timeval slice{0, 2000};
+    event_base_loopexit(base, &slice);
+    event_base_loop(base, EVLOOP_ONCE);
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("#13 a spliced tunnel the kernel stops splicing goes on through the buffers, in order",
+          "[proxy]") {
+  net::EventBasePtr base(event_base_new());
+  auto [client, client_ours] = connectionPair();
+  auto [origin, origin_ours] = connectionPair();
+  net::BuffereventPtr client_bev(
+      bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
+  net::BuffereventPtr origin_bev(
+      bufferevent_socket_new(base.get(), origin_ours, BEV_OPT_CLOSE_ON_FREE));
+  bufferevent_write(client_bev.get(), "answer\n", 7); // queued before the tunnel starts
+  bool done = false;
+  bool idle = true;
+  proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30), true,
+                       [&](bool idle_timeout) {
+                         done = true;
+                         idle = idle_timeout;
+                       });
+  tunnel.start();
+
+  // The client reads nothing while the origin sends until every buffer on the way is full,
+  // the pipe towards the client among them.
+  std::string sent_down = "answer\n";
+  std::string chunk(16384, '\0');
+  int blocked_turns = 0;
+  REQUIRE(runUntil(base.get(), [&] {
+    for (char& c : chunk)
+      c = static_cast<char>('a' + sent_down.size() % 26);
+    const ssize_t n = ::send(origin, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0)
+      sent_down.append(chunk, 0, static_cast<std::size_t>(n));
+    blocked_turns = n > 0 ? 0 : blocked_turns + 1;
+    return blocked_turns > 20;
+  }));
+
+  // Then splice stops working: the client's bytes, read next, take the buffered relay.
+  net::SplicePipe::refuseForTest(true);
+  const std::string up = "up bytes";
+  REQUIRE(::send(client, up.data(), up.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(up.size()));
+  ::shutdown(client, SHUT_WR);
+  // The origin gets them and the FIN while the client still reads nothing: what the pipe
+  // towards the client held at the switch waits in the client's bufferevent now.
+  std::string got_up;
+  const bool up_done = runUntil(base.get(), [&] { return readSome(origin, got_up); });
+  ::shutdown(origin, SHUT_WR);
+  std::string got_down;
+  const bool finished =
+      up_done && runUntil(base.get(), [&] { return readSome(client, got_down) && done; });
+  net::SplicePipe::refuseForTest(false);
+  REQUIRE(finished);
+  CHECK_FALSE(idle);
+  CHECK(got_up == up);
+  CHECK(got_down.size() == sent_down.size());
+  CHECK((got_down == sent_down)); // parenthesised: megabytes are not printed on failure
+  CHECK(tunnel.bytesToClient() == sent_down.size() - 7);
+  ::close(client);
+  ::close(origin);
+}
+
+namespace {
+
+// A BodySplice between two loopback connections, started as a Transaction starts one: the
+// client's bufferevent stopped, with `queued` in its output.
+struct BodyRig {
+  explicit BodyRig(std::uint64_t left, const std::string& queued = "HEAD\n") {
+    std::tie(client, client_ours) = connectionPair();
+    std::tie(origin, origin_ours) = connectionPair();
+    client_bev.reset(bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
+    bufferevent_write(client_bev.get(), queued.data(), queued.size());
+    bufferevent_disable(client_bev.get(), EV_READ | EV_WRITE);
+    splice = proxy::BodySplice::start(base.get(), origin_ours, client_ours,
+                                      bufferevent_get_output(client_bev.get()), left, {},
+                                      [this](proxy::BodySplice::End e) { end = e; });
+    REQUIRE(splice);
+  }
+  ~BodyRig() {
+    splice.reset();
+    ::close(client);
+    ::close(origin);
+    ::close(origin_ours);
+  }
+
+  net::EventBasePtr base{event_base_new()};
+  int client = -1, client_ours = -1, origin = -1, origin_ours = -1;
+  net::BuffereventPtr client_bev;
+  std::unique_ptr<proxy::BodySplice> splice;
+  std::optional<proxy::BodySplice::End> end;
+};
+
+} // namespace
+
+TEST_CASE("#13 a spliced body moves exactly its length, after what was queued", "[proxy]") {
+  constexpr std::size_t Size = 1 << 20;
+  BodyRig rig(Size);
+  const std::string body(Size, 'b');
+  const std::string next = "HTTP/1.1 200 OK\r\n"; // a stray next response: not the client's
+  std::size_t sent = 0;
+  std::string got;
+  REQUIRE(runUntil(rig.base.get(), [&] {
+    if (sent < body.size() + next.size()) {
+      const std::string all = body + next;
+      const ssize_t n = ::send(rig.origin, all.data() + sent, all.size() - sent, MSG_NOSIGNAL);
+      sent += n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    readSome(rig.client, got);
+    return rig.end.has_value();
+  }));
+  readSome(rig.client, got);
+  CHECK(*rig.end == proxy::BodySplice::End::Whole);
+  CHECK(got.size() == 5 + Size);
+  CHECK((got == "HEAD\n" + body));
+  CHECK(rig.splice->bytesIn() == Size);
+  std::string left_on_origin;
+  readSome(rig.origin_ours, left_on_origin);
+  CHECK(left_on_origin == next);
+}
+
+TEST_CASE("#13 a spliced body cut short by the origin: what came reaches the client", "[proxy]") {
+  BodyRig rig(1 << 20);
+  const std::string part(300 << 10, 'p');
+  REQUIRE(::send(rig.origin, part.data(), part.size(), MSG_NOSIGNAL) > 0);
+  ::shutdown(rig.origin, SHUT_WR);
+  std::string got;
+  REQUIRE(runUntil(rig.base.get(), [&] {
+    readSome(rig.client, got);
+    return rig.end.has_value();
+  }));
+  readSome(rig.client, got);
+  CHECK(*rig.end == proxy::BodySplice::End::OriginCut);
+  CHECK(got.size() == 5 + part.size());
+}
+
+TEST_CASE("#13 a spliced body whose client is gone ends as such", "[proxy]") {
+  std::signal(SIGPIPE, SIG_IGN); // as main() does: a peer gone is an error value, not a signal
+  BodyRig rig(8 << 20);
+  ::close(rig.client);
+  rig.client = -1;
+  const std::string chunk(64 << 10, 'c');
+  REQUIRE(runUntil(rig.base.get(), [&] {
+    ::send(rig.origin, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    return rig.end.has_value();
+  }));
+  CHECK(*rig.end == proxy::BodySplice::End::ClientGone);
+}
+
+TEST_CASE("#13 a body the kernel refuses to splice is handed back, nothing of it read", "[proxy]") {
+  BodyRig rig(1 << 20, "HEAD and first bytes\n");
+  const std::string body = "body bytes";
+  REQUIRE(::send(rig.origin, body.data(), body.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(body.size()));
+  net::SplicePipe::refuseForTest(true);
+  const bool ended = runUntil(rig.base.get(), [&] { return rig.end.has_value(); });
+  net::SplicePipe::refuseForTest(false);
+  REQUIRE(ended);
+  CHECK(*rig.end == proxy::BodySplice::End::Unsupported);
+  evbuffer* queue = bufferevent_get_output(rig.client_bev.get());
+  std::string queued(evbuffer_get_length(queue), '\0');
+  evbuffer_copyout(queue, queued.data(), queued.size());
+  std::string sent;
+  readSome(rig.client, sent);
+  CHECK(sent + queued == "HEAD and first bytes\n"); // in order: what went out, then the rest
+  std::string on_origin;
+  readSome(rig.origin_ours, on_origin);
+  CHECK(on_origin == body);
+}
