@@ -9,6 +9,8 @@
 
 #include "entry_mutator.h"
 #include "ferry/core/assert.h"
+#include "ferry/http/hop_by_hop.h"
+#include "ferry/http/serializer.h"
 
 namespace ferry::cache {
 
@@ -18,6 +20,24 @@ Entry::Entry(EntryInit init, std::vector<Chunk> chunks, std::uint64_t body_size,
       request_time_(init.request_time), response_time_(init.response_time),
       content_length_(init.content_length), chunks_(std::move(chunks)), state_(state),
       body_size_(body_size) {}
+
+HeadTemplate makeHeadTemplate(http::ResponseHead head, const http::Framing& framing) {
+  HeadTemplate made;
+  made.via = http::viaBefore(head.headers, head.version_major, head.version_minor);
+  for (const std::string_view name : {"Age", "Cache-Status", "Via"})
+    head.headers.remove(name);
+  http::setFraming(head.headers, framing);
+  made.lines = http::serializeResponseLines(head);
+  return made;
+}
+
+const HeadTemplate& Entry::headTemplate() const {
+  FERRY_ASSERT(state() == EntryState::Complete);
+  std::call_once(template_once_, [this] {
+    template_ = makeHeadTemplate(head_, {http::Framing::Length, bodySize()});
+  });
+  return template_;
+}
 
 BodyFile::~BodyFile() {
   ::close(fd_);

@@ -118,21 +118,22 @@ bool wantsPersistent(const ConnectionOptions& options, int version_major,
 
 void appendVia(Headers& headers, int received_major, int received_minor,
                std::string_view pseudonym) {
+  std::string list = viaBefore(headers, received_major, received_minor);
+  list += pseudonym;
+  headers.set("Via", list);
+}
+
+std::string viaBefore(const Headers& headers, int received_major, int received_minor) {
   // RFC 9110 §7.6.3: received-protocol is the version of the message as received, with the
   // "HTTP/" name omitted; several Via lines are one list, combined here in order.
-  std::string entry = std::to_string(received_major);
-  entry += '.';
-  entry += std::to_string(received_minor);
-  entry += ' ';
-  entry += pseudonym;
-  if (!headers.has("Via")) {
-    headers.add("Via", entry);
-    return;
-  }
   std::string list = headers.combined("Via");
-  list += ", ";
-  list += entry;
-  headers.set("Via", list);
+  if (headers.has("Via"))
+    list += ", ";
+  list += std::to_string(received_major);
+  list += '.';
+  list += std::to_string(received_minor);
+  list += ' ';
+  return list;
 }
 
 MaxForwards checkMaxForwards(std::string_view method, const Headers& headers) {

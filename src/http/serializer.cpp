@@ -66,6 +66,12 @@ std::string serializeRequestHead(const RequestHead& head, const Target& target,
 }
 
 std::string serializeResponseHead(const ResponseHead& head) {
+  std::string out = serializeResponseLines(head);
+  out += "\r\n";
+  return out;
+}
+
+std::string serializeResponseLines(const ResponseHead& head) {
   FERRY_ASSERT(head.status >= 100 && head.status <= 999);
   const std::string_view reason =
       head.reason.empty() ? reasonPhrase(head.status) : std::string_view(head.reason);
@@ -79,7 +85,6 @@ std::string serializeResponseHead(const ResponseHead& head) {
   out += reason;
   out += "\r\n";
   appendFields(out, head.headers, false);
-  out += "\r\n";
   return out;
 }
 

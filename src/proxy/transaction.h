@@ -146,6 +146,7 @@ private:
   // `stored`: storedView(*entry) when the caller has it already (it parses the stored head).
   void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome,
                   const cache::policy::Stored* stored = nullptr);
+  std::string hitHead(const cache::HeadTemplate& lines, std::chrono::seconds age) const;
   void purge();
   void answerPurge(std::size_t removed);
   std::optional<std::string> secondaryKey(const cache::Entry& entry) const;

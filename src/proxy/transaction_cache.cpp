@@ -229,22 +229,27 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   const policy::Decision decision = policy::decide(request, stored, now);
   const bool whole = entry->state() == cache::EntryState::Complete;
 
-  http::ResponseHead head;
+  // The head sent: the Entry's template when it is the stored response whole, else one made
+  // for this answer (304, 206, 416, a body still filling).
+  std::optional<cache::HeadTemplate> own;
+  int status = entry->head().status;
   http::Framing framing;
   bool send_body = !request.isMethod("HEAD");
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;
   if (whole && policy::isNotModified(request, stored)) {
-    head = policy::notModifiedResponse(entry->head());
+    http::ResponseHead head = policy::notModifiedResponse(entry->head());
+    status = head.status;
+    own = cache::makeHeadTemplate(std::move(head), framing);
     send_body = false;
     if (outcome == cache::Outcome::MemoryHit)
       outcome = cache::Outcome::NotModifiedHit;
-  } else {
-    head = entry->head();
-    if (whole) {
-      const std::uint64_t total = entry->bodySize();
-      const policy::RangeDecision range = policy::evaluateRange(request, entry->head(), total, now);
-      framing = {http::Framing::Length, total};
+  } else if (whole) {
+    const std::uint64_t total = entry->bodySize();
+    const policy::RangeDecision range = policy::evaluateRange(request, entry->head(), total, now);
+    framing = {http::Framing::Length, total};
+    if (range.outcome != policy::RangeOutcome::Full) {
+      http::ResponseHead head = entry->head();
       if (range.outcome == policy::RangeOutcome::Partial) {
         head.status = 206;
         head.reason = "Partial Content";
@@ -252,14 +257,18 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
         offset = range.range.offset;
         length = range.range.length;
         framing.length = range.range.length;
-      } else if (range.outcome == policy::RangeOutcome::Unsatisfiable) {
+      } else {
         head.status = 416;
         head.reason = "Range Not Satisfiable";
         head.headers.set("Content-Range", policy::unsatisfiedRange(total));
         framing.length = 0;
         send_body = false;
       }
-    } else if (auto announced = entry->contentLength()) {
+      status = head.status;
+      own = cache::makeHeadTemplate(std::move(head), framing);
+    }
+  } else {
+    if (auto announced = entry->contentLength()) {
       framing = {http::Framing::Length, *announced};
     } else if (request.isHttp11()) {
       framing = {http::Framing::Chunked, 0};
@@ -267,25 +276,17 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
       framing = {http::Framing::UntilClose, 0};
       client_close_ = true;
     }
+    own = cache::makeHeadTemplate(entry->head(), framing);
   }
+  const cache::HeadTemplate& lines = own ? *own : entry->headTemplate();
 
   cache_status_.outcome = outcome;
   cache_status_.ttl = decision.ttl;
   core::count(core::Counter::CacheHits);
-  const std::string& via = settings_.http.via_pseudonym;
-  head.headers.set("Age", policy::ageValue(decision.age)); // RFC 9111 §5.1
-  http::setFraming(head.headers, framing);
-  http::appendVia(head.headers, head.version_major, head.version_minor, via);
-  head.headers.set("Cache-Status", cache::cacheStatusValue(via, cache_status_));
   client_close_ = client_close_ || !client_.keepAlive() || !request_done_;
-  if (client_close_)
-    head.headers.set("Connection", "close");
-  else if (!request.isHttp11())
-    head.headers.set("Connection", "keep-alive");
-
-  status_ = head.status;
-  content_type_ = head.headers.get("Content-Type").value_or("");
-  sendToClient(http::serializeResponseHead(head));
+  status_ = status;
+  content_type_ = entry->head().headers.get("Content-Type").value_or("");
+  sendToClient(hitHead(lines, decision.age));
   if (!send_body || framing.kind == http::Framing::None ||
       (framing.kind == http::Framing::Length && framing.length == 0)) {
     finish(core::CloseReason::ClientConnectionClose);
@@ -302,6 +303,29 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
                                               : core::CloseReason::OriginTruncated);
       });
   reader_->start();
+}
+
+// A hit's head: the template, then what each send adds — Via (RFC 9110 §7.6.3), Age (RFC
+// 9111 §5.1), Cache-Status (RFC 9211), and Connection when the client's connection ends here
+// or is an HTTP/1.0 one kept open.
+std::string Transaction::hitHead(const cache::HeadTemplate& lines, std::chrono::seconds age) const {
+  const std::string& via = settings_.http.via_pseudonym;
+  std::string out;
+  out.reserve(lines.lines.size() + lines.via.size() + via.size() + 128);
+  const auto field = [&out](std::string_view name, std::string_view value,
+                            std::string_view more = {}) {
+    out.append(name).append(": ").append(value).append(more).append("\r\n");
+  };
+  out += lines.lines;
+  field("Via", lines.via, via);
+  field("Age", policy::ageValue(age));
+  field("Cache-Status", cache::cacheStatusValue(via, cache_status_));
+  if (client_close_)
+    field("Connection", "close");
+  else if (!request_.isHttp11())
+    field("Connection", "keep-alive");
+  out += "\r\n";
+  return out;
 }
 
 // PURGE removes every stored variant of the URI from every tier; only admin networks may send

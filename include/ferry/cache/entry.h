@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ferry/cache/subscription.h"
+#include "ferry/http/framing.h"
 #include "ferry/http/message.h"
 
 namespace ferry::cache {
@@ -54,6 +55,16 @@ struct EntryInit {
   // announced length exceeds its max_object_bytes.
   std::optional<std::uint64_t> content_length;
 };
+
+// A stored head as a hit sends it, less what each send adds (Age, Cache-Status, this hop's
+// Via entry, the connection's fate): `lines` is the status line and the fields without Age,
+// Cache-Status and Via, framed by the framing given; `via` the Via list so far with this
+// hop's received-protocol, which the pseudonym completes (http::viaBefore).
+struct HeadTemplate {
+  std::string lines;
+  std::string via;
+};
+HeadTemplate makeHeadTemplate(http::ResponseHead head, const http::Framing& framing);
 
 // A body kept in a file (the disk tier's), for an Entry too large to be read into memory:
 // the open descriptor, closed when the last holder lets go. Readers send it from the file
@@ -113,6 +124,9 @@ public:
   EntryState state() const noexcept { return state_.load(std::memory_order_acquire); }
   // Body bytes stored so far.
   std::uint64_t bodySize() const noexcept { return body_size_.load(std::memory_order_acquire); }
+  // makeHeadTemplate of the head for the whole body, made by the first hit and kept:
+  // Complete Entries only.
+  const HeadTemplate& headTemplate() const;
   // How many lookups returned this Entry.
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
 
@@ -158,6 +172,8 @@ private:
   std::atomic<EntryState> state_;
   std::atomic<std::uint64_t> body_size_;
   mutable std::atomic<std::uint64_t> hits_{0};
+  mutable std::once_flag template_once_;
+  mutable HeadTemplate template_;
   mutable Notifier notifier_;
 };
 

@@ -38,6 +38,8 @@ bool wantsPersistent(const ConnectionOptions& options, int version_major,
 // the Via list, keeping the entries already there.
 void appendVia(Headers& headers, int received_major, int received_minor,
                std::string_view pseudonym);
+// The Via list appendVia() makes, up to the pseudonym: "<list so far>, <major>.<minor> ".
+std::string viaBefore(const Headers& headers, int received_major, int received_minor);
 
 enum class MaxForwards {
   Forward,   // forward the request (Max-Forwards, if present, was decremented)

@@ -25,6 +25,8 @@ std::string serializeRequestHead(const RequestHead& head, const Target& target,
 // "HTTP/1.1 <status> <reason>", every field, the empty line. An empty reason becomes the
 // standard phrase for the status.
 std::string serializeResponseHead(const ResponseHead& head);
+// The same without the empty line, for a sender that appends fields of its own first.
+std::string serializeResponseLines(const ResponseHead& head);
 
 // RFC 9112 §7.1 chunked encoding. A chunk is chunkPrefix(n), n data bytes, ChunkSuffix; the
 // body ends with LastChunk. A chunk of size 0 would end the body, so empty data writes nothing.

@@ -240,3 +240,26 @@ TEST_CASE("#11 a Filling Entry that leaves the index stops growing at once", "[c
   CHECK(store.lookup("k", secondaryIs("a")) != writer->entry());
   store.checkInvariantsForTest();
 }
+
+TEST_CASE("#13 a stored head is serialised once, less what each hit adds", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto init = makeInit("http://a.example/t", {},
+                       {{"Age", "5"},
+                        {"Via", "1.0 fred"},
+                        {"Content-Type", "text/plain"},
+                        {"Cache-Status", "upstream; hit"},
+                        {"via", "1.1 other"},
+                        {"Content-Length", "3"}});
+  init.head.version_minor = 0; // received as HTTP/1.0
+  auto entry = storeComplete(store, std::move(init), {"abc"});
+  REQUIRE(entry);
+  const HeadTemplate& made = entry->headTemplate();
+  CHECK(made.lines == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n");
+  CHECK(made.via == "1.0 fred, 1.1 other, 1.0 ");
+  CHECK(&entry->headTemplate() == &made); // made once
+
+  ferry::http::ResponseHead partial = entry->head();
+  partial.status = 206;
+  const HeadTemplate own = makeHeadTemplate(partial, {ferry::http::Framing::Length, 2});
+  CHECK(own.lines == "HTTP/1.1 206 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n");
+}

@@ -109,6 +109,8 @@ TEST_CASE("Via is appended to the existing list", "[http]") {
   CHECK(chain.get("Via") ==
         std::optional<std::string_view>("1.0 fred, 1.1 p.example.net, HTTP/1.1 other, 1.0 cache1"));
   CHECK(chain[0].name == "Via");
+  CHECK(viaBefore(h, 1, 0) == "1.1 ferry, 1.0 ");
+  CHECK(viaBefore(Headers{}, 1, 1) == "1.1 ");
 }
 
 TEST_CASE("Max-Forwards on OPTIONS and TRACE", "[http]") {
