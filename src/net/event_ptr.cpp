@@ -5,6 +5,10 @@
 
 #include <event2/buffer.h>
 #include <event2/thread.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
 
 namespace ferry::net {
 
@@ -15,6 +19,39 @@ void enableThreads() {
 timeval toTimeval(long long milliseconds) {
   return timeval{static_cast<time_t>(milliseconds / 1000),
                  static_cast<suseconds_t>((milliseconds % 1000) * 1000)};
+}
+
+long readInput(bufferevent* bev, std::size_t most) {
+  evbuffer* input = bufferevent_get_input(bev);
+  // A bufferevent keeps its input's end frozen to all but its own reads.
+  evbuffer_unfreeze(input, 0);
+  evbuffer_iovec space[2];
+  const int extents = evbuffer_reserve_space(input, static_cast<ev_ssize_t>(most), space, 2);
+  if (extents <= 0) {
+    evbuffer_freeze(input, 0);
+    errno = ENOMEM;
+    return -1;
+  }
+  iovec vectors[2];
+  for (int i = 0; i < extents; ++i)
+    vectors[i] = {space[i].iov_base, space[i].iov_len};
+  const evutil_socket_t fd = bufferevent_getfd(bev);
+  ssize_t got;
+  do {
+    got = ::readv(fd, vectors, extents);
+  } while (got < 0 && errno == EINTR);
+  // Commit what was read: the first extent fills before the second.
+  std::size_t left = got > 0 ? static_cast<std::size_t>(got) : 0;
+  int used = 0;
+  for (; used < extents && left > 0; ++used) {
+    space[used].iov_len = std::min(space[used].iov_len, left);
+    left -= space[used].iov_len;
+  }
+  const int saved = errno;
+  FERRY_ASSERT(evbuffer_commit_space(input, space, used) == 0);
+  evbuffer_freeze(input, 0);
+  errno = saved;
+  return got;
 }
 
 void takeOutput(evbuffer* output, evbuffer* into) {

@@ -21,6 +21,9 @@ namespace {
 // again on a fresh connection (RFC 9112 §9.3.1); larger ones stream without a copy.
 constexpr std::size_t ReplayLimit = 64 * 1024;
 
+// Response bytes read per call at most.
+constexpr std::size_t ReadSize = 64 * 1024;
+
 } // namespace
 
 std::string poolKey(const http::Target& target, const Hop& hop) {
@@ -131,14 +134,18 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   parser_->expect(request_.head.method, request_.upgrade);
 
   bufferevent* bev = origin_->bev();
-  bufferevent_setcb(bev, &OriginExchange::onRead, &OriginExchange::onWrite,
-                    &OriginExchange::onEvent, this);
+  bufferevent_setcb(bev, nullptr, &OriginExchange::onWrite, &OriginExchange::onEvent, this);
   bufferevent_setwatermark(bev, EV_WRITE, LowWater, 0);
   // The pool hands out only quiet connections, and a fresh one has not been read yet:
   // every byte parsed from here on was sent after this request.
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
+  readable_.reset(event_new(worker_.base(), bufferevent_getfd(bev), EV_READ | EV_PERSIST,
+                            &OriginExchange::onReadable, this));
+  FERRY_ASSERT(readable_);
+  bufferevent_disable(bev, EV_READ); // the pool's watch while it was idle
+  bufferevent_enable(bev, EV_WRITE);
+  reading_ = true;
   armTimeouts();
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
   write(headFor(hop));
   write(std::exchange(pending_, {}));
 }
@@ -160,8 +167,21 @@ std::string OriginExchange::headFor(const Hop& hop) const {
 // must keep sending them (ClientSession's read timeout); the origin owes no answer yet.
 void OriginExchange::armTimeouts() {
   const timeval wait = net::toTimeval(settings_->timeouts.origin_response.count());
+  bufferevent_set_timeouts(origin_->bev(), nullptr, &wait);
+  if (reading_)
+    watchReads(true);
+}
+
+// Reading on (re-arming the wait for the answer, once it is due) or paused.
+void OriginExchange::watchReads(bool on) {
+  reading_ = on;
+  if (!on) {
+    event_del(readable_.get());
+    return;
+  }
+  const timeval wait = net::toTimeval(settings_->timeouts.origin_response.count());
   const bool answer_due = request_.body_done || state_ == State::Receiving;
-  bufferevent_set_timeouts(origin_->bev(), answer_due ? &wait : nullptr, &wait);
+  event_add(readable_.get(), answer_due ? &wait : nullptr);
 }
 
 void OriginExchange::write(std::string_view bytes) {
@@ -222,8 +242,9 @@ void OriginExchange::lend() {
     return;
   auto take = std::exchange(lend_, {});
   bufferevent* bev = origin_->bev();
-  enabled_before_loan_ = bufferevent_get_enabled(bev);
-  bufferevent_disable(bev, EV_READ | EV_WRITE);
+  reading_before_loan_ = reading_;
+  watchReads(false);
+  bufferevent_disable(bev, EV_WRITE);
   transition(State::Lent);
   if (!take(bufferevent_getfd(bev), body_left_))
     endLoan(LoanEnd::Unused, 0);
@@ -234,7 +255,8 @@ void OriginExchange::endLoan(LoanEnd end, std::uint64_t bytes_read) {
   core::count(core::Counter::OriginBytesIn, bytes_read);
   if (end == LoanEnd::Unused) {
     transition(State::Receiving);
-    bufferevent_enable(origin_->bev(), enabled_before_loan_);
+    bufferevent_enable(origin_->bev(), EV_WRITE);
+    watchReads(reading_before_loan_);
     return;
   }
   transition(State::Done);
@@ -243,12 +265,12 @@ void OriginExchange::endLoan(LoanEnd end, std::uint64_t bytes_read) {
 
 void OriginExchange::pauseResponse() {
   if (origin_ && (state_ == State::Waiting || state_ == State::Receiving))
-    bufferevent_disable(origin_->bev(), EV_READ);
+    watchReads(false);
 }
 
 void OriginExchange::resumeResponse() {
-  if (origin_ && (state_ == State::Waiting || state_ == State::Receiving))
-    bufferevent_enable(origin_->bev(), EV_READ);
+  if (origin_ && (state_ == State::Waiting || state_ == State::Receiving) && !reading_)
+    watchReads(true);
 }
 
 void OriginExchange::handOver(Owner& owner, const Settings& settings) {
@@ -266,11 +288,22 @@ void OriginExchange::abandon() {
 std::unique_ptr<OriginConnection> OriginExchange::takeConnection() {
   FERRY_ASSERT(state_ == State::Tunnel && origin_);
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+  readable_.reset();
   return std::move(origin_);
 }
 
-void OriginExchange::onRead(bufferevent*, void* arg) noexcept {
-  static_cast<OriginExchange*>(arg)->parse();
+void OriginExchange::onReadable(evutil_socket_t, short what, void* arg) noexcept {
+  auto* self = static_cast<OriginExchange*>(arg);
+  if (what & EV_TIMEOUT) {
+    self->fail(504, core::CloseReason::OriginTimeout,
+               "origin did not answer within timeouts.origin_response");
+    return;
+  }
+  const long got = net::readInput(self->origin_->bev(), ReadSize);
+  if (got > 0)
+    self->parse();
+  else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+    self->closed(got == 0);
 }
 
 void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
@@ -281,21 +314,25 @@ void OriginExchange::onEvent(bufferevent*, short what, void* arg) noexcept {
   auto* self = static_cast<OriginExchange*>(arg);
   if (what & BEV_EVENT_TIMEOUT) {
     self->fail(504, core::CloseReason::OriginTimeout,
-               "origin did not answer within timeouts.origin_response");
+               "origin took no request bytes within timeouts.origin_response");
     return;
   }
-  // EOF or error: what arrived is parsed first, then the parser judges the end.
-  self->parse();
-  if (self->state_ != State::Waiting && self->state_ != State::Receiving)
+  self->closed((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR));
+}
+
+// The connection ended (`eof`) or failed: what arrived is parsed first, then the parser
+// judges the end.
+void OriginExchange::closed(bool eof) {
+  parse();
+  if (state_ != State::Waiting && state_ != State::Receiving)
     return;
-  if ((what & BEV_EVENT_EOF) && self->parser_->finish().event == http::Event::MessageEnd) {
-    self->keep_ = false;
-    self->handle({http::Event::MessageEnd, 0, {}});
+  if (eof && parser_->finish().event == http::Event::MessageEnd) {
+    keep_ = false;
+    handle({http::Event::MessageEnd, 0, {}});
     return;
   }
-  self->fail(502, core::CloseReason::OriginError,
-             (what & BEV_EVENT_ERROR) ? "origin connection failed"
-                                      : "origin closed the connection");
+  fail(502, core::CloseReason::OriginError,
+       eof ? "origin closed the connection" : "origin connection failed");
 }
 
 void OriginExchange::parse() {
@@ -420,6 +457,8 @@ void OriginExchange::release(bool reusable) {
   if (!origin_)
     return;
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
+  readable_.reset();
+  reading_ = false;
   if (reusable)
     worker_.pool().put(std::move(origin_), *settings_);
   origin_.reset();

@@ -142,7 +142,7 @@ private:
   //   Receiving ──body lent (lendBody)──▶ Lent ──endLoan──▶ Done (or back to Receiving)
   enum class State { Idle, Connecting, Waiting, Receiving, Lent, Tunnel, Done };
 
-  static void onRead(bufferevent*, void* arg) noexcept;
+  static void onReadable(evutil_socket_t, short what, void* arg) noexcept;
   static void onWrite(bufferevent*, void* arg) noexcept;
   static void onEvent(bufferevent*, short what, void* arg) noexcept;
 
@@ -153,6 +153,8 @@ private:
   void write(std::string_view bytes);
   std::string headFor(const Hop& hop) const;
   void armTimeouts();
+  void watchReads(bool on);
+  void closed(bool eof);
   void parse();
   void lend();
   bool handle(const http::Step& step);
@@ -184,7 +186,11 @@ private:
   bool keep_ = false;           // the connection may carry another exchange after this one
   std::uint64_t body_left_ = 0; // of a Content-Length body, not yet passed to onBody
   std::function<bool(int, std::uint64_t)> lend_;
-  short enabled_before_loan_ = 0; // the connection's events when its socket was lent
+  // The response is read with an event of its own, 64 KiB a call (net::readInput); the
+  // bufferevent writes the request.
+  net::EventPtr readable_;
+  bool reading_ = false;             // readable_ is armed (not paused by the owner)
+  bool reading_before_loan_ = false; // reading_ when the socket was lent
   std::string peer_host_;
   std::chrono::system_clock::time_point request_time_;
 };

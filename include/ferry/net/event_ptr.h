@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include <cstddef>
 #include <memory>
 
 namespace ferry::net {
@@ -39,6 +40,12 @@ using EvbufferPtr = std::unique_ptr<evbuffer, EvbufferFree>;
 void enableThreads();
 
 timeval toTimeval(long long milliseconds);
+
+// Reads what a bufferevent's socket has, up to `most` bytes, into its input buffer in one
+// call, for an owner that reads with an event of its own: the bufferevent itself reads at
+// most 4 KiB a call in libevent 2.1, after asking the socket how much it holds. What
+// read(2) returns: bytes read, 0 at EOF, -1 with errno set.
+long readInput(bufferevent* bev, std::size_t most);
 
 // Moves what a bufferevent's `output` holds to the end of `into`, for a relay that writes
 // its socket itself from now on (the bufferevent must be disabled).
