@@ -9,6 +9,8 @@
 
 namespace ferry::net {
 
+static_assert(sizeof(Address) == 32, "the header says so");
+
 Address::Address(const sockaddr* sa, socklen_t len) {
   length_ = std::min<socklen_t>(len, sizeof(storage_));
   std::memcpy(&storage_, sa, length_);
@@ -37,8 +39,8 @@ std::optional<Address> Address::parse(std::string_view text) {
 
   Address out;
   std::string hostz(host);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage_);
+  sockaddr_in* v4 = &out.storage_.v4;
+  sockaddr_in6* v6 = &out.storage_.v6;
   if (text.front() != '[' && inet_pton(AF_INET, hostz.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<uint16_t>(value));
@@ -57,8 +59,8 @@ std::optional<Address> Address::parse(std::string_view text) {
 std::optional<Address> Address::ofHost(std::string_view host, uint16_t port) {
   const std::string hostz(host);
   Address out;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage_);
+  sockaddr_in* v4 = &out.storage_.v4;
+  sockaddr_in6* v6 = &out.storage_.v6;
   // inet_aton also takes what follows a space as a comment; a host never holds one.
   const bool spaced = hostz.find_first_of(" \t\n\v\f\r") != std::string::npos;
   if (!hostz.empty() && !spaced && inet_aton(hostz.c_str(), &v4->sin_addr) != 0) {
@@ -76,27 +78,25 @@ std::optional<Address> Address::ofHost(std::string_view host, uint16_t port) {
 
 uint16_t Address::port() const {
   if (family() == AF_INET)
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+    return ntohs(storage_.v4.sin_port);
   if (family() == AF_INET6)
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+    return ntohs(storage_.v6.sin6_port);
   return 0;
 }
 
 void Address::setPort(uint16_t port) {
   if (family() == AF_INET)
-    reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
+    storage_.v4.sin_port = htons(port);
   else if (family() == AF_INET6)
-    reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
+    storage_.v6.sin6_port = htons(port);
 }
 
 std::string Address::host() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
-              sizeof(buf));
+    inet_ntop(AF_INET, &storage_.v4.sin_addr, buf, sizeof(buf));
   else if (family() == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
-              sizeof(buf));
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, buf, sizeof(buf));
   return buf;
 }
 

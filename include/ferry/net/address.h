@@ -1,5 +1,6 @@
 // Socket addresses: parse and format "host:port" with IPv4 and bracketed IPv6 literals.
-// Numeric only: names are resolved elsewhere (evdns), never here.
+// Numeric only: names are resolved elsewhere (evdns), never here. IPv4 and IPv6 only: an
+// Address is 32 bytes, not a sockaddr_storage, since every client connection holds one.
 #pragma once
 
 #include <netinet/in.h>
@@ -26,9 +27,9 @@ public:
   // nullopt for a name.
   static std::optional<Address> ofHost(std::string_view host, uint16_t port);
 
-  const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  const sockaddr* sockaddrPtr() const { return &storage_.any; }
   socklen_t length() const { return length_; }
-  int family() const { return storage_.ss_family; }
+  int family() const { return storage_.any.sa_family; }
   uint16_t port() const;
   void setPort(uint16_t port);
   std::string host() const;     // "127.0.0.1", "::1" (no brackets)
@@ -37,7 +38,12 @@ public:
   friend bool operator==(const Address& a, const Address& b);
 
 private:
-  sockaddr_storage storage_{};
+  union Storage {
+    sockaddr_in6 v6; // first, the largest: `{}` zeroes all of it
+    sockaddr_in v4;
+    sockaddr any;
+  };
+  Storage storage_{};
   socklen_t length_ = 0;
 };
 
