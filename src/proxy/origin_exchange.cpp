@@ -120,7 +120,7 @@ void OriginExchange::onConnected(net::ConnectResult result) {
 void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   origin_ = std::move(origin);
   origin_->beginUse();
-  peer_host_ = origin_->peer().host();
+  peer_ = origin_->peer();
   request_time_ = worker_.clock().wall();
   response_bytes_ = false;
   const Hop& hop = request_.hops[hop_];

@@ -125,7 +125,7 @@ public:
 
   // The address of the connection in use (empty before one connected), and the parent it
   // leads to (null: direct).
-  const std::string& peerHost() const { return peer_host_; }
+  std::string peerHost() const { return peer_.host(); }
   const Parent* parent() const { return request_.hops[hop_].parent; }
   // When the request was sent on the connection that answered (RFC 9111 §4.2.3).
   std::chrono::system_clock::time_point requestTime() const { return request_time_; }
@@ -191,7 +191,7 @@ private:
   net::EventPtr readable_;
   bool reading_ = false;             // readable_ is armed (not paused by the owner)
   bool reading_before_loan_ = false; // reading_ when the socket was lent
-  std::string peer_host_;
+  net::Address peer_;                // formatted only when asked for (the access log)
   std::chrono::system_clock::time_point request_time_;
 };
 
