@@ -12,8 +12,6 @@
 
 namespace ferry::proxy {
 
-OriginPool::OriginPool(event_base* base) : base_(base) {}
-
 OriginPool::~OriginPool() {
   clear();
 }
@@ -73,15 +71,15 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   core::addGauge(core::Gauge::OriginConnectionsIdle, 1);
   core::traffic::originIdle(key, 1);
 
-  lru_.push_back(Idle{this, std::move(connection), nullptr});
+  lru_.push_back(Idle{this, std::move(connection)});
   Idle& idle = lru_.back();
   bufferevent* bev = idle.connection->bev();
   bufferevent_setcb(bev, &OriginPool::onIdleRead, nullptr, &OriginPool::onIdleEvent, &idle);
-  bufferevent_set_timeouts(bev, nullptr, nullptr);
-  bufferevent_enable(bev, EV_READ);
-  idle.timer.reset(evtimer_new(base_, &OriginPool::onIdleTimeout, &idle));
+  // The idle timeout is the read timeout: an idle connection reads nothing, or it is
+  // dropped (onIdleRead), so the timeout runs from here.
   const timeval timeout = net::toTimeval(settings.timeouts.origin_idle.count());
-  evtimer_add(idle.timer.get(), &timeout);
+  bufferevent_set_timeouts(bev, &timeout, nullptr);
+  bufferevent_enable(bev, EV_READ);
 }
 
 OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const std::string& key) {
@@ -108,12 +106,8 @@ void OriginPool::onIdleRead(bufferevent*, void* arg) noexcept {
   idle->pool->drop(idle);
 }
 
+// EOF, an error, or timeouts.origin_idle over (the read timeout set in put()).
 void OriginPool::onIdleEvent(bufferevent*, short, void* arg) noexcept {
-  auto* idle = static_cast<Idle*>(arg);
-  idle->pool->drop(idle);
-}
-
-void OriginPool::onIdleTimeout(evutil_socket_t, short, void* arg) noexcept {
   auto* idle = static_cast<Idle*>(arg);
   idle->pool->drop(idle);
 }

@@ -18,7 +18,7 @@ namespace ferry::proxy {
 
 class OriginPool {
 public:
-  explicit OriginPool(event_base* base);
+  OriginPool() = default;
   ~OriginPool();
 
   OriginPool(const OriginPool&) = delete;
@@ -42,19 +42,16 @@ private:
   struct Idle {
     OriginPool* pool;
     std::unique_ptr<OriginConnection> connection;
-    net::EventPtr timer;
   };
   using IdleList = std::list<Idle>;
 
   static void onIdleRead(bufferevent*, void* arg) noexcept;
   static void onIdleEvent(bufferevent*, short, void* arg) noexcept;
-  static void onIdleTimeout(evutil_socket_t, short, void* arg) noexcept;
 
   void drop(Idle* idle);
   // Removes `it`, an idle connection to `key`; returns the next (newer) one.
   IdleList::iterator erase(IdleList::iterator it, const std::string& key);
 
-  event_base* base_;
   IdleList lru_; // oldest first
   std::unordered_map<std::string, std::size_t> per_key_;
 };

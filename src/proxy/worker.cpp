@@ -28,7 +28,7 @@ Worker::Worker(unsigned index, Runtime runtime,
   FERRY_ASSERT(wake_ && reap_ && grace_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
   connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_, std::move(destinations));
-  pool_ = std::make_unique<OriginPool>(base_.get());
+  pool_ = std::make_unique<OriginPool>();
   // A persistent event with no fd and no timeout only fires through event_active; it
   // must be added so the loop does not exit for lack of events.
   event_add(wake_.get(), nullptr);

@@ -69,6 +69,24 @@ TEST_CASE("#10 an exchange reports head, body and end, and pools a clean connect
   CHECK(rig.worker->pool().idleCount() == 1);
 }
 
+TEST_CASE("#10 a pooled connection is closed after timeouts.origin_idle", "[proxy]") {
+  Settings settings;
+  settings.timeouts.origin_idle = 50ms;
+  Rig rig(settings);
+  ScriptedOrigin origin;
+  RecordingOwner owner;
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/a"));
+  exchange.start();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  ScriptedOrigin::readUntil(rig, fd);
+  ScriptedOrigin::send(fd, Hello);
+  REQUIRE(rig.runUntil([&] { return owner.over(); }));
+  REQUIRE(rig.worker->pool().idleCount() == 1);
+  CHECK(rig.runUntil([&] { return rig.worker->pool().idleCount() == 0; }));
+  CHECK(ScriptedOrigin::readUntil(rig, fd).empty()); // EOF: ferry closed it
+}
+
 TEST_CASE("#10 #9 bytes after the response: the connection is closed, not pooled", "[proxy]") {
   Rig rig;
   ScriptedOrigin origin;
