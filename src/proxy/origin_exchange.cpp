@@ -403,7 +403,10 @@ void OriginExchange::onHeadParsed() {
   keep_ = http::wantsPersistent(options, head.version_major, head.version_minor) &&
           framing.kind != http::Framing::UntilClose && !stray_body;
   body_left_ = framing.kind == http::Framing::Length ? framing.length : 0;
-  armTimeouts(); // the head came: the body reads are timed, even mid-upload
+  // The head came: the body reads are timed, even mid-upload. A request sent whole had its
+  // reads timed already (armTimeouts), and setting them again costs a re-arm of both events.
+  if (!request_.body_done)
+    armTimeouts();
   owner_->onHead(head, framing, options);
 }
 
