@@ -36,16 +36,15 @@ bool matchesRequest(const Rule& rule, const Request& request) {
 
 // Squid's "deny CONNECT !SSL_ports" and "deny !Safe_ports"; empty when the port may be used.
 std::string portRefusal(const Settings& settings, const Request& request) {
-  const std::string port = std::to_string(request.port);
   if (request.method == "CONNECT") {
     const auto& ports = settings.connect_ports;
     if (std::find(ports.begin(), ports.end(), request.port) == ports.end())
-      return "CONNECT to port " + port + " is not allowed";
+      return "CONNECT to port " + std::to_string(request.port) + " is not allowed";
     return {};
   }
   if (!any(settings.http_ports,
            [&](const PortRange& range) { return range.contains(request.port); }))
-    return "port " + port + " is not allowed (access.http_ports)";
+    return "port " + std::to_string(request.port) + " is not allowed (access.http_ports)";
   return {};
 }
 
