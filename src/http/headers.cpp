@@ -157,6 +157,15 @@ void Headers::clear() noexcept {
   entries_.clear();
 }
 
+Headers Headers::withRoom(std::size_t bytes, std::size_t fields) const {
+  Headers copy;
+  copy.bytes_.reserve(bytes_.size() + bytes);
+  copy.bytes_.append(bytes_);
+  copy.entries_.reserve(entries_.size() + fields);
+  copy.entries_.insert(copy.entries_.end(), entries_.begin(), entries_.end());
+  return copy;
+}
+
 std::size_t Headers::wireSize() const noexcept {
   std::size_t n = 0;
   for (const Entry& e : entries_) {

@@ -72,6 +72,23 @@ TEST_CASE("removal keeps views of the remaining fields valid", "[http]") {
   CHECK(beta == "beta");
 }
 
+TEST_CASE("a copy with room takes that much more without moving its bytes", "[http]") {
+  Headers h;
+  h.add("Host", "o.example");
+  h.add("Accept", "*/*");
+  h.remove("Accept");
+  Headers copy = h.withRoom(20, 2);
+  REQUIRE(copy.size() == 1);
+  const std::string_view host = *copy.get("Host");
+  CHECK(host == "o.example");
+  copy.add("Via", "1.1 ferry");
+  copy.add("X", "0123456");
+  CHECK(copy.get("Host")->data() == host.data());
+  CHECK(copy.getAll("Via") == std::vector<std::string_view>{"1.1 ferry"});
+  CHECK(h.size() == 1); // the original is untouched
+  CHECK_FALSE(h.has("Via"));
+}
+
 TEST_CASE("list members and tokens", "[http]") {
   std::vector<std::string> members;
   forEachListMember(" a ,b,, \t c\t,", [&](std::string_view m) { members.emplace_back(m); });
