@@ -255,12 +255,16 @@ bool Target::isDefaultPort() const noexcept {
 std::string Target::authority() const {
   std::string out;
   out.reserve(host.size() + 8);
+  appendAuthority(out);
+  return out;
+}
+
+void Target::appendAuthority(std::string& out) const {
   appendHost(out, host);
   if (port != 0 && (form == TargetForm::Authority || !isDefaultPort())) {
     out += ':';
     out += std::to_string(port);
   }
-  return out;
 }
 
 std::string cacheKey(const Target& target) {
@@ -271,11 +275,7 @@ std::string cacheKey(const Target& target) {
   key.reserve(target.scheme.size() + 3 + target.host.size() + 8 + target.path.size());
   key += target.scheme;
   key += "://";
-  appendHost(key, target.host);
-  if (target.port != 0 && !target.isDefaultPort()) {
-    key += ':';
-    key += std::to_string(target.port);
-  }
+  target.appendAuthority(key);
   key += target.path.empty() ? std::string_view("/") : std::string_view(target.path);
   return key;
 }

@@ -27,7 +27,14 @@ constexpr std::size_t ReadSize = 64 * 1024;
 } // namespace
 
 std::string poolKey(const http::Target& target, const Hop& hop) {
-  return hop.isDirect() ? "http://" + target.authority() : "parent://" + hop.parent->name();
+  if (!hop.isDirect())
+    return "parent://" + hop.parent->name();
+  constexpr std::string_view Scheme = "http://";
+  std::string key;
+  key.reserve(Scheme.size() + target.host.size() + 8); // and "[", "]", ":" and the port
+  key += Scheme;
+  target.appendAuthority(key);
+  return key;
 }
 
 OriginExchange::OriginExchange(Worker& worker, const Settings& settings, Owner& owner,

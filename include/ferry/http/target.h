@@ -34,6 +34,8 @@ struct Target {
   // host[:port] as the Host field carries it: IPv6 in brackets, a default port omitted
   // (always present for Authority form, which has no scheme).
   std::string authority() const;
+  // authority() appended to `out`: for a string that holds it among more (a key).
+  void appendAuthority(std::string& out) const;
 };
 
 // Classifies and validates `raw` for `method` (case-sensitive):
