@@ -82,23 +82,32 @@ std::string quoted(std::string_view text) {
 
 std::string cacheStatusValue(std::string_view cache, const CacheStatus& status) {
   const Row& row = rowOf(status.outcome);
-  std::string out(cache);
+  const std::string_view detail = status.detail.empty() ? row.detail : status.detail;
+  std::string out;
+  out.reserve(cache.size() + 96 + detail.size()); // every parameter, and the detail
+  out += cache;
   if (row.hit)
     out += "; hit";
   if (!row.fwd.empty()) {
     out += "; fwd=";
     out += row.fwd;
   }
-  if (status.fwd_status)
-    out += "; fwd-status=" + std::to_string(*status.fwd_status);
+  if (status.fwd_status) {
+    out += "; fwd-status=";
+    out += std::to_string(*status.fwd_status);
+  }
   if (status.stored)
     out += "; stored";
-  if (status.ttl)
-    out += "; ttl=" + std::to_string(status.ttl->count());
-  const std::string_view detail = status.detail.empty() ? row.detail : status.detail;
+  if (status.ttl) {
+    out += "; ttl=";
+    out += std::to_string(status.ttl->count());
+  }
   if (!detail.empty()) {
     out += "; detail=";
-    out += isToken(detail) ? std::string(detail) : quoted(detail);
+    if (isToken(detail))
+      out += detail;
+    else
+      out += quoted(detail);
   }
   return out;
 }
