@@ -124,7 +124,11 @@ void originIdle(std::string_view origin, int delta) {
 }
 
 void originReused(std::string_view origin) {
-  record([&](Figures& t) { ++t.origin(origin).reused; });
+  record([&](Figures& t) {
+    OriginRow& row = t.origin(origin);
+    --row.idle;
+    ++row.reused;
+  });
 }
 
 void hostRequested(std::string_view host) {

@@ -35,12 +35,11 @@ std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
     FERRY_ASSERT(found != lru_.rend() && "per_key_ count without a connection");
     const auto at = std::next(found).base();
     auto connection = std::move(at->connection);
-    newer = erase(at, key);
     bufferevent_setcb(connection->bev(), nullptr, nullptr, nullptr, nullptr);
-    if (connection->isQuiet()) {
-      core::traffic::originReused(key);
+    const bool quiet = connection->isQuiet();
+    newer = erase(at, key, quiet);
+    if (quiet)
       return connection;
-    }
     spdlog::debug("origin {}: pooled connection had data or EOF; closing", key);
     core::count(core::Counter::OriginConnectionsUnclean);
   }
@@ -82,13 +81,17 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   bufferevent_enable(bev, EV_READ);
 }
 
-OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const std::string& key) {
+OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const std::string& key,
+                                                 bool reused) {
   auto count = per_key_.find(key);
   FERRY_ASSERT(count != per_key_.end() && count->second > 0);
   if (--count->second == 0)
     per_key_.erase(count);
   core::addGauge(core::Gauge::OriginConnectionsIdle, -1);
-  core::traffic::originIdle(key, -1);
+  if (reused)
+    core::traffic::originReused(key);
+  else
+    core::traffic::originIdle(key, -1);
   return lru_.erase(it);
 }
 

@@ -49,8 +49,9 @@ private:
   static void onIdleEvent(bufferevent*, short, void* arg) noexcept;
 
   void drop(Idle* idle);
-  // Removes `it`, an idle connection to `key`; returns the next (newer) one.
-  IdleList::iterator erase(IdleList::iterator it, const std::string& key);
+  // Removes `it`, an idle connection to `key`, to be closed or, `reused`, to carry a request;
+  // returns the next (newer) one.
+  IdleList::iterator erase(IdleList::iterator it, const std::string& key, bool reused = false);
 
   IdleList lru_; // oldest first
   std::unordered_map<std::string, std::size_t> per_key_;

@@ -31,9 +31,9 @@ struct HostFigures {
 // Recording, from the thread that owns the connection or request. Never blocks for long.
 void originOpened(std::string_view origin);
 void originClosed(std::string_view origin);
-void originIdle(std::string_view origin, int delta); // +1 into a pool, -1 out of it
-void originReused(std::string_view origin);
-void hostRequested(std::string_view host); // "" (no host in the request) is ignored
+void originIdle(std::string_view origin, int delta); // +1 into a pool, -1 closed from it
+void originReused(std::string_view origin);          // out of a pool for a request: idle -1
+void hostRequested(std::string_view host);           // "" (no host in the request) is ignored
 
 // Every origin known, most open connections first, then most opened. Any thread.
 std::vector<OriginFigures> snapshotOrigins();
