@@ -26,39 +26,39 @@ void appendFields(std::string& out, const Headers& headers, bool skip_host) {
 
 std::string serializeRequestHead(const RequestHead& head, const Target& target,
                                  Recipient recipient) {
-  const std::string authority = target.authority();
-  std::string_view request_target;
-  std::string absolute;
+  std::string out;
+  // Room for the authority twice ("[" host "]:" port), in the target and in Host, and for
+  // the "/" of an empty path.
+  out.reserve(head.method.size() + 1 + target.scheme.size() + 3 + 2 * (target.host.size() + 8) +
+              target.path.size() + 1 + 11 + 8 + head.headers.wireSize() + 2);
+  out += head.method;
+  out += ' ';
   switch (target.form) {
   case TargetForm::Absolute:
     if (recipient == Recipient::Proxy) {
       // RFC 9112 §3.2.2: a proxy is sent the absolute URI.
-      absolute = target.scheme + "://" + authority + (target.path.empty() ? "/" : target.path);
-      request_target = absolute;
+      out += target.scheme;
+      out += "://";
+      target.appendAuthority(out);
+      out += target.path.empty() ? std::string_view("/") : std::string_view(target.path);
       break;
     }
     [[fallthrough]];
   case TargetForm::Origin:
     // RFC 9112 §3.2.1: towards the origin, origin-form with "/" for an empty path.
-    request_target = target.path.empty() ? std::string_view("/") : std::string_view(target.path);
+    out += target.path.empty() ? std::string_view("/") : std::string_view(target.path);
     break;
   case TargetForm::Authority:
-    request_target = authority; // RFC 9112 §3.2.3
+    target.appendAuthority(out); // RFC 9112 §3.2.3
     break;
   case TargetForm::Asterisk:
-    request_target = "*";
+    out += '*';
     break;
   }
-  std::string out;
-  out.reserve(head.method.size() + request_target.size() + 11 + 8 + authority.size() +
-              head.headers.wireSize() + 2);
-  out += head.method;
-  out += ' ';
-  out += request_target;
   out += " HTTP/1.1\r\n";
   // RFC 9112 §3.2: Host carries the target's authority; RFC 9110 §7.2: sent first.
   out += "Host: ";
-  out += authority;
+  target.appendAuthority(out);
   out += "\r\n";
   appendFields(out, head.headers, true);
   out += "\r\n";
