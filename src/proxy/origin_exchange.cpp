@@ -84,9 +84,10 @@ void OriginExchange::connect() {
       request_.refusal);
 }
 
-// A parent that cannot be reached, or that leaves a request unanswered (see fail()), is
-// skipped for upstream.parent_down. True when the request goes on to the next hop, which it
-// does only if `resend` allows it (nothing was sent yet, or the request may be sent again).
+// A parent that cannot be reached, or that drops a fresh connection before answering, is
+// skipped for upstream.parent_down. True when the request goes on to the next
+// hop, which it does only if `resend` allows it (nothing was sent yet, or the request may be sent
+// again).
 bool OriginExchange::skipParent(const std::string& why, bool resend) {
   const Parent* parent = request_.hops[hop_].parent;
   spdlog::warn("parent proxy {} is down for {} ms: {}", parent->name(),
@@ -443,18 +444,11 @@ void OriginExchange::fail(int status, core::CloseReason reason, std::string why)
     return;
   }
   if (const Parent* parent = request_.hops[hop_].parent) {
-    // Nothing came back on a fresh connection: the parent, not the origin, failed. Nor
-    // within timeouts.origin_response on any (a parent that accepts and never answers),
-    // when there is another hop to take; alone, that silence may be a slow origin behind
-    // the parent, so it stays up and the request gets 504. The request moves on only if
-    // it could have been retried (idempotent, held whole).
-    const bool unanswered = origin_ && !response_bytes_;
-    const bool dropped =
-        unanswered && reason == core::CloseReason::OriginError && !origin_->isReused();
-    const bool silent =
-        unanswered && reason == core::CloseReason::OriginTimeout && hop_ + 1 < request_.hops.size();
-    if ((dropped || silent) &&
-        skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
+    // Nothing came back on a fresh connection: the parent, not the origin, failed. The
+    // request moves on only if it could have been retried (idempotent, held whole).
+    const bool before_any_byte = origin_ && !origin_->isReused() && !response_bytes_ &&
+                                 reason == core::CloseReason::OriginError;
+    if (before_any_byte && skipParent(why, replayable_ && http::isIdempotent(request_.head.method)))
       return;
     why = "parent proxy " + parent->name() + ": " + why;
   }
