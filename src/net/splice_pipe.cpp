@@ -132,12 +132,14 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return {Status::Failed, pass.moved, false, errno, false};
       progress = n > 0;
+      bytes_out_ += n > 0 ? static_cast<std::uint64_t>(n) : 0;
     }
     if (evbuffer_get_length(pending_.get()) == 0 && pipe_.buffered() > 0) {
       const SplicePipe::Result r = pipe_.drain(out);
       if (r.status == SplicePipe::Status::Failed || r.status == SplicePipe::Status::Unsupported)
         return {Status::Failed, pass.moved, false, r.error, false};
       progress = progress || r.bytes > 0;
+      bytes_out_ += r.bytes;
     }
     if (!eof_ && left_ > 0) {
       const SplicePipe::Result r =

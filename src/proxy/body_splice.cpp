@@ -27,8 +27,7 @@ std::unique_ptr<BodySplice> BodySplice::start(event_base* base, int origin_fd, i
   FERRY_ASSERT(splice->readable_ && splice->writable_ && splice->timer_);
   event_add(splice->readable_.get(), nullptr);
   event_add(splice->writable_.get(), nullptr);
-  const timeval wait = net::toTimeval(timeouts.origin_response.count());
-  evtimer_add(splice->timer_.get(), &wait);
+  splice->armTimer();
   event_active(splice->readable_.get(), EV_READ, 0); // the first pass, from the loop
   return splice;
 }
@@ -36,8 +35,13 @@ std::unique_ptr<BodySplice> BodySplice::start(event_base* base, int origin_fd, i
 BodySplice::BodySplice(net::SplicePipe pipe, int origin_fd, int client_fd, evbuffer* client_queue,
                        std::uint64_t left, const Timeouts& timeouts, std::function<void(End)> done)
     : relay_(std::move(pipe), left), origin_fd_(origin_fd), client_fd_(client_fd),
-      client_queue_(client_queue), timeouts_(timeouts), done_(std::move(done)) {
+      client_queue_(client_queue), queued_(evbuffer_get_length(client_queue)), timeouts_(timeouts),
+      done_(std::move(done)) {
   net::takeOutput(client_queue, relay_.pending());
+}
+
+std::uint64_t BodySplice::bodyBytesOut() const {
+  return relay_.bytesOut() > queued_ ? relay_.bytesOut() - queued_ : 0;
 }
 
 BodySplice::~BodySplice() = default;
@@ -75,12 +79,15 @@ void BodySplice::pump() {
   }
   if (pass.busy)
     event_active(readable_.get(), EV_READ, 0);
-  if (pass.moved) {
-    // Waiting for the client while it holds bytes back, for the origin otherwise.
-    const Duration wait = relay_.flushed() ? timeouts_.origin_response : timeouts_.client_idle;
-    const timeval tv = net::toTimeval(wait.count());
-    evtimer_add(timer_.get(), &tv);
-  }
+  if (pass.moved)
+    armTimer();
+}
+
+// Waiting for the client while bytes wait for it, for the origin otherwise.
+void BodySplice::armTimer() {
+  const Duration wait = relay_.flushed() ? timeouts_.origin_response : timeouts_.client_idle;
+  const timeval tv = net::toTimeval(wait.count());
+  evtimer_add(timer_.get(), &tv);
 }
 
 void BodySplice::finish(End end) {

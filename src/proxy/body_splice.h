@@ -42,6 +42,8 @@ public:
 
   // Body bytes read from the origin.
   std::uint64_t bytesIn() const { return relay_.bytesIn(); }
+  // Of those, the ones that reached the client's socket.
+  std::uint64_t bodyBytesOut() const;
 
 private:
   BodySplice(net::SplicePipe pipe, int origin_fd, int client_fd, evbuffer* client_queue,
@@ -50,12 +52,14 @@ private:
   static void onReady(evutil_socket_t, short, void* arg) noexcept;
   static void onTimeout(evutil_socket_t, short, void* arg) noexcept;
   void pump();
+  void armTimer();
   void finish(End end);
 
   net::SpliceRelay relay_;
   int origin_fd_;
   int client_fd_;
   evbuffer* client_queue_;
+  std::size_t queued_; // bytes of client_queue_ taken first (counted by their writer)
   Timeouts timeouts_;
   std::function<void(End)> done_;
   net::EventPtr readable_; // the origin's socket, edge-triggered

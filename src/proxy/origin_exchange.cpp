@@ -243,13 +243,17 @@ void OriginExchange::lendBody(std::function<bool(int, std::uint64_t)> take) {
   lend_ = std::move(take);
 }
 
-// Between two reads, all parsed: the socket holds the next body byte. Its bufferevent stops
+// Between two reads, all parsed and the request sent whole (its last bytes gone from the
+// output, which the loan stops): the socket holds the next body byte. Its bufferevent stops
 // first, so the owner's events are the only ones on it.
 void OriginExchange::lend() {
   if (!lend_ || state_ != State::Receiving || body_left_ == 0 || !request_.body_done)
     return;
-  auto take = std::exchange(lend_, {});
   bufferevent* bev = origin_->bev();
+  if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
+      evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+    return;
+  auto take = std::exchange(lend_, {});
   reading_before_loan_ = reading_;
   watchReads(false);
   bufferevent_disable(bev, EV_WRITE);
@@ -308,14 +312,17 @@ void OriginExchange::onReadable(evutil_socket_t, short what, void* arg) noexcept
     return;
   }
   const long got = net::readInput(self->origin_->bev(), ReadSize);
-  if (got > 0)
-    self->parse();
-  else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+  if (got > 0) {
+    if (self->parse())
+      self->lend();
+  } else if (got == 0 || (errno != EAGAIN && errno != EINTR))
     self->closed(got == 0);
 }
 
 void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
-  static_cast<OriginExchange*>(arg)->owner_->onRequestDrained();
+  auto* self = static_cast<OriginExchange*>(arg);
+  self->owner_->onRequestDrained();
+  self->lend(); // the body may wait for the last request bytes to leave
 }
 
 void OriginExchange::onEvent(bufferevent*, short what, void* arg) noexcept {
@@ -331,8 +338,7 @@ void OriginExchange::onEvent(bufferevent*, short what, void* arg) noexcept {
 // The connection ended (`eof`) or failed: what arrived is parsed first, then the parser
 // judges the end.
 void OriginExchange::closed(bool eof) {
-  parse();
-  if (state_ != State::Waiting && state_ != State::Receiving)
+  if (!parse() || (state_ != State::Waiting && state_ != State::Receiving))
     return;
   if (eof && parser_->finish().event == http::Event::MessageEnd) {
     keep_ = false;
@@ -343,18 +349,17 @@ void OriginExchange::closed(bool eof) {
        eof ? "origin closed the connection" : "origin connection failed");
 }
 
-void OriginExchange::parse() {
+bool OriginExchange::parse() {
   evbuffer* in = bufferevent_get_input(origin_->bev());
   if (evbuffer_get_length(in) > 0)
     response_bytes_ = true;
-  bool going = true; // false: the exchange is over, and may be gone
+  bool going = true;
   pumpParser(in, *parser_, [this, &going](const http::Step& step) {
     core::count(core::Counter::OriginBytesIn, step.consumed);
     going = handle(step);
     return going;
   });
-  if (going)
-    lend();
+  return going;
 }
 
 // One parser event; false once the exchange is over (nothing more is parsed).
@@ -463,7 +468,8 @@ void OriginExchange::release(bool reusable) {
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
   readable_.reset();
   reading_ = false;
-  if (reusable)
+  // Request bytes still queued would go out ahead of the next request.
+  if (reusable && evbuffer_get_length(bufferevent_get_output(origin_->bev())) == 0)
     worker_.pool().put(std::move(origin_), *settings_);
   origin_.reset();
 }

@@ -155,7 +155,9 @@ private:
   void armTimeouts();
   void watchReads(bool on);
   void closed(bool eof);
-  void parse();
+  // Parses what was read; false once the exchange is over (and the owner may have destroyed
+  // it).
+  bool parse();
   void lend();
   bool handle(const http::Step& step);
   void onHeadParsed();

@@ -515,13 +515,13 @@ void Transaction::onSpliceEnd(BodySplice::End end) {
     exchange_->endLoan(OriginExchange::LoanEnd::Unused, 0); // the body goes on to onBody
     return;
   }
-  const std::uint64_t moved = splice_->bytesIn();
-  body_bytes_sent_ += moved;
-  bytes_sent_ += moved;
-  core::count(core::Counter::ClientBytesOut, moved);
+  const std::uint64_t delivered = splice_->bodyBytesOut();
+  body_bytes_sent_ += delivered;
+  bytes_sent_ += delivered;
+  core::count(core::Counter::ClientBytesOut, delivered);
   exchange_->endLoan(end == BodySplice::End::Whole ? OriginExchange::LoanEnd::Whole
                                                    : OriginExchange::LoanEnd::Cut,
-                     moved);
+                     splice_->bytesIn());
   switch (end) {
   case BodySplice::End::Whole:
     finish(core::CloseReason::ClientConnectionClose);

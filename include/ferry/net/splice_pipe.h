@@ -91,8 +91,9 @@ public:
   // The source has no more to give, as when its FIN came before the relay started.
   void endSource() { eof_ = true; }
   bool flushed() const;
-  // Bytes read from `in` so far.
+  // Bytes read from `in`, and written to `out`, so far.
   std::uint64_t bytesIn() const { return bytes_in_; }
+  std::uint64_t bytesOut() const { return bytes_out_; }
   // Appends what it holds, in order, to `out`, to go on without the kernel.
   void moveTo(evbuffer* out);
 
@@ -101,6 +102,7 @@ private:
   EvbufferPtr pending_;
   std::uint64_t left_;
   std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
   bool eof_ = false;
 };
 

@@ -213,3 +213,48 @@ TEST_CASE("#10 a parent gets absolute-form with its credentials; one that is dow
         dead, rig.clock.steady() + rig.settings->upstream.parent_down + 1s));
   }
 }
+
+TEST_CASE("#13 a body is lent only once the request's last bytes have left", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  // An upload larger than the socket buffers take while the origin reads nothing.
+  const std::string upload = std::string(8 << 20, 'u') + "end";
+  OriginExchange::Request request = get(origin, "/echo");
+  request.head.method = "POST";
+  request.head.headers.add("Content-Length", std::to_string(upload.size()));
+  request.body_framing = {http::Framing::Length, upload.size()};
+  request.body_done = false;
+  RecordingOwner owner;
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, std::move(request));
+  std::optional<std::uint64_t> lent;
+  exchange.lendBody([&](int, std::uint64_t left) {
+    lent = left;
+    return false; // the exchange reads the body on itself
+  });
+  exchange.start();
+  exchange.sendBody(upload);
+  exchange.endBody();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  const std::string body(100 << 10, 'b');
+  // The origin answers before it reads the upload, as one that streams its answer does.
+  ScriptedOrigin::send(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                               "\r\n\r\n" + body.substr(0, 10));
+  rig.runUntil([&] { return owner.status != 0; });
+  REQUIRE(owner.status == 200);
+  CHECK_FALSE(lent); // the request is still queued: lending would stop sending it
+  std::string received; // then it reads the upload
+  REQUIRE(rig.runUntil(
+      [&] {
+        char buffer[1 << 16];
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+          received.append(buffer, static_cast<std::size_t>(n));
+        return received.ends_with("end");
+      },
+      30s));
+  REQUIRE(rig.runUntil([&] { return lent.has_value(); }));
+  CHECK(*lent == body.size() - 10);
+  ScriptedOrigin::send(fd, body.substr(10));
+  REQUIRE(rig.runUntil([&] { return owner.over(); }));
+  CHECK(owner.body == body);
+}

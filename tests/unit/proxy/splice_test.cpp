@@ -184,6 +184,7 @@ TEST_CASE("#13 a spliced body moves exactly its length, after what was queued", 
   CHECK(got.size() == 5 + Size);
   CHECK((got == "HEAD\n" + body));
   CHECK(rig.splice->bytesIn() == Size);
+  CHECK(rig.splice->bodyBytesOut() == Size); // the queued head was counted by its writer
   std::string left_on_origin;
   readSome(rig.origin_ours, left_on_origin);
   CHECK(left_on_origin == next);
@@ -202,6 +203,7 @@ TEST_CASE("#13 a spliced body cut short by the origin: what came reaches the cli
   readSome(rig.client, got);
   CHECK(*rig.end == proxy::BodySplice::End::OriginCut);
   CHECK(got.size() == 5 + part.size());
+  CHECK(rig.splice->bodyBytesOut() == part.size());
 }
 
 TEST_CASE("#13 a spliced body whose client is gone ends as such", "[proxy]") {
