@@ -242,7 +242,7 @@ TEST_CASE("#13 a body is lent only once the request's last bytes have left", "[p
                                "\r\n\r\n" + body.substr(0, 10));
   rig.runUntil([&] { return owner.status != 0; });
   REQUIRE(owner.status == 200);
-  CHECK_FALSE(lent); // the request is still queued: lending would stop sending it
+  CHECK_FALSE(lent);    // the request is still queued: lending would stop sending it
   std::string received; // then it reads the upload
   REQUIRE(rig.runUntil(
       [&] {
