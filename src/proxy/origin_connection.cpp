@@ -13,9 +13,10 @@
 namespace ferry::proxy {
 
 OriginConnection::OriginConnection(event_base* base, int fd, std::string key, net::Address peer)
-    : bev_(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)), key_(std::move(key)),
-      peer_(std::move(peer)) {
-  FERRY_ASSERT(bev_);
+    : bev_(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)),
+      readable_(event_new(base, fd, EV_READ | EV_PERSIST, &OriginConnection::onEvent, this)),
+      key_(std::move(key)), peer_(std::move(peer)) {
+  FERRY_ASSERT(bev_ && readable_);
   core::addGauge(core::Gauge::OriginConnections, 1);
   core::traffic::originOpened(key_);
 }
@@ -23,6 +24,36 @@ OriginConnection::OriginConnection(event_base* base, int fd, std::string key, ne
 OriginConnection::~OriginConnection() {
   core::addGauge(core::Gauge::OriginConnections, -1);
   core::traffic::originClosed(key_);
+}
+
+void OriginConnection::watchReads(const timeval* timeout) {
+  event_add(readable_.get(), timeout);
+}
+
+void OriginConnection::stopReads() {
+  event_del(readable_.get());
+}
+
+void OriginConnection::setWriteTimeout(std::chrono::milliseconds timeout) {
+  if (timeout == write_timeout_)
+    return;
+  write_timeout_ = timeout;
+  const timeval wait = net::toTimeval(timeout.count());
+  bufferevent_set_timeouts(bev_.get(), nullptr, &wait);
+}
+
+net::BuffereventPtr OriginConnection::release() {
+  readable_.reset();
+  reader_ = nullptr;
+  return std::move(bev_);
+}
+
+void OriginConnection::onEvent(evutil_socket_t, short what, void* arg) noexcept {
+  auto* self = static_cast<OriginConnection*>(arg);
+  if (self->reader_)
+    self->reader_->onReadable(what);
+  else
+    self->stopReads(); // between two readers, the watch would fire on and on
 }
 
 bool OriginConnection::hasBufferedInput() const {

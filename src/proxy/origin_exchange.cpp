@@ -147,11 +147,8 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   // The pool hands out only quiet connections, and a fresh one has not been read yet:
   // every byte parsed from here on was sent after this request.
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
-  readable_.reset(event_new(worker_.base(), bufferevent_getfd(bev), EV_READ | EV_PERSIST,
-                            &OriginExchange::onReadable, this));
-  FERRY_ASSERT(readable_);
-  bufferevent_disable(bev, EV_READ); // the pool's watch while it was idle
   bufferevent_enable(bev, EV_WRITE);
+  origin_->setReader(this);
   reading_ = true;
   armTimeouts();
   write(headFor(hop));
@@ -174,8 +171,7 @@ std::string OriginExchange::headFor(const Hop& hop) const {
 // idle timeouts apply: the origin must keep taking bytes (write timeout here), the client
 // must keep sending them (ClientSession's read timeout); the origin owes no answer yet.
 void OriginExchange::armTimeouts() {
-  const timeval wait = net::toTimeval(settings_->timeouts.origin_response.count());
-  bufferevent_set_timeouts(origin_->bev(), nullptr, &wait);
+  origin_->setWriteTimeout(settings_->timeouts.origin_response);
   if (reading_)
     watchReads(true);
 }
@@ -184,12 +180,12 @@ void OriginExchange::armTimeouts() {
 void OriginExchange::watchReads(bool on) {
   reading_ = on;
   if (!on) {
-    event_del(readable_.get());
+    origin_->stopReads();
     return;
   }
   const timeval wait = net::toTimeval(settings_->timeouts.origin_response.count());
   const bool answer_due = request_.body_done || state_ == State::Receiving;
-  event_add(readable_.get(), answer_due ? &wait : nullptr);
+  origin_->watchReads(answer_due ? &wait : nullptr);
 }
 
 void OriginExchange::write(std::string_view bytes) {
@@ -300,23 +296,23 @@ void OriginExchange::abandon() {
 std::unique_ptr<OriginConnection> OriginExchange::takeConnection() {
   FERRY_ASSERT(state_ == State::Tunnel && origin_);
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
-  readable_.reset();
+  origin_->stopReads();
+  origin_->setReader(nullptr);
   return std::move(origin_);
 }
 
-void OriginExchange::onReadable(evutil_socket_t, short what, void* arg) noexcept {
-  auto* self = static_cast<OriginExchange*>(arg);
+void OriginExchange::onReadable(short what) {
   if (what & EV_TIMEOUT) {
-    self->fail(504, core::CloseReason::OriginTimeout,
-               "origin did not answer within timeouts.origin_response");
+    fail(504, core::CloseReason::OriginTimeout,
+         "origin did not answer within timeouts.origin_response");
     return;
   }
-  const long got = net::readInput(self->origin_->bev(), ReadSize);
+  const long got = net::readInput(origin_->bev(), ReadSize);
   if (got > 0) {
-    if (self->parse())
-      self->lend();
+    if (parse())
+      lend();
   } else if (got == 0 || (errno != EAGAIN && errno != EINTR))
-    self->closed(got == 0);
+    closed(got == 0);
 }
 
 void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
@@ -466,7 +462,7 @@ void OriginExchange::release(bool reusable) {
   if (!origin_)
     return;
   bufferevent_setcb(origin_->bev(), nullptr, nullptr, nullptr, nullptr);
-  readable_.reset();
+  origin_->setReader(nullptr);
   reading_ = false;
   // Request bytes still queued would go out ahead of the next request.
   if (reusable && evbuffer_get_length(bufferevent_get_output(origin_->bev())) == 0)

@@ -36,7 +36,7 @@ class Worker;
 // the parent's, whose connections carry requests for any origin.
 std::string poolKey(const http::Target& target, const Hop& hop);
 
-class OriginExchange {
+class OriginExchange final : OriginConnection::Reader {
 public:
   // Why an exchange ended without a whole response.
   struct Failure {
@@ -142,7 +142,7 @@ private:
   //   Receiving ──body lent (lendBody)──▶ Lent ──endLoan──▶ Done (or back to Receiving)
   enum class State { Idle, Connecting, Waiting, Receiving, Lent, Tunnel, Done };
 
-  static void onReadable(evutil_socket_t, short what, void* arg) noexcept;
+  void onReadable(short what) override;
   static void onWrite(bufferevent*, void* arg) noexcept;
   static void onEvent(bufferevent*, short what, void* arg) noexcept;
 
@@ -188,10 +188,9 @@ private:
   bool keep_ = false;           // the connection may carry another exchange after this one
   std::uint64_t body_left_ = 0; // of a Content-Length body, not yet passed to onBody
   std::function<bool(int, std::uint64_t)> lend_;
-  // The response is read with an event of its own, 64 KiB a call (net::readInput); the
-  // bufferevent writes the request.
-  net::EventPtr readable_;
-  bool reading_ = false;             // readable_ is armed (not paused by the owner)
+  // The response is read 64 KiB a call (net::readInput) when the connection says it is
+  // readable (onReadable); the bufferevent writes the request.
+  bool reading_ = false;             // reads are watched (not paused by the owner)
   bool reading_before_loan_ = false; // reading_ when the socket was lent
   net::Address peer_;                // formatted only when asked for (the access log)
   std::chrono::system_clock::time_point request_time_;

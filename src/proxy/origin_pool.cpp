@@ -35,7 +35,7 @@ std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
     FERRY_ASSERT(found != lru_.rend() && "per_key_ count without a connection");
     const auto at = std::next(found).base();
     auto connection = std::move(at->connection);
-    bufferevent_setcb(connection->bev(), nullptr, nullptr, nullptr, nullptr);
+    connection->setReader(nullptr); // its next user's from here on
     const bool quiet = connection->isQuiet();
     newer = erase(at, key, quiet);
     if (quiet)
@@ -70,15 +70,12 @@ void OriginPool::put(std::unique_ptr<OriginConnection> connection, const Setting
   core::addGauge(core::Gauge::OriginConnectionsIdle, 1);
   core::traffic::originIdle(key, 1);
 
-  lru_.push_back(Idle{this, std::move(connection)});
-  Idle& idle = lru_.back();
-  bufferevent* bev = idle.connection->bev();
-  bufferevent_setcb(bev, &OriginPool::onIdleRead, nullptr, &OriginPool::onIdleEvent, &idle);
-  // The idle timeout is the read timeout: an idle connection reads nothing, or it is
-  // dropped (onIdleRead), so the timeout runs from here.
+  Idle& idle = lru_.emplace_back(this, std::move(connection));
+  // The idle timeout is the read wait's: an idle connection reads nothing, or it is dropped,
+  // so the timeout runs from here.
   const timeval timeout = net::toTimeval(settings.timeouts.origin_idle.count());
-  bufferevent_set_timeouts(bev, &timeout, nullptr);
-  bufferevent_enable(bev, EV_READ);
+  idle.connection->setReader(&idle);
+  idle.connection->watchReads(&timeout);
 }
 
 OriginPool::IdleList::iterator OriginPool::erase(IdleList::iterator it, const std::string& key,
@@ -101,18 +98,13 @@ void OriginPool::drop(Idle* idle) {
   erase(it, it->connection->key());
 }
 
-// An idle connection must not send anything: bytes now are either a late part of a
-// previous response or garbage. Either way it cannot carry another exchange.
-void OriginPool::onIdleRead(bufferevent*, void* arg) noexcept {
-  auto* idle = static_cast<Idle*>(arg);
-  spdlog::debug("origin {} sent bytes while idle; closing", idle->connection->key());
-  idle->pool->drop(idle);
-}
-
-// EOF, an error, or timeouts.origin_idle over (the read timeout set in put()).
-void OriginPool::onIdleEvent(bufferevent*, short, void* arg) noexcept {
-  auto* idle = static_cast<Idle*>(arg);
-  idle->pool->drop(idle);
+// Bytes now are either a late part of a previous response or garbage; EOF or an error
+// ends the connection; or timeouts.origin_idle ran out (the wait set in put()). None of
+// them leaves a connection that can carry another exchange.
+void OriginPool::Idle::onReadable(short what) {
+  if (what & EV_READ)
+    spdlog::debug("origin {} became readable while idle; closing", connection->key());
+  pool->drop(this);
 }
 
 } // namespace ferry::proxy

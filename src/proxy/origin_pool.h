@@ -39,14 +39,16 @@ public:
   void closeRefused(const net::DestinationPolicy& policy);
 
 private:
-  struct Idle {
+  // An idle connection must not send anything: bytes, EOF, an error or timeouts.origin_idle
+  // running out all drop it.
+  struct Idle final : OriginConnection::Reader {
+    Idle(OriginPool* p, std::unique_ptr<OriginConnection> c) : pool(p), connection(std::move(c)) {}
+    void onReadable(short what) override;
+
     OriginPool* pool;
     std::unique_ptr<OriginConnection> connection;
   };
   using IdleList = std::list<Idle>;
-
-  static void onIdleRead(bufferevent*, void* arg) noexcept;
-  static void onIdleEvent(bufferevent*, short, void* arg) noexcept;
 
   void drop(Idle* idle);
   // Removes `it`, an idle connection to `key`, to be closed or, `reused`, to carry a request;
