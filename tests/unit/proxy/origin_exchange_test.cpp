@@ -6,6 +6,8 @@
 
 #include "ferry/http/target.h"
 
+#include <sys/socket.h>
+
 using namespace ferry;
 using namespace ferry::proxy;
 using namespace ferry::proxy::by_hand;
@@ -85,6 +87,55 @@ TEST_CASE("#10 a pooled connection is closed after timeouts.origin_idle", "[prox
   REQUIRE(rig.worker->pool().idleCount() == 1);
   CHECK(rig.runUntil([&] { return rig.worker->pool().idleCount() == 0; }));
   CHECK(ScriptedOrigin::readUntil(rig, fd).empty()); // EOF: ferry closed it
+}
+
+TEST_CASE("#10 a pooled connection is dropped at once when its origin sends or closes", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  RecordingOwner owner;
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/a"));
+  exchange.start();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  ScriptedOrigin::readUntil(rig, fd);
+  ScriptedOrigin::send(fd, Hello);
+  REQUIRE(rig.runUntil([&] { return owner.over(); }));
+  REQUIRE(rig.worker->pool().idleCount() == 1);
+  SECTION("stray bytes") {
+    ScriptedOrigin::send(fd, "HTTP/1.1 200 OK\r\n");
+    CHECK(rig.runUntil([&] { return rig.worker->pool().idleCount() == 0; }));
+  }
+  SECTION("EOF") {
+    ::shutdown(fd, SHUT_WR);
+    CHECK(rig.runUntil([&] { return rig.worker->pool().idleCount() == 0; }));
+    CHECK(ScriptedOrigin::readUntil(rig, fd).empty()); // EOF: ferry closed it
+  }
+}
+
+TEST_CASE("#10 the next exchange on a pooled connection reads its own response", "[proxy]") {
+  Rig rig;
+  ScriptedOrigin origin;
+  RecordingOwner first;
+  OriginExchange one(*rig.worker, *rig.settings, first, get(origin, "/a"));
+  one.start();
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  ScriptedOrigin::readUntil(rig, fd);
+  ScriptedOrigin::send(fd, Hello);
+  REQUIRE(rig.runUntil([&] { return first.over(); }));
+  REQUIRE(rig.worker->pool().idleCount() == 1);
+
+  RecordingOwner second;
+  OriginExchange two(*rig.worker, *rig.settings, second, get(origin, "/b"));
+  two.start();
+  CHECK(rig.worker->pool().idleCount() == 0);
+  CHECK(ScriptedOrigin::readUntil(rig, fd) ==
+        "GET /b HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n");
+  ScriptedOrigin::send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
+  REQUIRE(rig.runUntil([&] { return second.over(); }));
+  CHECK(second.body == "bye");
+  CHECK(first.body == "hello"); // the first owner heard nothing more
+  CHECK(rig.worker->pool().idleCount() == 1);
 }
 
 TEST_CASE("#10 #9 bytes after the response: the connection is closed, not pooled", "[proxy]") {
