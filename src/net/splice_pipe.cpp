@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 
 namespace ferry::net {
@@ -38,14 +39,53 @@ SplicePipe::Result failure(int error) {
   }
 }
 
+// Large pipes alive in the process (a large pipe moves a GiB in a sixteenth of the splice
+// calls and wake-ups a 64 KiB one needs).
+std::atomic<std::size_t> large_pipes{0};
+
+// Counts one more large pipe if the budget allows it.
+bool reserveLarge() {
+  std::size_t now = large_pipes.load(std::memory_order_relaxed);
+  do {
+    if (now >= SplicePipe::largeBudget())
+      return false;
+  } while (!large_pipes.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+  return true;
+}
+
+// Idle pipes a pool keeps for the next relay.
+constexpr std::size_t IdlePipes = 8;
+
 } // namespace
+
+// A quarter of fs.pipe-user-pages-soft (0 there means no limit: 16 pipes then).
+std::size_t SplicePipe::largeBudget() {
+  static const std::size_t budget = [] {
+    std::size_t pages = 0;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/pipe-user-pages-soft", "r")) {
+      if (std::fscanf(f, "%zu", &pages) != 1)
+        pages = 0;
+      std::fclose(f);
+    }
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return pages > 0 ? pages * page / 4 / LargeSize : 16;
+  }();
+  return budget;
+}
 
 std::optional<SplicePipe> SplicePipe::create() {
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
     return std::nullopt;
+  bool large = reserveLarge();
+  if (large && ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(LargeSize)) < 0) {
+    large_pipes.fetch_sub(1, std::memory_order_relaxed); // refused: the default size
+    large = false;
+  }
   const int capacity = ::fcntl(fds[1], F_GETPIPE_SZ);
-  return SplicePipe(fds[0], fds[1], capacity > 0 ? static_cast<std::size_t>(capacity) : 4096);
+  SplicePipe pipe(fds[0], fds[1], capacity > 0 ? static_cast<std::size_t>(capacity) : 4096);
+  pipe.large_ = large;
+  return pipe;
 }
 
 SplicePipe::SplicePipe(int read_fd, int write_fd, std::size_t capacity)
@@ -53,13 +93,16 @@ SplicePipe::SplicePipe(int read_fd, int write_fd, std::size_t capacity)
 
 SplicePipe::SplicePipe(SplicePipe&& other) noexcept
     : read_fd_(std::exchange(other.read_fd_, -1)), write_fd_(std::exchange(other.write_fd_, -1)),
-      capacity_(other.capacity_), buffered_(std::exchange(other.buffered_, 0)) {}
+      capacity_(other.capacity_), buffered_(std::exchange(other.buffered_, 0)),
+      large_(std::exchange(other.large_, false)) {}
 
 SplicePipe::~SplicePipe() {
   if (read_fd_ >= 0)
     ::close(read_fd_);
   if (write_fd_ >= 0)
     ::close(write_fd_);
+  if (large_)
+    large_pipes.fetch_sub(1, std::memory_order_relaxed);
 }
 
 SplicePipe::Result SplicePipe::fill(int fd, std::size_t most) {
@@ -110,13 +153,37 @@ void SplicePipe::refuseForTest(bool refuse) {
   refuse_for_test.store(refuse, std::memory_order_relaxed);
 }
 
-SpliceRelay::SpliceRelay(SplicePipe pipe, std::uint64_t limit)
-    : pipe_(std::move(pipe)), pending_(evbuffer_new()), left_(limit) {
+std::optional<SplicePipe> PipePool::take() {
+  if (idle_.empty()) {
+    std::optional<SplicePipe> made = SplicePipe::create();
+    lent_ += made ? 1 : 0;
+    return made;
+  }
+  std::optional<SplicePipe> pipe(std::move(idle_.back()));
+  idle_.pop_back();
+  ++lent_;
+  return pipe;
+}
+
+void PipePool::put(SplicePipe pipe) {
+  FERRY_ASSERT(lent_ > 0);
+  --lent_;
+  if (pipe.buffered() == 0 && idle_.size() < IdlePipes)
+    idle_.push_back(std::move(pipe));
+}
+
+SpliceRelay::SpliceRelay(PipePool& pipes, std::uint64_t limit)
+    : pipes_(pipes), pending_(evbuffer_new()), left_(limit) {
   FERRY_ASSERT(pending_);
 }
 
+SpliceRelay::~SpliceRelay() {
+  if (pipe_)
+    pipes_.put(std::move(*pipe_));
+}
+
 bool SpliceRelay::flushed() const {
-  return evbuffer_get_length(pending_.get()) == 0 && pipe_.buffered() == 0;
+  return evbuffer_get_length(pending_.get()) == 0 && inPipe() == 0;
 }
 
 // What is pending, then the pipe, goes out; the source is read into the pipe's room; until
@@ -134,17 +201,23 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
       progress = n > 0;
       bytes_out_ += n > 0 ? static_cast<std::uint64_t>(n) : 0;
     }
-    if (evbuffer_get_length(pending_.get()) == 0 && pipe_.buffered() > 0) {
-      const SplicePipe::Result r = pipe_.drain(out);
+    if (evbuffer_get_length(pending_.get()) == 0 && inPipe() > 0) {
+      const SplicePipe::Result r = pipe_->drain(out);
       if (r.status == SplicePipe::Status::Failed || r.status == SplicePipe::Status::Unsupported)
         return {Status::Failed, pass.moved, false, r.error, false};
       progress = progress || r.bytes > 0;
       bytes_out_ += r.bytes;
     }
     if (!eof_ && left_ > 0) {
+      if (!pipe_) {
+        std::optional<SplicePipe> taken = pipes_.take();
+        if (!taken)
+          return {Status::Unsupported, pass.moved, false, errno, true};
+        pipe_.emplace(std::move(*taken));
+      }
       const SplicePipe::Result r =
-          pipe_.fill(in, static_cast<std::size_t>(std::min<std::uint64_t>(
-                             left_, std::numeric_limits<std::size_t>::max())));
+          pipe_->fill(in, static_cast<std::size_t>(std::min<std::uint64_t>(
+                              left_, std::numeric_limits<std::size_t>::max())));
       switch (r.status) {
       case SplicePipe::Status::Moved:
         left_ -= r.bytes;
@@ -166,6 +239,10 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
     pass.moved = pass.moved || progress;
   }
   pass.busy = progress;
+  if (pipe_ && pipe_->buffered() == 0) {
+    pipes_.put(std::move(*pipe_));
+    pipe_.reset();
+  }
   if ((eof_ || left_ == 0) && flushed())
     pass.status = Status::Done;
   return pass;
@@ -173,7 +250,8 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
 
 void SpliceRelay::moveTo(evbuffer* out) {
   FERRY_ASSERT(evbuffer_add_buffer(out, pending_.get()) == 0);
-  pipe_.moveTo(out);
+  if (pipe_)
+    pipe_->moveTo(out);
 }
 
 } // namespace ferry::net

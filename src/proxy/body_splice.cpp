@@ -8,17 +8,14 @@
 
 namespace ferry::proxy {
 
-std::unique_ptr<BodySplice> BodySplice::start(event_base* base, int origin_fd, int client_fd,
-                                              evbuffer* client_queue, std::uint64_t left,
-                                              const Timeouts& timeouts,
+std::unique_ptr<BodySplice> BodySplice::start(event_base* base, net::PipePool& pipes, int origin_fd,
+                                              int client_fd, evbuffer* client_queue,
+                                              std::uint64_t left, const Timeouts& timeouts,
                                               std::function<void(End)> done) {
   if (!(event_base_get_features(base) & EV_FEATURE_ET))
     return nullptr;
-  auto pipe = net::SplicePipe::create();
-  if (!pipe)
-    return nullptr;
-  std::unique_ptr<BodySplice> splice(new BodySplice(std::move(*pipe), origin_fd, client_fd,
-                                                    client_queue, left, timeouts, std::move(done)));
+  std::unique_ptr<BodySplice> splice(
+      new BodySplice(pipes, origin_fd, client_fd, client_queue, left, timeouts, std::move(done)));
   splice->readable_.reset(
       event_new(base, origin_fd, EV_READ | EV_PERSIST | EV_ET, &BodySplice::onReady, splice.get()));
   splice->writable_.reset(event_new(base, client_fd, EV_WRITE | EV_PERSIST | EV_ET,
@@ -32,9 +29,9 @@ std::unique_ptr<BodySplice> BodySplice::start(event_base* base, int origin_fd, i
   return splice;
 }
 
-BodySplice::BodySplice(net::SplicePipe pipe, int origin_fd, int client_fd, evbuffer* client_queue,
+BodySplice::BodySplice(net::PipePool& pipes, int origin_fd, int client_fd, evbuffer* client_queue,
                        std::uint64_t left, const Timeouts& timeouts, std::function<void(End)> done)
-    : relay_(std::move(pipe), left), origin_fd_(origin_fd), client_fd_(client_fd),
+    : relay_(pipes, left), origin_fd_(origin_fd), client_fd_(client_fd),
       client_queue_(client_queue), queued_(evbuffer_get_length(client_queue)), timeouts_(timeouts),
       done_(std::move(done)) {
   net::takeOutput(client_queue, relay_.pending());

@@ -24,17 +24,18 @@ public:
     OriginTimeout, // no byte from the origin within timeouts.origin_response
     ClientGone,    // the client's socket failed
     ClientTimeout, // the client took nothing within timeouts.client_idle
-    Unsupported,   // the kernel refused to splice before any byte moved: the queued bytes
-                   // are back in `client_queue`
+    Unsupported,   // the kernel refused to splice, or no pipe could be made, before any
+                   // byte moved: the queued bytes are back in `client_queue`
   };
 
-  // Null when this loop or process cannot splice (no edge-triggered events, no pipe); then
-  // nothing was touched. Otherwise the bytes of `client_queue` (the client bufferevent's
-  // output) are taken, and `done` runs
-  // once, from the loop, never inside start(); the owner destroys the BodySplice after it.
-  static std::unique_ptr<BodySplice> start(event_base* base, int origin_fd, int client_fd,
-                                           evbuffer* client_queue, std::uint64_t left,
-                                           const Timeouts& timeouts, std::function<void(End)> done);
+  // Null when this loop cannot splice (no edge-triggered events); then nothing was touched.
+  // Otherwise the bytes of `client_queue` (the client bufferevent's output) are taken, and
+  // `done` runs once, from the loop, never inside start(); the owner destroys the
+  // BodySplice after it. Pipes come from `pipes`, which must outlive it.
+  static std::unique_ptr<BodySplice> start(event_base* base, net::PipePool& pipes, int origin_fd,
+                                           int client_fd, evbuffer* client_queue,
+                                           std::uint64_t left, const Timeouts& timeouts,
+                                           std::function<void(End)> done);
   ~BodySplice();
 
   BodySplice(const BodySplice&) = delete;
@@ -46,7 +47,7 @@ public:
   std::uint64_t bodyBytesOut() const;
 
 private:
-  BodySplice(net::SplicePipe pipe, int origin_fd, int client_fd, evbuffer* client_queue,
+  BodySplice(net::PipePool& pipes, int origin_fd, int client_fd, evbuffer* client_queue,
              std::uint64_t left, const Timeouts& timeouts, std::function<void(End)> done);
 
   static void onReady(evutil_socket_t, short, void* arg) noexcept;

@@ -320,8 +320,9 @@ void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   evtimer_del(timer_.get());
   state_ = State::Tunnelling;
   auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
-  tunnel_ = std::make_unique<Tunnel>(std::move(bev_), origin->release(),
-                                     settings_->timeouts.tunnel_idle, settings_->splice, done);
+  tunnel_ =
+      std::make_unique<Tunnel>(std::move(bev_), origin->release(), settings_->timeouts.tunnel_idle,
+                               settings_->splice ? &worker_.pipes() : nullptr, done);
   tunnel_->start();
 }
 

@@ -501,9 +501,9 @@ bool Transaction::spliceBody(int origin_fd, std::uint64_t left) {
   const int client_fd = client_.lendSocket();
   if (client_fd < 0)
     return false;
-  splice_ =
-      BodySplice::start(worker_.base(), origin_fd, client_fd, client_.output(), left,
-                        settings_.timeouts, [this](BodySplice::End end) { onSpliceEnd(end); });
+  splice_ = BodySplice::start(worker_.base(), worker_.pipes(), origin_fd, client_fd,
+                              client_.output(), left, settings_.timeouts,
+                              [this](BodySplice::End end) { onSpliceEnd(end); });
   if (!splice_)
     client_.returnSocket();
   return splice_ != nullptr;

@@ -1,6 +1,7 @@
 // Tunnel relay. Buffered: each side reads only while the other side's output is below the
 // high water mark. Spliced: each side is read only into the room its pipe has left, and the
-// pipe (at most its capacity, 64 KiB by default) is what one direction holds. Either way a
+// pipe (at most its capacity, 64 KiB or 1 MiB: net::SplicePipe::create) is what one direction
+// holds. Either way a
 // fast sender cannot make ferry hold more than a window per direction.
 #include "tunnel.h"
 
@@ -18,9 +19,9 @@
 namespace ferry::proxy {
 
 Tunnel::Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
-               bool splice, std::function<void(bool)> done)
+               net::PipePool* pipes, std::function<void(bool)> done)
     : client_{this, std::move(client)}, origin_{this, std::move(origin)},
-      idle_timeout_(idle_timeout), splice_(splice), done_(std::move(done)) {
+      idle_timeout_(idle_timeout), pipes_(pipes), done_(std::move(done)) {
   core::addGauge(core::Gauge::Tunnels, 1);
 }
 
@@ -29,7 +30,7 @@ Tunnel::~Tunnel() {
 }
 
 void Tunnel::start() {
-  if (splice_ && startSpliced())
+  if (pipes_ && startSpliced())
     return;
   startBuffered();
 }
@@ -55,12 +56,8 @@ bool Tunnel::startSpliced() {
   event_base* base = bufferevent_get_base(client_.bev.get());
   if (!(event_base_get_features(base) & EV_FEATURE_ET))
     return false;
-  auto client_pipe = net::SplicePipe::create();
-  auto origin_pipe = net::SplicePipe::create();
-  if (!client_pipe || !origin_pipe)
-    return false;
-  client_.relay.emplace(std::move(*client_pipe));
-  origin_.relay.emplace(std::move(*origin_pipe));
+  client_.relay.emplace(*pipes_);
+  origin_.relay.emplace(*pipes_);
   for (Side* side : {&client_, &origin_}) {
     Side& to = other(*side);
     bufferevent_setcb(side->bev.get(), nullptr, nullptr, nullptr, nullptr);

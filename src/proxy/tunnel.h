@@ -1,9 +1,9 @@
 // Tunnel: a byte relay between a client and an origin, for CONNECT and for protocol
 // upgrades (WebSocket after a 101). Where the kernel can, the bytes move with splice(2)
-// through a pipe per direction and never enter user space; otherwise they go through the
-// bufferevents. Either way: back-pressure (a bounded window per direction), a half-close is
-// passed on (EOF from one side → shutdown(SHUT_WR) to the other once what it sent is
-// flushed), and an idle timeout ends a tunnel where neither side sends anything.
+// through a pipe per direction (held only while bytes are in it) and never enter user space;
+// otherwise they go through the bufferevents. Either way: back-pressure (a bounded window per
+// direction), a half-close is passed on (EOF from one side → shutdown(SHUT_WR) to the other once
+// what it sent is flushed), and an idle timeout ends a tunnel where neither side sends anything.
 #pragma once
 
 #include "ferry/net/event_ptr.h"
@@ -18,12 +18,13 @@ namespace ferry::proxy {
 class Tunnel {
 public:
   // Takes both connections. Bytes already in their buffers (a TLS ClientHello sent right
-  // behind the CONNECT, an answer not yet flushed) are relayed first. `splice`: relay in
-  // the kernel where it can. `done` runs once, on the loop, when both directions are
+  // behind the CONNECT, an answer not yet flushed) are relayed first. `pipes`: relay in
+  // the kernel where it can, with pipes from there (null: through the bufferevents; else it
+  // must outlive the Tunnel). `done` runs once, on the loop, when both directions are
   // finished, a side failed, or the idle timeout passed; its argument says whether it ended
   // by the idle timeout. The owner destroys the Tunnel afterwards, never inside `done`.
-  Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout, bool splice,
-         std::function<void(bool idle_timeout)> done);
+  Tunnel(net::BuffereventPtr client, net::BuffereventPtr origin, Duration idle_timeout,
+         net::PipePool* pipes, std::function<void(bool idle_timeout)> done);
   ~Tunnel();
 
   Tunnel(const Tunnel&) = delete;
@@ -35,8 +36,9 @@ public:
 private:
   //   Open ──EOF one side──▶ HalfClosed ──EOF other side, flushed──▶ Closed
   //     └──────────error / idle timeout───────────────────────────────▶ Closed
-  // The relay is Spliced from the start when both pipes can be made, else Buffered; a
-  // Spliced relay the kernel refuses turns Buffered, with the bytes its pipes hold.
+  // The relay is Spliced from the start when the loop has edge-triggered events, else
+  // Buffered; a Spliced relay the kernel refuses, or that finds no pipe, turns Buffered with
+  // the bytes its pipes hold.
   struct Side {
     Tunnel* tunnel;
     net::BuffereventPtr bev;
@@ -67,7 +69,7 @@ private:
   Side client_;
   Side origin_;
   Duration idle_timeout_;
-  bool splice_;
+  net::PipePool* pipes_;
   net::EventPtr idle_; // Spliced only: restarted whenever a byte moves
   std::function<void(bool)> done_;
   bool finished_ = false;

@@ -12,6 +12,7 @@
 #include "ferry/net/event_ptr.h"
 #include "ferry/net/listener.h"
 #include "ferry/net/resolver.h"
+#include "ferry/net/splice_pipe.h"
 #include "ferry/proxy/access_log.h"
 #include "ferry/proxy/server.h"
 #include "ferry/proxy/settings.h"
@@ -80,6 +81,7 @@ public:
   event_base* base() const { return base_.get(); }
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
+  net::PipePool& pipes() { return pipes_; }
   ParentHealth& parentHealth() { return *parent_health_; }
   access::Authenticator& authenticator() { return authenticator_; }
   net::Connector& connector() { return *connector_; }
@@ -105,6 +107,7 @@ private:
   Runtime runtime_;
   std::atomic<std::uint64_t> runtime_generation_{0};
   net::EventBasePtr base_;
+  net::PipePool pipes_; // before the sessions: their relays give pipes back when destroyed
   net::EventPtr wake_;
   net::EventPtr reap_;
   net::EventPtr grace_;

@@ -3,6 +3,7 @@
 // user space. It knows no events and no timeouts: its owner calls fill() when the source is
 // readable and drain() when the destination is writable. The pipe's capacity bounds the
 // bytes it holds. Linux only; Unsupported tells the owner to relay some other way.
+// PipePool: a thread's empty pipes, lent to relays while bytes are in them.
 // SpliceRelay: a whole direction built on one — what user space held first, then the pipe.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <vector>
 
 struct evbuffer;
 
@@ -32,7 +34,10 @@ public:
     int error = 0;
   };
 
-  // A non-blocking pipe; nullopt (errno set) when none can be made (out of descriptors).
+  // A non-blocking pipe of 1 MiB while the process's large pipes stay within a quarter of
+  // fs.pipe-user-pages-soft (the budget a non-root user's pipes share; past it, that user's
+  // new pipes shrink to a page or two), else of the system's default size (64 KiB); nullopt
+  // (errno set) when none can be made (out of descriptors).
   static std::optional<SplicePipe> create();
   ~SplicePipe();
   SplicePipe(SplicePipe&& other) noexcept;
@@ -46,6 +51,10 @@ public:
   Result drain(int fd);
   // Bytes in the pipe, moved in by fill() and not yet out by drain().
   std::size_t buffered() const { return buffered_; }
+  std::size_t capacity() const { return capacity_; }
+  // The 1 MiB pipes create() makes, and the most of them alive at once.
+  static constexpr std::size_t LargeSize = 1 << 20;
+  static std::size_t largeBudget();
   // Appends what the pipe holds to `out` and empties it (to go on with a user-space relay).
   void moveTo(evbuffer* out);
 
@@ -59,6 +68,25 @@ private:
   int write_fd_ = -1;
   std::size_t capacity_ = 0; // bytes (F_GETPIPE_SZ)
   std::size_t buffered_ = 0;
+  bool large_ = false; // counted in the process's large-pipe budget
+};
+
+// One per thread that relays (a worker). A relay takes a pipe when it has bytes to move and
+// gives it back once the pipe is empty, so the pipes in use are the directions moving bytes
+// now, not every open tunnel: each is two descriptors and a share of the user's pipe budget.
+class PipePool {
+public:
+  // A pipe kept idle, or a new one; nullopt (errno set) when none can be made.
+  std::optional<SplicePipe> take();
+  // Kept for the next take() if empty and fewer than a few are idle; closed otherwise.
+  void put(SplicePipe pipe);
+  std::size_t idleCount() const { return idle_.size(); }
+  // Taken and not put back yet.
+  std::size_t lentCount() const { return lent_; }
+
+private:
+  std::vector<SplicePipe> idle_;
+  std::size_t lent_ = 0;
 };
 
 // One direction of a relay from socket `in` to socket `out`: first the bytes user space held
@@ -70,7 +98,8 @@ public:
   enum class Status {
     Open,        // more to come
     Done,        // the source ended (EOF or `limit` read) and every byte went out
-    Unsupported, // the kernel refused to splice these sockets (see moveTo)
+    Unsupported, // the kernel refused to splice these sockets, or no pipe could be made
+                 // (see moveTo)
     Failed,      // a connection error: `error` is the errno
   };
   struct Pass {
@@ -81,10 +110,15 @@ public:
     bool at_source = false; // Failed: reading `in` failed (else writing `out`)
   };
 
-  explicit SpliceRelay(SplicePipe pipe,
+  // Pipes come from `pipes`, which must outlive the relay.
+  explicit SpliceRelay(PipePool& pipes,
                        std::uint64_t limit = std::numeric_limits<std::uint64_t>::max());
+  ~SpliceRelay();
+  SpliceRelay(const SpliceRelay&) = delete;
+  SpliceRelay& operator=(const SpliceRelay&) = delete;
 
   evbuffer* pending() const { return pending_.get(); }
+  // Moves what it can; a pipe is taken for the pass and given back if it ends empty.
   Pass pump(int in, int out);
   // The source sent its FIN (before `limit`, if one was set).
   bool sawEof() const { return eof_; }
@@ -98,7 +132,10 @@ public:
   void moveTo(evbuffer* out);
 
 private:
-  SplicePipe pipe_;
+  std::size_t inPipe() const { return pipe_ ? pipe_->buffered() : 0; }
+
+  PipePool& pipes_;
+  std::optional<SplicePipe> pipe_; // while it holds bytes (or during a pass)
   EvbufferPtr pending_;
   std::uint64_t left_;
   std::uint64_t bytes_in_ = 0;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -21,6 +22,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 using namespace ferry;
 
@@ -85,8 +87,9 @@ TEST_CASE("#13 a spliced tunnel the kernel stops splicing goes on through the bu
   bufferevent_write(client_bev.get(), "answer\n", 7); // queued before the tunnel starts
   bool done = false;
   bool idle = true;
-  proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30), true,
-                       [&](bool idle_timeout) {
+  net::PipePool pipes;
+  proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30),
+                       &pipes, [&](bool idle_timeout) {
                          done = true;
                          idle = idle_timeout;
                        });
@@ -142,7 +145,7 @@ struct BodyRig {
     client_bev.reset(bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
     bufferevent_write(client_bev.get(), queued.data(), queued.size());
     bufferevent_disable(client_bev.get(), EV_READ | EV_WRITE);
-    splice = proxy::BodySplice::start(base.get(), origin_ours, client_ours,
+    splice = proxy::BodySplice::start(base.get(), pipes, origin_ours, client_ours,
                                       bufferevent_get_output(client_bev.get()), left, {},
                                       [this](proxy::BodySplice::End e) { end = e; });
     REQUIRE(splice);
@@ -155,6 +158,7 @@ struct BodyRig {
   }
 
   net::EventBasePtr base{event_base_new()};
+  net::PipePool pipes;
   int client = -1, client_ours = -1, origin = -1, origin_ours = -1;
   net::BuffereventPtr client_bev;
   std::unique_ptr<proxy::BodySplice> splice;
@@ -238,4 +242,79 @@ TEST_CASE("#13 a body the kernel refuses to splice is handed back, nothing of it
   std::string on_origin;
   readSome(rig.origin_ours, on_origin);
   CHECK(on_origin == body);
+}
+
+TEST_CASE("#13 a spliced tunnel holds a pipe only while bytes are in it", "[proxy]") {
+  net::EventBasePtr base(event_base_new());
+  auto [client, client_ours] = connectionPair();
+  auto [origin, origin_ours] = connectionPair();
+  net::BuffereventPtr client_bev(
+      bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
+  net::BuffereventPtr origin_bev(
+      bufferevent_socket_new(base.get(), origin_ours, BEV_OPT_CLOSE_ON_FREE));
+  net::PipePool pipes;
+  bool done = false;
+  proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30),
+                       &pipes, [&](bool) { done = true; });
+  tunnel.start();
+
+  // The client reads nothing: the origin's bytes fill the sockets and the pipe between them.
+  const std::string chunk(16384, 'd');
+  std::size_t sent = 0;
+  int blocked_turns = 0;
+  REQUIRE(runUntil(base.get(), [&] {
+    const ssize_t n = ::send(origin, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    sent += n > 0 ? static_cast<std::size_t>(n) : 0;
+    blocked_turns = n > 0 ? 0 : blocked_turns + 1;
+    return blocked_turns > 20;
+  }));
+  CHECK(pipes.lentCount() == 1);
+
+  // Once the client has it all, the open tunnel holds no pipe; the pool keeps it for the next.
+  std::string got;
+  REQUIRE(runUntil(base.get(), [&] {
+    readSome(client, got);
+    return got.size() == sent;
+  }));
+  CHECK(runUntil(base.get(), [&] { return pipes.lentCount() == 0; }));
+  const std::size_t kept = pipes.idleCount(); // one, or two if both ways needed one at once
+  CHECK((kept == 1 || kept == 2));
+  CHECK_FALSE(done);
+
+  // And the next bytes take it again, whichever way they go.
+  const std::string up = "up";
+  REQUIRE(::send(client, up.data(), up.size(), MSG_NOSIGNAL) == 2);
+  std::string got_up;
+  REQUIRE(runUntil(base.get(), [&] {
+    readSome(origin, got_up);
+    return got_up == up;
+  }));
+  CHECK(pipes.lentCount() == 0);
+  CHECK(pipes.idleCount() == kept); // taken from the pool, not made
+  ::close(client);
+  ::close(origin);
+}
+
+TEST_CASE("#13 pipes are 1 MiB within a quarter of the user's pipe budget, the rest default",
+          "[proxy]") {
+  std::vector<net::SplicePipe> made;
+  for (int i = 0; i < 64; ++i) {
+    auto pipe = net::SplicePipe::create();
+    REQUIRE(pipe);
+    made.push_back(std::move(*pipe));
+  }
+  std::size_t large = 0;
+  for (const auto& pipe : made) {
+    CHECK(pipe.capacity() >= 4096);
+    large += pipe.capacity() == net::SplicePipe::LargeSize ? 1 : 0;
+  }
+  CHECK(large <= net::SplicePipe::largeBudget());
+  if (::geteuid() == 0) // F_SETPIPE_SZ up to fs.pipe-max-size is never refused to root
+    CHECK(large == std::min<std::size_t>(made.size(), net::SplicePipe::largeBudget()));
+  // Those given back make room for new large ones.
+  made.clear();
+  auto again = net::SplicePipe::create();
+  REQUIRE(again);
+  if (::geteuid() == 0)
+    CHECK(again->capacity() == net::SplicePipe::LargeSize);
 }
