@@ -53,8 +53,9 @@ bool reserveLarge() {
   return true;
 }
 
-// Idle pipes a pool keeps for the next relay.
-constexpr std::size_t IdlePipes = 8;
+// Idle pipes a pool keeps for the next relay (a few: with many workers, idle large pipes
+// must not hold the whole large-pipe budget).
+constexpr std::size_t IdlePipes = 4;
 
 } // namespace
 
@@ -173,7 +174,8 @@ void PipePool::put(SplicePipe pipe) {
 }
 
 SpliceRelay::SpliceRelay(PipePool& pipes, std::uint64_t limit)
-    : pipes_(pipes), pending_(evbuffer_new()), left_(limit) {
+    : pipes_(pipes), keep_pipe_(limit != std::numeric_limits<std::uint64_t>::max()),
+      pending_(evbuffer_new()), left_(limit) {
   FERRY_ASSERT(pending_);
 }
 
@@ -239,7 +241,7 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
     pass.moved = pass.moved || progress;
   }
   pass.busy = progress;
-  if (pipe_ && pipe_->buffered() == 0) {
+  if (pipe_ && pipe_->buffered() == 0 && !keep_pipe_) {
     pipes_.put(std::move(*pipe_));
     pipe_.reset();
   }

@@ -25,7 +25,8 @@ public:
     ClientGone,    // the client's socket failed
     ClientTimeout, // the client took nothing within timeouts.client_idle
     Unsupported,   // the kernel refused to splice, or no pipe could be made, before any
-                   // byte moved: the queued bytes are back in `client_queue`
+                   // byte moved (the pipe is then kept to the end): the queued bytes are
+                   // back in `client_queue`
   };
 
   // Null when this loop cannot splice (no edge-triggered events); then nothing was touched.

@@ -27,7 +27,18 @@ OriginConnection::~OriginConnection() {
 }
 
 void OriginConnection::watchReads(const timeval* timeout) {
-  event_add(readable_.get(), timeout);
+  event* ev = readable_.get();
+  // Only a watch on the socket may just change its timeout. One whose wait ran out in this
+  // turn of the loop is off the socket until its callback runs, and event_add would re-arm
+  // the timer alone; that callback belongs to the last reader. Without a timeout,
+  // event_add would keep a timer armed before, and a persistent event re-arms its last
+  // interval on every read: such a watch starts from a fresh event.
+  if (!timeout || !(event_pending(ev, EV_READ, nullptr) & EV_READ))
+    event_del(ev);
+  if (!timeout)
+    event_assign(ev, event_get_base(ev), event_get_fd(ev), EV_READ | EV_PERSIST,
+                 &OriginConnection::onEvent, this);
+  event_add(ev, timeout);
 }
 
 void OriginConnection::stopReads() {

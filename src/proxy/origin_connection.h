@@ -35,7 +35,7 @@ public:
   // Who is told from now on. Null, between two readers: should the socket turn readable
   // meanwhile, the watch stops.
   void setReader(Reader* reader) { reader_ = reader; }
-  // Watches for reads, within `timeout` when given; again: only the timeout changes.
+  // Watches for reads, within `timeout` when given (again: only the timeout changes).
   void watchReads(const timeval* timeout);
   void stopReads();
   // The bufferevent's write timeout, set only when it changes.

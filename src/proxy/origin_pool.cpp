@@ -35,7 +35,7 @@ std::unique_ptr<OriginConnection> OriginPool::take(const std::string& key) {
     FERRY_ASSERT(found != lru_.rend() && "per_key_ count without a connection");
     const auto at = std::next(found).base();
     auto connection = std::move(at->connection);
-    connection->setReader(nullptr); // its next user's from here on
+    connection->setReader(nullptr); // its next user's watchReads replaces the idle wait
     const bool quiet = connection->isQuiet();
     newer = erase(at, key, quiet);
     if (quiet)

@@ -110,7 +110,10 @@ public:
     bool at_source = false; // Failed: reading `in` failed (else writing `out`)
   };
 
-  // Pipes come from `pipes`, which must outlive the relay.
+  // Pipes come from `pipes`, which must outlive the relay. Without a `limit` (a tunnel's
+  // direction, long-lived and often idle) a pipe goes back whenever a pass leaves it empty;
+  // with one (the rest of a body) the pipe taken first is kept to the end, so no later take
+  // can fail midway.
   explicit SpliceRelay(PipePool& pipes,
                        std::uint64_t limit = std::numeric_limits<std::uint64_t>::max());
   ~SpliceRelay();
@@ -118,7 +121,6 @@ public:
   SpliceRelay& operator=(const SpliceRelay&) = delete;
 
   evbuffer* pending() const { return pending_.get(); }
-  // Moves what it can; a pipe is taken for the pass and given back if it ends empty.
   Pass pump(int in, int out);
   // The source sent its FIN (before `limit`, if one was set).
   bool sawEof() const { return eof_; }
@@ -135,7 +137,8 @@ private:
   std::size_t inPipe() const { return pipe_ ? pipe_->buffered() : 0; }
 
   PipePool& pipes_;
-  std::optional<SplicePipe> pipe_; // while it holds bytes (or during a pass)
+  std::optional<SplicePipe> pipe_; // while it holds bytes (or during a pass), or to the end
+  const bool keep_pipe_;           // a `limit` was set
   EvbufferPtr pending_;
   std::uint64_t left_;
   std::uint64_t bytes_in_ = 0;

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -317,4 +318,36 @@ TEST_CASE("#13 pipes are 1 MiB within a quarter of the user's pipe budget, the r
   REQUIRE(again);
   if (::geteuid() == 0)
     CHECK(again->capacity() == net::SplicePipe::LargeSize);
+}
+
+TEST_CASE("#13 a spliced body keeps its pipe to the end, so running out of descriptors cannot "
+          "cut it",
+          "[proxy]") {
+  BodyRig rig(200 << 10);
+  const std::string part(100 << 10, 'p');
+  REQUIRE(::send(rig.origin, part.data(), part.size(), MSG_NOSIGNAL) > 0);
+  std::string got;
+  REQUIRE(runUntil(rig.base.get(), [&] {
+    readSome(rig.client, got);
+    return got.size() == 5 + part.size();
+  }));
+  CHECK(rig.pipes.lentCount() == 1); // empty now, and still its own
+  // The process runs out of descriptors: no pipe could be made now.
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  const int lowest_free = ::dup(0);
+  ::close(lowest_free);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  REQUIRE(!net::SplicePipe::create());
+  REQUIRE(::send(rig.origin, part.data(), part.size(), MSG_NOSIGNAL) > 0);
+  const bool ended = runUntil(rig.base.get(), [&] {
+    readSome(rig.client, got);
+    return rig.end.has_value();
+  });
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  REQUIRE(ended);
+  CHECK(*rig.end == proxy::BodySplice::End::Whole);
+  CHECK(got.size() == 5 + 2 * part.size());
 }
