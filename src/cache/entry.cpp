@@ -39,6 +39,17 @@ const HeadTemplate& Entry::headTemplate() const {
   return template_;
 }
 
+std::shared_ptr<const policy::Stored>
+Entry::stored(const std::shared_ptr<const Settings>& settings) const {
+  std::shared_ptr<const StoredMemo> memo = stored_.load(std::memory_order_acquire);
+  if (!memo || memo->settings.owner_before(settings) || settings.owner_before(memo->settings)) {
+    memo = std::make_shared<const StoredMemo>(StoredMemo{
+        settings, policy::storedResponse(head_, request_time_, response_time_, key_, *settings)});
+    stored_.store(memo, std::memory_order_release);
+  }
+  return {memo, &memo->stored};
+}
+
 BodyFile::~BodyFile() {
   ::close(fd_);
 }

@@ -270,15 +270,26 @@ Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
                       TimePoint response_time, std::string_view uri, const Settings& settings) {
   ResponseDirectives directives = parseResponseDirectives(head.headers, settings.targeted_fields);
   const Seconds lifetime = lifetimeOf(head, directives, response_time, uri, settings);
-  return Stored{head, request_time, response_time, lifetime, std::move(directives)};
+  const Seconds initial_age =
+      calculateAge(head, request_time, response_time, response_time).corrected_initial_age;
+  return Stored{head, request_time, response_time, lifetime, std::move(directives), initial_age};
 }
+
+namespace {
+
+// §4.2.3 current_age at `now`: what calculateAge finds, from the age kept on arrival.
+Seconds currentAge(const Stored& stored, TimePoint now) {
+  return stored.initial_age +
+         Seconds(std::max<std::int64_t>(0, epochSeconds(now) - epochSeconds(stored.response_time)));
+}
+
+} // namespace
 
 Decision decide(const http::RequestHead& request, const Stored& stored, TimePoint now) {
   const RequestDirectives r = parseRequestDirectives(request.headers);
   const ResponseDirectives& d = stored.directives;
   Decision decision;
-  decision.age =
-      calculateAge(stored.head, stored.request_time, stored.response_time, now).current_age;
+  decision.age = currentAge(stored, now);
   decision.ttl = stored.lifetime - decision.age;
   const bool fresh = stored.lifetime > decision.age; // §4.2
   const auto revalidate = [&](bool requested) {
@@ -319,8 +330,7 @@ bool mayServeStaleOnError(const http::RequestHead& request, const Stored& stored
   const ResponseDirectives& d = stored.directives;
   if (r.no_cache || d.no_cache) // the client or the origin demanded a validated response
     return false;
-  const Seconds age =
-      calculateAge(stored.head, stored.request_time, stored.response_time, now).current_age;
+  const Seconds age = currentAge(stored, now);
   if (stored.lifetime > age)
     return true;
   if (d.must_revalidate || d.proxy_revalidate || d.s_maxage) // §4.2.4: 504, never stale

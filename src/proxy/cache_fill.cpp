@@ -1,4 +1,4 @@
-// Cache updates from origin responses, and the serving rules' view of an Entry.
+// Cache updates from origin responses.
 #include "cache_fill.h"
 
 namespace ferry::proxy {
@@ -13,11 +13,6 @@ bool hasPerClientField(const http::Headers& headers) {
 }
 
 } // namespace
-
-cache::policy::Stored storedView(const cache::Entry& entry, const cache::Settings& settings) {
-  return cache::policy::storedResponse(entry.head(), entry.requestTime(), entry.responseTime(),
-                                       entry.key(), settings);
-}
 
 std::unique_ptr<cache::EntryWriter>
 beginStoring(cache::Store& store, const cache::Settings& settings, const std::string& key,

@@ -1,6 +1,6 @@
 // The two ways an origin response updates the cache, shared by client transactions and
 // background revalidations: storing a new response while it streams in (RFC 9111 §3), and
-// freshening a stored one with a 304 (§3.2, §4.3.4); and the serving rules' view of an Entry.
+// freshening a stored one with a 304 (§3.2, §4.3.4).
 #pragma once
 
 #include "ferry/cache/policy.h"
@@ -13,9 +13,6 @@
 #include <string>
 
 namespace ferry::proxy {
-
-// How the serving rules see `entry` under `settings` (policy::storedResponse).
-cache::policy::Stored storedView(const cache::Entry& entry, const cache::Settings& settings);
 
 // A writer filling a new Entry for `response` (hop-by-hop fields already removed, received
 // at `now`) to `request`, or null when it may not be stored — `decision` then says why (Store when

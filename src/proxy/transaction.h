@@ -143,9 +143,7 @@ private:
   bool answeredByRevalidation(http::ResponseHead& response);
   bool serveStaleOnError();
   void startStoring(const http::ResponseHead& response, http::Framing framing);
-  // `stored`: storedView(*entry) when the caller has it already (it parses the stored head).
-  void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome,
-                  const cache::policy::Stored* stored = nullptr);
+  void serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome);
   std::string hitHead(const cache::HeadTemplate& lines, std::chrono::seconds age) const;
   void purge();
   void answerPurge(std::size_t removed);

@@ -84,19 +84,19 @@ void Transaction::onLookedUp(std::shared_ptr<const cache::Entry> entry, cache::O
     serveEntry(std::move(entry), hit); // just arrived: fresh
     return;
   }
-  const policy::Stored stored = storedView(*entry, worker_.cacheSettings());
-  const policy::Decision decision = policy::decide(request_, stored, worker_.clock().wall());
+  const auto stored = entry->stored(worker_.sharedCacheSettings());
+  const policy::Decision decision = policy::decide(request_, *stored, worker_.clock().wall());
   switch (decision.verdict) {
   case policy::Verdict::Fresh:
-    serveEntry(std::move(entry), hit, &stored);
+    serveEntry(std::move(entry), hit);
     return;
   case policy::Verdict::StaleAllowed:
-    serveEntry(std::move(entry), cache::Outcome::StaleHit, &stored);
+    serveEntry(std::move(entry), cache::Outcome::StaleHit);
     return;
   case policy::Verdict::StaleWhileRevalidate:
     // RFC 5861 §3: serve it now, and let one background request bring it up to date.
     worker_.refreshInBackground(request_, target_, key_, entry);
-    serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate, &stored);
+    serveEntry(std::move(entry), cache::Outcome::StaleWhileRevalidate);
     return;
   case policy::Verdict::Unavailable:
     cache_status_.outcome = cache::Outcome::OnlyIfCached;
@@ -192,8 +192,8 @@ bool Transaction::answeredByRevalidation(http::ResponseHead& response) {
 // RFC 5861 §4: the origin failed or answered with an error; the stored response may stand
 // in for it. Returns true when it does.
 bool Transaction::serveStaleOnError() {
-  const policy::Stored stored = storedView(*stale_, worker_.cacheSettings());
-  if (!policy::mayServeStaleOnError(request_, stored, worker_.clock().wall()))
+  const auto stored = stale_->stored(worker_.sharedCacheSettings());
+  if (!policy::mayServeStaleOnError(request_, *stored, worker_.clock().wall()))
     return false;
   exchange_->abandon();
   serveEntry(stale_, cache::Outcome::StaleIfError);
@@ -218,15 +218,12 @@ void Transaction::startStoring(const http::ResponseHead& response, http::Framing
 
 // Answers from a stored response: 304 for a matching client conditional, 206/416 for a
 // single range of a complete body, else the whole response, streamed without copies.
-void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome,
-                             const policy::Stored* known) {
+void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::Outcome outcome) {
   transition(Step::Serve);
   const http::RequestHead& request = request_;
   const auto now = worker_.clock().wall();
-  const std::optional<policy::Stored> computed =
-      known ? std::nullopt : std::optional(storedView(*entry, worker_.cacheSettings()));
-  const policy::Stored& stored = known ? *known : *computed;
-  const policy::Decision decision = policy::decide(request, stored, now);
+  const auto stored = entry->stored(worker_.sharedCacheSettings());
+  const policy::Decision decision = policy::decide(request, *stored, now);
   const bool whole = entry->state() == cache::EntryState::Complete;
 
   // The head sent: the Entry's template when it is the stored response whole, else one made
@@ -237,7 +234,7 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   bool send_body = !request.isMethod("HEAD");
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;
-  if (whole && policy::isNotModified(request, stored)) {
+  if (whole && policy::isNotModified(request, *stored)) {
     http::ResponseHead head = policy::notModifiedResponse(entry->head());
     status = head.status;
     own = cache::makeHeadTemplate(std::move(head), framing);

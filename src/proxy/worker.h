@@ -89,6 +89,9 @@ public:
   AccessLogWriter& accessLog() { return *runtime_.access_log; }
   cache::Store& store() { return *runtime_.store; }
   const cache::Settings& cacheSettings() const { return *runtime_.cache_settings; }
+  const std::shared_ptr<const cache::Settings>& sharedCacheSettings() const {
+    return runtime_.cache_settings;
+  }
   const Settings& settings() const { return *runtime_.settings; }
 
 private:

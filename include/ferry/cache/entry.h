@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/cache/policy.h"
+#include "ferry/cache/settings.h"
 #include "ferry/cache/subscription.h"
 #include "ferry/http/framing.h"
 #include "ferry/http/message.h"
@@ -127,6 +129,11 @@ public:
   // makeHeadTemplate of the head for the whole body, made by the first hit and kept:
   // Complete Entries only.
   const HeadTemplate& headTemplate() const;
+  // policy::storedResponse of this Entry under `settings`, worked out by the first lookup
+  // under them and kept until one comes under other settings (a reload): what every hit
+  // would otherwise parse again from the head (its lifetime, directives and age on arrival).
+  std::shared_ptr<const policy::Stored>
+  stored(const std::shared_ptr<const Settings>& settings) const;
   // How many lookups returned this Entry.
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
 
@@ -173,6 +180,11 @@ private:
   std::atomic<std::uint64_t> body_size_;
   mutable std::atomic<std::uint64_t> hits_{0};
   mutable std::once_flag template_once_;
+  struct StoredMemo {
+    std::weak_ptr<const Settings> settings; // whose, by owner: never mistaken for a later one
+    policy::Stored stored;
+  };
+  mutable std::atomic<std::shared_ptr<const StoredMemo>> stored_;
   mutable HeadTemplate template_;
   mutable Notifier notifier_;
 };

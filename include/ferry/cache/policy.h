@@ -130,10 +130,12 @@ struct Stored {
   TimePoint response_time;       // when that response head arrived
   Seconds lifetime;              // freshnessLifetime(head, response_time, uri, settings)
   ResponseDirectives directives; // parseResponseDirectives(head.headers, targeted_fields)
+  Seconds initial_age;           // calculateAge's corrected_initial_age: its age on arrival
 };
 
 // The Stored view of `head`, its lifetime and directives computed under `settings`; `uri` is
-// the cache key (refresh rules match it).
+// the cache key (refresh rules match it). It changes only with the head or the settings: an
+// Entry keeps it (Entry::stored).
 Stored storedResponse(const http::ResponseHead& head, TimePoint request_time,
                       TimePoint response_time, std::string_view uri, const Settings& settings);
 

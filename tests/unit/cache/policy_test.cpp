@@ -368,7 +368,9 @@ TEST_CASE("#11 RFC 9213 §2.2 qualified no-cache and private in a targeted field
 
 TEST_CASE("§4.2.3 the decision reports current_age and ttl", "[cache]") {
   const http::ResponseHead res = response(200, "Date: @0\nAge: 5\nCache-Control: max-age=100");
-  const Stored stored{res, at(-2), T0, Seconds(100), parseResponseDirectives(res.headers, {})};
+  const Stored stored = storedResponse(res, at(-2), T0, Uri, Settings());
+  CHECK(stored.lifetime == Seconds(100));
+  CHECK(stored.initial_age == Seconds(7)); // its age on arrival, kept with the Entry
   const Decision decision = decide(request(""), stored, at(30));
   // corrected_age_value = 5 + 2; resident_time = 30.
   CHECK(decision.age == Seconds(37));
