@@ -263,3 +263,25 @@ TEST_CASE("#13 a stored head is serialised once, less what each hit adds", "[cac
   const HeadTemplate own = makeHeadTemplate(partial, {ferry::http::Framing::Length, 2});
   CHECK(own.lines == "HTTP/1.1 206 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n");
 }
+
+TEST_CASE("#13 an Entry's serving view is worked out once per cache settings", "[cache]") {
+  MemoryStore store(smallSettings());
+  auto init = makeInit(
+      "http://a.example/v", {},
+      {{"Age", "5"}, {"Last-Modified", "Thu, 01 Jan 1970 00:00:00 GMT"}, {"Content-Length", "3"}});
+  auto entry = storeComplete(store, std::move(init), {"abc"});
+  REQUIRE(entry);
+  auto settings = std::make_shared<const Settings>(smallSettings());
+  const auto first = entry->stored(settings);
+  CHECK(first->initial_age == std::chrono::seconds(6)); // Age 5, plus the second it took
+  CHECK(entry->stored(settings) == first);              // kept
+  // A reload brings other settings: the heuristic lifetime follows them.
+  Settings longer = smallSettings();
+  longer.heuristic_max = std::chrono::hours(48);
+  auto reloaded = std::make_shared<const Settings>(longer);
+  const auto second = entry->stored(reloaded);
+  CHECK(second != first);
+  CHECK(first->lifetime == std::chrono::hours(24));
+  CHECK(second->lifetime == std::chrono::hours(48));
+  CHECK(entry->stored(reloaded) == second);
+}
