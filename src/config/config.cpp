@@ -284,13 +284,14 @@ void readLog(const Value& section, Config& config) {
 }
 
 void readTimeouts(const Value& section, proxy::Timeouts& timeouts) {
-  auto map = section.map({"client_header", "client_idle", "origin_connect", "origin_response",
-                          "origin_idle", "tunnel_idle", "shutdown_grace"});
+  auto map = section.map({"client_header", "client_idle", "client_rest", "origin_connect",
+                          "origin_response", "origin_idle", "tunnel_idle", "shutdown_grace"});
   if (!map)
     return;
   auto timeout = [](const Value& value) { return value.duration(MinTimeout, MaxTimeout); };
   set(*map, "client_header", timeouts.client_header, timeout);
   set(*map, "client_idle", timeouts.client_idle, timeout);
+  set(*map, "client_rest", timeouts.client_rest, timeout);
   set(*map, "origin_connect", timeouts.origin_connect, timeout);
   set(*map, "origin_response", timeouts.origin_response, timeout);
   set(*map, "origin_idle", timeouts.origin_idle, timeout);

@@ -19,9 +19,11 @@ namespace ferry::proxy {
 using Duration = std::chrono::milliseconds;
 
 struct Timeouts {
-  Duration client_header{std::chrono::seconds(30)};  // whole request head must arrive within
-  Duration client_idle{std::chrono::seconds(60)};    // keep-alive wait between requests
-  Duration origin_connect{std::chrono::seconds(10)}; // TCP connect (→ 504)
+  Duration client_header{std::chrono::seconds(30)};     // whole request head must arrive within
+  Duration client_idle{std::chrono::seconds(60)};       // keep-alive wait between requests
+  Duration client_rest{std::chrono::milliseconds(500)}; // idle this long (at most twice), a
+                                                        // keep-alive client connection rests
+  Duration origin_connect{std::chrono::seconds(10)};    // TCP connect (→ 504)
   Duration origin_response{
       std::chrono::seconds(60)};                   // wait for response head, and between body reads
   Duration origin_idle{std::chrono::seconds(60)};  // pooled idle origin connection lifetime

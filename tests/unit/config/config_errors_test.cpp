@@ -91,8 +91,8 @@ TEST_CASE("bad log settings", "[config]") {
 }
 
 TEST_CASE("every timeout refuses zero, too long, no unit and junk", "[config]") {
-  const char* keys[] = {"client_header", "client_idle", "origin_connect", "origin_response",
-                        "origin_idle",   "tunnel_idle", "shutdown_grace"};
+  const char* keys[] = {"client_header",   "client_idle", "client_rest", "origin_connect",
+                        "origin_response", "origin_idle", "tunnel_idle", "shutdown_grace"};
   const std::pair<const char*, std::string> values[] = {
       {"0s", "must be from 1ms to 7d, got 0s"},
       {"0ms", "must be from 1ms to 7d, got 0ms"},
@@ -371,7 +371,7 @@ TEST_CASE("unknown keys at every level name the key and what is known there", "[
       {"log:\n  lvl: info\n",
        "t.yaml:2:3: log.lvl: ", "unknown key (known here: level, access_log, access_log_format)"},
       {"timeouts:\n  client_idel: 5s\n", "t.yaml:2:3: timeouts.client_idel: ",
-       "unknown key (known here: client_header, client_idle, origin_connect"},
+       "unknown key (known here: client_header, client_idle, client_rest, origin_connect"},
       {"limits:\n  header_size: 1KiB\n",
        "t.yaml:2:3: limits.header_size: ", "unknown key (known here: request_line, header_bytes"},
       {"access:\n  deny: []\n", "t.yaml:2:3: access.deny: ",

@@ -48,16 +48,17 @@ std::string describe(const config::Config& c) {
   const auto& t = p.timeouts;
   out << "source " << c.source << "\nlog_level " << static_cast<int>(c.log_level) << "\nlisten "
       << joined(p.listen) << "\nworkers " << p.workers << "\ntimeouts " << t.client_header.count()
-      << ' ' << t.client_idle.count() << ' ' << t.origin_connect.count() << ' '
-      << t.origin_response.count() << ' ' << t.origin_idle.count() << ' ' << t.tunnel_idle.count()
-      << ' ' << t.shutdown_grace.count() << "\nlimits " << p.limits.listen_backlog << ' '
-      << p.limits.client_connections << ' ' << p.limits.origin_idle_per_origin << ' '
-      << p.limits.origin_idle_total << "\nallowed_clients " << joined(p.allowed_clients)
-      << "\nconnect_ports " << joined(p.access.connect_ports) << "\nhttp_ports "
-      << ports(p.access.http_ports) << "\ndeny_destinations " << joined(p.deny_destinations)
-      << "\nallow_destinations " << joined(p.allow_destinations) << "\naccess_rules "
-      << p.access.rules.size() << "\nauth " << p.access.basic.file << ' ' << p.access.basic.realm
-      << ' ' << p.access.basic.credentials_ttl.count() << ' ' << p.access.basic.max_failures << ' '
+      << ' ' << t.client_idle.count() << ' ' << t.client_rest.count() << ' '
+      << t.origin_connect.count() << ' ' << t.origin_response.count() << ' '
+      << t.origin_idle.count() << ' ' << t.tunnel_idle.count() << ' ' << t.shutdown_grace.count()
+      << "\nlimits " << p.limits.listen_backlog << ' ' << p.limits.client_connections << ' '
+      << p.limits.origin_idle_per_origin << ' ' << p.limits.origin_idle_total
+      << "\nallowed_clients " << joined(p.allowed_clients) << "\nconnect_ports "
+      << joined(p.access.connect_ports) << "\nhttp_ports " << ports(p.access.http_ports)
+      << "\ndeny_destinations " << joined(p.deny_destinations) << "\nallow_destinations "
+      << joined(p.allow_destinations) << "\naccess_rules " << p.access.rules.size() << "\nauth "
+      << p.access.basic.file << ' ' << p.access.basic.realm << ' '
+      << p.access.basic.credentials_ttl.count() << ' ' << p.access.basic.max_failures << ' '
       << p.access.basic.lockout.count() << ' ' << p.access.basic.accounts.size() << "\naccess_log "
       << p.access_log.path << ' ' << static_cast<int>(p.access_log.format) << "\nhttp "
       << p.http.limits.request_line_bytes << ' ' << p.http.limits.header_bytes << ' '
@@ -175,6 +176,7 @@ TEST_CASE("every timeout takes a duration in any unit", "[config]") {
   auto c = parseText("timeouts:\n"
                      "  client_header: 250ms\n"
                      "  client_idle: 2m\n"
+                     "  client_rest: 2s\n"
                      "  origin_connect: 3s\n"
                      "  origin_response: 1h\n"
                      "  origin_idle: 1ms\n"
@@ -183,6 +185,7 @@ TEST_CASE("every timeout takes a duration in any unit", "[config]") {
   const auto& t = c.proxy.timeouts;
   CHECK(t.client_header == 250ms);
   CHECK(t.client_idle == 2min);
+  CHECK(t.client_rest == 2s);
   CHECK(t.origin_connect == 3s);
   CHECK(t.origin_response == 1h);
   CHECK(t.origin_idle == 1ms);
