@@ -12,6 +12,7 @@
 #include "ferry/net/event_ptr.h"
 #include "ferry/proxy/settings.h"
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -37,6 +38,10 @@ public:
 
   // Closes at once, without flushing (shutdown grace over).
   void forceClose(core::CloseReason reason);
+
+  // Where the worker keeps it (Worker's sessions_).
+  std::uint32_t slot() const { return slot_; }
+  void setSlot(std::size_t slot) { slot_ = static_cast<std::uint32_t>(slot); }
 
 private:
   // ClientSink, for the Transaction in progress (same thread).
@@ -79,6 +84,7 @@ private:
   void onTunnelDone(bool idle_timeout);
 
   Worker& worker_;
+  std::uint32_t slot_ = 0;
   net::Address peer_;
   std::shared_ptr<const Settings> settings_;
   net::BuffereventPtr bev_;

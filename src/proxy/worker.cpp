@@ -109,7 +109,8 @@ void Worker::accept(int fd, const net::Address& peer) {
   net::setNoDelay(fd);
   auto session = std::make_unique<ClientSession>(*this, fd, peer, runtime_.settings);
   ClientSession* raw = session.get();
-  sessions_.emplace(raw, std::move(session));
+  raw->setSlot(sessions_.size());
+  sessions_.push_back(std::move(session));
   reportSessions();
   raw->start();
   updateAccepting();
@@ -134,6 +135,17 @@ void Worker::updateAccepting() {
 void Worker::release(ClientSession* session) {
   finished_.push_back(session);
   event_active(reap_.get(), EV_TIMEOUT, 0);
+}
+
+// Its place goes to the last session: no search, no node per session to allocate.
+void Worker::erase(ClientSession& session) {
+  const std::size_t slot = session.slot();
+  FERRY_ASSERT(sessions_[slot].get() == &session);
+  if (slot + 1 != sessions_.size()) {
+    std::swap(sessions_[slot], sessions_.back());
+    sessions_[slot]->setSlot(slot);
+  }
+  sessions_.pop_back();
 }
 
 void Worker::refreshInBackground(const http::RequestHead& request, http::Target target,
@@ -175,7 +187,7 @@ void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
   std::vector<ClientSession*> finished;
   finished.swap(self->finished_);
   for (ClientSession* s : finished)
-    self->sessions_.erase(s);
+    self->erase(*s);
   self->reportSessions();
   self->updateAccepting();
   self->maybeExit();
@@ -190,8 +202,8 @@ void Worker::beginDrain() {
   evtimer_add(grace_.get(), &grace);
   // drain() may release sessions; iterate over a snapshot.
   std::vector<ClientSession*> live;
-  for (auto& [raw, owned] : sessions_)
-    live.push_back(raw);
+  for (auto& session : sessions_)
+    live.push_back(session.get());
   for (ClientSession* s : live)
     s->drain();
   maybeExit();
@@ -202,8 +214,8 @@ void Worker::onGraceExpired(evutil_socket_t, short, void* arg) noexcept {
   if (!self->sessions_.empty())
     spdlog::warn("worker {}: shutdown grace over, closing {} busy connections", self->index_,
                  self->sessions_.size());
-  for (auto& [raw, owned] : self->sessions_)
-    raw->forceClose(core::CloseReason::ShutdownForced);
+  for (auto& session : self->sessions_)
+    session->forceClose(core::CloseReason::ShutdownForced);
   self->sessions_.clear();
   self->finished_.clear();
   self->reportSessions();

@@ -103,6 +103,7 @@ private:
   std::function<void()> backgroundDone(std::uint64_t id);
   void accept(int fd, const net::Address& peer);
   void updateAccepting();
+  void erase(ClientSession& session);
   void reportSessions();
   void maybeExit();
 
@@ -125,7 +126,7 @@ private:
   std::vector<std::function<void()>> inbox_;
 
   std::map<int, std::unique_ptr<net::Listener>> listeners_;
-  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<std::unique_ptr<ClientSession>> sessions_; // each at its slot()
   std::vector<ClientSession*> finished_;
   std::int64_t reported_sessions_ = 0; // sessions_.size() as last added to the gauge
   std::unordered_map<std::uint64_t, std::unique_ptr<BackgroundRefresh>> refreshes_;
