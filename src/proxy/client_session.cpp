@@ -1,6 +1,6 @@
-// ClientSession: request parsing and sequencing, client-side timeouts, allow-list, the
-// hand-over to a Tunnel, and the graceful close of DESIGN.md (flush, shutdown(SHUT_WR),
-// read and discard until EOF or a short linger, close).
+// ClientSession: request parsing and sequencing, client-side timeouts, allow-list, resting
+// when idle, the hand-over to a Tunnel, and the graceful close of DESIGN.md (flush,
+// shutdown(SHUT_WR), read and discard until EOF or a short linger, close).
 #include "client_session.h"
 
 #include "origin_connection.h"
@@ -12,6 +12,7 @@
 
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
+#include "ferry/core/gauges.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/hop_by_hop.h"
 #include "ferry/net/socket.h"
@@ -19,11 +20,17 @@
 #include <event2/buffer.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace ferry::proxy {
 namespace {
+
+// What every resting connection holds, with libevent's record of its socket: 232 bytes is a
+// 240-byte chunk with malloc's header; one byte more and it is 256.
+static_assert(sizeof(void*) != 8 || sizeof(ClientSession) <= 232);
 
 // How long a closing connection keeps reading after shutdown(SHUT_WR), so that a
 // client's unread pipelined bytes do not turn our close into a reset.
@@ -33,49 +40,105 @@ constexpr long long LingerMs = 2000;
 
 ClientSession::ClientSession(Worker& worker, int fd, net::Address peer,
                              std::shared_ptr<const Settings> settings)
-    : worker_(worker), peer_(std::move(peer)), settings_(std::move(settings)),
-      bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
-      timer_(evtimer_new(worker.base(), &ClientSession::onTimer, this)),
-      resume_(event_new(worker.base(), -1, 0, &ClientSession::onResume, this)),
-      parser_(settings_->http.limits) {
-  FERRY_ASSERT(bev_ && timer_ && resume_);
+    : worker_(worker), fd_(fd), peer_(std::move(peer)), settings_(std::move(settings)) {
+  FERRY_ASSERT(event_assign(&wake_, worker.base(), fd, EV_READ | EV_PERSIST, &ClientSession::onWake,
+                            this) == 0);
 }
 
-ClientSession::~ClientSession() = default;
+ClientSession::~ClientSession() {
+  closeSocket();
+}
 
 void ClientSession::start() {
   core::count(core::Counter::ClientConnectionsAccepted);
-  bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
-                    &ClientSession::onEvent, this);
-  bufferevent_setwatermark(bev_.get(), EV_READ, 0, ReadHighWater);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, LowWater, 0);
-  // libevent writes at most 16 KiB a call by default: one writev (or sendfile) may take what
-  // the output holds, up to its high water mark.
-  bufferevent_set_max_single_write(bev_.get(), HighWater);
-  // A client that stops reading a response for this long is gone.
-  const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
-  bufferevent_set_timeouts(bev_.get(), nullptr, &stalled);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   if (!net::anyContains(settings_->allowed_clients, peer_)) {
     spdlog::info("client {} refused: not in access.allow", peer_.toString());
     core::count(core::Counter::ClientConnectionsRefused);
+    transition(State::Idle);
     refuse(403, "your address may not use this proxy", core::CloseReason::ClientNotAllowed);
     return;
   }
+  transition(State::Resting); // until the first request's bytes
+}
+
+ClientSession::Awake::Awake(ClientSession& session)
+    : bev(bufferevent_socket_new(session.worker_.base(), session.fd_, 0)),
+      timer(evtimer_new(session.worker_.base(), &ClientSession::onTimer, &session)),
+      resume(event_new(session.worker_.base(), -1, 0, &ClientSession::onResume, &session)),
+      parser(session.settings_->http.limits) {
+  FERRY_ASSERT(bev && timer && resume);
+}
+
+// Resting → Idle. The bufferevent's read event is added before wake_ is deleted, so libevent
+// leaves the socket registered with epoll (no system call either way).
+void ClientSession::wake() {
+  if (event_pending(&wake_, EV_READ, nullptr)) // not for a client refused at once
+    core::addGauge(core::Gauge::ClientConnectionsResting, -1);
+  awake_ = std::make_unique<Awake>(*this);
+  bufferevent_setcb(bev(), &ClientSession::onRead, &ClientSession::onWrite, &ClientSession::onEvent,
+                    this);
+  bufferevent_setwatermark(bev(), EV_READ, 0, ReadHighWater);
+  bufferevent_setwatermark(bev(), EV_WRITE, LowWater, 0);
+  // libevent writes at most 16 KiB a call by default: one writev (or sendfile) may take what
+  // the output holds, up to its high water mark.
+  bufferevent_set_max_single_write(bev(), HighWater);
+  // A client that stops reading a response for this long is gone.
+  const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
+  bufferevent_set_timeouts(bev(), nullptr, &stalled);
+  bufferevent_enable(bev(), EV_READ | EV_WRITE);
+  event_del(&wake_);
   armIdleTimer();
+}
+
+// Idle → Resting, the reverse of wake() (same order for the same reason). The idle timeout
+// starts again here, so a connection that rests is closed up to two sweeps of IdleSessions
+// (2 × timeouts.client_rest) later than one kept awake would be. Resting sessions share libevent's
+// common timeout for that duration, a queue, rather than each taking a place in its timer heap
+// (libevent has room for 256 such durations; past that, the heap it is).
+void ClientSession::rest() {
+  const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
+  const timeval* common = event_base_init_common_timeout(worker_.base(), &idle);
+  event_add(&wake_, common ? common : &idle);
+  awake_.reset();
+  core::addGauge(core::Gauge::ClientConnectionsResting, 1);
+}
+
+// Resting: nothing from the client until the idle timeout (a graceful close needs what waking
+// makes too), or the client sent something, closed or reset. That is read at once, as the
+// bufferevent would on the loop's next turn — after the call to onWrite that enabling it
+// brings, which would find nothing to do.
+void ClientSession::onWake(evutil_socket_t fd, short what, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  self->transition(State::Idle);
+  if (what & EV_TIMEOUT) {
+    self->closeGracefully(core::CloseReason::ClientIdleTimeout);
+    return;
+  }
+  bufferevent* bev = self->bev();
+  evbuffer* in = bufferevent_get_input(bev);
+  evbuffer_unfreeze(in, 0); // a bufferevent's input takes bytes only from the bufferevent
+  const int read = evbuffer_read(in, fd, -1);
+  evbuffer_freeze(in, 0);
+  if (read > 0)
+    onRead(bev, self);
+  else if (read == 0)
+    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_EOF, self);
+  else if (errno != EAGAIN && errno != EINTR)
+    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, self);
 }
 
 void ClientSession::armIdleTimer() {
   head_timer_armed_ = false;
   const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
-  evtimer_add(timer_.get(), &idle);
+  evtimer_add(awake_->timer.get(), &idle);
 }
 
 void ClientSession::drain() {
-  draining_ = true;
   keep_alive_ = false;
-  if (state_ == State::Idle && parser_.isIdle() &&
-      evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0)
+  if (state_ == State::Resting)
+    transition(State::Idle); // a graceful close needs what wake() makes
+  if (state_ == State::Idle && awake_->parser.isIdle() &&
+      evbuffer_get_length(bufferevent_get_input(bev())) == 0)
     closeGracefully(core::CloseReason::Shutdown);
 }
 
@@ -91,6 +154,7 @@ void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
   case State::Lingering:
     evbuffer_drain(in, evbuffer_get_length(in));
     break;
+  case State::Resting: // never: a resting session has no bufferevent
   case State::Tunnelling:
   case State::Done:
     break;
@@ -101,12 +165,22 @@ void ClientSession::onRead(bufferevent* bev, void* arg) noexcept {
 // consumed; the next request stays buffered until this one's response is complete, and
 // while the client has not taken earlier answers (its output above HighWater, resumed from
 // onWrite) — so a client that pipelines and never reads holds at most the two buffers.
+// Once all is answered and sent, with nothing more received, the session joins the worker's
+// IdleSessions: it rests after a pause (or sooner, when the worker has too many idle sessions
+// awake) unless a request comes first. No timer is set or removed for that.
 void ClientSession::parseRequests() {
   if (!mayParse())
     return;
   armHeadTimer();
-  pumpParser(bufferevent_get_input(bev_.get()), parser_,
+  pumpParser(bufferevent_get_input(bev()), awake_->parser,
              [this](const http::Step& step) { return onRequestStep(step); });
+  if (mayRest())
+    worker_.idleSessions().add(*this);
+}
+
+void ClientSession::restIfIdle() {
+  if (mayRest())
+    transition(State::Resting);
 }
 
 bool ClientSession::mayParse() const {
@@ -117,14 +191,24 @@ bool ClientSession::mayParse() const {
   return state_ == State::Idle && !isFull();
 }
 
+// Idle, every answer sent and destroyed, and not a byte of a next request received (not even
+// the CR LF a client may send before one: that has started the head's deadline). Whatever
+// happened since the session joined IdleSessions, this is asked again before it rests.
+bool ClientSession::mayRest() const {
+  // The output first: right after an answer, it is what is not yet empty.
+  return state_ == State::Idle && !head_timer_armed_ && !awake_->finished &&
+         evbuffer_get_length(bufferevent_get_output(bev())) == 0 &&
+         evbuffer_get_length(bufferevent_get_input(bev())) == 0 && awake_->parser.isIdle();
+}
+
 // The first byte of a request starts an absolute deadline for its head.
 void ClientSession::armHeadTimer() {
   if (state_ != State::Idle || head_timer_armed_ ||
-      evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0)
+      evbuffer_get_length(bufferevent_get_input(bev())) == 0)
     return;
   head_timer_armed_ = true;
   const timeval deadline = net::toTimeval(settings_->timeouts.client_header.count());
-  evtimer_add(timer_.get(), &deadline);
+  evtimer_add(awake_->timer.get(), &deadline);
 }
 
 // One parser event; false when parsing stops (see parseRequests).
@@ -132,7 +216,7 @@ bool ClientSession::onRequestStep(const http::Step& step) {
   core::count(core::Counter::ClientBytesIn, step.consumed);
   switch (step.event) {
   case http::Event::NeedMore:
-    if (client_eof_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0) {
+    if (client_eof_ && evbuffer_get_length(bufferevent_get_input(bev())) == 0) {
       if (state_ == State::Idle) {
         // Every complete request sent before the client's FIN has been answered.
         closeGracefully(core::CloseReason::ClientEof);
@@ -146,24 +230,24 @@ bool ClientSession::onRequestStep(const http::Step& step) {
     break;
   case http::Event::Head:
     request_done_ = false;
-    if (!parser_.framing().hasBody()) {
+    if (!awake_->parser.framing().hasBody()) {
       // No body: take the request's end now, so that an answer given at once (a cache
       // hit, an error) already knows the connection may carry the next request.
-      request_done_ = parser_.parse({}).event == http::Event::MessageEnd;
+      request_done_ = awake_->parser.parse({}).event == http::Event::MessageEnd;
     }
     startTransaction();
     if (state_ == State::Tunnelling)
       return false; // what follows the CONNECT head belongs to the tunnel
     break;
   case http::Event::Body:
-    if (transaction_)
-      transaction_->onRequestBody(step.body);
+    if (awake_->transaction)
+      awake_->transaction->onRequestBody(step.body);
     break;
   case http::Event::MessageEnd:
     request_done_ = true;
     setUploadTimeout(false);
-    if (transaction_)
-      transaction_->onRequestEnd();
+    if (awake_->transaction)
+      awake_->transaction->onRequestEnd();
     break;
   case http::Event::Error:
     if (state_ == State::Busy) {
@@ -172,7 +256,8 @@ bool ClientSession::onRequestStep(const http::Step& step) {
       abandonRequest(core::CloseReason::ClientRequestError);
       return false;
     }
-    refuse(parser_.error().status, parser_.error().reason, core::CloseReason::ClientRequestError);
+    refuse(awake_->parser.error().status, awake_->parser.error().reason,
+           core::CloseReason::ClientRequestError);
     return false;
   }
   if (!mayParse())
@@ -182,10 +267,10 @@ bool ClientSession::onRequestStep(const http::Step& step) {
 }
 
 void ClientSession::startTransaction() {
-  evtimer_del(timer_.get());
+  evtimer_del(awake_->timer.get());
   core::count(core::Counter::RequestsTotal);
-  http::RequestHead& head = parser_.head();
-  const http::Target& target = parser_.target();
+  http::RequestHead& head = awake_->parser.head();
+  const http::Target& target = awake_->parser.target();
   if (!target.isValid()) {
     refuse(target.error.status, target.error.reason, core::CloseReason::ClientRequestError);
     return;
@@ -198,9 +283,9 @@ void ClientSession::startTransaction() {
   const http::ConnectionOptions options = http::stripHopByHop(head.headers);
   // After a half-close, the last request buffered gets the last response.
   const bool last =
-      client_eof_ && request_done_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
-  keep_alive_ =
-      !draining_ && !last && http::wantsPersistent(options, head.version_major, head.version_minor);
+      client_eof_ && request_done_ && evbuffer_get_length(bufferevent_get_input(bev())) == 0;
+  keep_alive_ = !worker_.isDraining() && !last &&
+                http::wantsPersistent(options, head.version_major, head.version_minor);
   state_ = State::Busy;
   setUploadTimeout(!request_done_);
   // RFC 9110 §7.8: a protocol switch the client asks for (WebSocket) is forwarded, and the
@@ -208,10 +293,10 @@ void ClientSession::startTransaction() {
   std::vector<std::string> upgrade;
   if (options.upgrade)
     upgrade = options.upgrade_protocols;
-  transaction_ = std::make_unique<Transaction>(
+  awake_->transaction = std::make_unique<Transaction>(
       static_cast<ClientSink&>(*this), worker_, *settings_, std::move(head), target,
-      parser_.framing(), request_done_, std::move(upgrade), std::move(credentials));
-  transaction_->start();
+      awake_->parser.framing(), request_done_, std::move(upgrade), std::move(credentials));
+  awake_->transaction->start();
 }
 
 // Answers a request that never became a Transaction (not allowed, unparsable, too slow),
@@ -219,7 +304,7 @@ void ClientSession::startTransaction() {
 void ClientSession::refuse(int status, std::string_view detail, core::CloseReason reason) {
   const std::string bytes = http::errorResponse(status, detail, true);
   core::count(core::Counter::ClientBytesOut, bytes.size());
-  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  bufferevent_write(bev(), bytes.data(), bytes.size());
   if (AccessLogWriter& log = worker_.accessLog(); log.isEnabled()) {
     const std::string client = peer_.host();
     AccessRecord record = accessRecord(
@@ -241,38 +326,38 @@ void ClientSession::setUploadTimeout(bool on) {
     return;
   upload_timeout_ = on;
   const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
-  bufferevent_set_timeouts(bev_.get(), on ? &idle : nullptr, &idle);
+  bufferevent_set_timeouts(bev(), on ? &idle : nullptr, &idle);
 }
 
 net::Address ClientSession::localAddress() const {
-  return net::localAddress(bufferevent_getfd(bev_.get()));
+  return net::localAddress(fd_);
 }
 
 void ClientSession::write(std::string_view bytes) {
-  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  bufferevent_write(bev(), bytes.data(), bytes.size());
 }
 
 evbuffer* ClientSession::output() {
-  return bufferevent_get_output(bev_.get());
+  return bufferevent_get_output(bev());
 }
 
 bool ClientSession::isFull() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= HighWater;
+  return evbuffer_get_length(bufferevent_get_output(bev())) >= HighWater;
 }
 
 int ClientSession::lendSocket() {
-  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
-  return bufferevent_getfd(bev_.get());
+  bufferevent_disable(bev(), EV_READ | EV_WRITE);
+  return fd_;
 }
 
 void ClientSession::returnSocket() {
-  bufferevent_enable(bev_.get(), reading_paused_ || client_eof_ ? EV_WRITE : EV_READ | EV_WRITE);
+  bufferevent_enable(bev(), reading_paused_ || client_eof_ ? EV_WRITE : EV_READ | EV_WRITE);
 }
 
 void ClientSession::pauseReading() {
   if (state_ == State::Busy && !reading_paused_) {
     reading_paused_ = true;
-    bufferevent_disable(bev_.get(), EV_READ);
+    bufferevent_disable(bev(), EV_READ);
   }
 }
 
@@ -280,59 +365,59 @@ void ClientSession::resumeReading() {
   if (!reading_paused_)
     return;
   reading_paused_ = false;
-  bufferevent_enable(bev_.get(), EV_READ);
-  event_active(resume_.get(), EV_TIMEOUT, 0); // parse what is already buffered
+  bufferevent_enable(bev(), EV_READ);
+  event_active(awake_->resume.get(), EV_TIMEOUT, 0); // parse what is already buffered
 }
 
 void ClientSession::transactionDone(bool client_reusable, core::CloseReason reason) {
-  FERRY_ASSERT(transaction_);
-  finished_ = std::move(transaction_);
+  FERRY_ASSERT(awake_->transaction);
+  awake_->finished = std::move(awake_->transaction);
   if (!client_reusable || !keep_alive_) {
-    if (reason == core::CloseReason::ClientConnectionClose && !keep_alive_ && !draining_ &&
-        !parser_.head().isHttp11())
+    if (reason == core::CloseReason::ClientConnectionClose && !keep_alive_ &&
+        !worker_.isDraining() && !awake_->parser.head().isHttp11())
       reason = core::CloseReason::Http10NoKeepAlive;
-    closeGracefully(draining_ ? core::CloseReason::Shutdown : reason);
+    closeGracefully(worker_.isDraining() ? core::CloseReason::Shutdown : reason);
     return;
   }
   state_ = State::Idle;
   armIdleTimer();
   if (std::exchange(reading_paused_, false) && !client_eof_)
-    bufferevent_enable(bev_.get(), EV_READ); // held back for an upload that has ended since
+    bufferevent_enable(bev(), EV_READ); // held back for an upload that has ended since
   // Continue with any pipelined request from the loop, not inside this callback chain.
-  event_active(resume_.get(), EV_TIMEOUT, 0);
+  event_active(awake_->resume.get(), EV_TIMEOUT, 0);
 }
 
 void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  if (self->tunnel_finished_) {
+  if (self->awake_->tunnel_finished) {
     self->transition(State::Done);
     return;
   }
-  self->finished_.reset();
+  self->awake_->finished.reset();
   if (self->state_ == State::Idle || self->state_ == State::Busy)
     self->parseRequests();
 }
 
 void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
-  FERRY_ASSERT(transaction_);
+  FERRY_ASSERT(awake_->transaction);
   // The transaction stays until the tunnel ends: it writes the tunnel's access-log line.
-  finished_ = std::move(transaction_);
-  evtimer_del(timer_.get());
+  awake_->finished = std::move(awake_->transaction);
+  evtimer_del(awake_->timer.get());
   state_ = State::Tunnelling;
   auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
-  tunnel_ =
-      std::make_unique<Tunnel>(std::move(bev_), origin->release(), settings_->timeouts.tunnel_idle,
-                               settings_->splice ? &worker_.pipes() : nullptr, done);
-  tunnel_->start();
+  awake_->tunnel = std::make_unique<Tunnel>(std::move(awake_->bev), origin->release(),
+                                            settings_->timeouts.tunnel_idle,
+                                            settings_->splice ? &worker_.pipes() : nullptr, done);
+  awake_->tunnel->start();
 }
 
 // Inside the tunnel's own callback: the close itself happens from onResume.
 void ClientSession::onTunnelDone(bool idle_timeout) {
   close_reason_ =
       idle_timeout ? core::CloseReason::TunnelIdleTimeout : core::CloseReason::TunnelDone;
-  finished_->logTunnel(tunnel_->bytesToClient(), close_reason_);
-  tunnel_finished_ = true;
-  event_active(resume_.get(), EV_TIMEOUT, 0);
+  awake_->finished->logTunnel(awake_->tunnel->bytesToClient(), close_reason_);
+  awake_->tunnel_finished = true;
+  event_active(awake_->resume.get(), EV_TIMEOUT, 0);
 }
 
 // The request in progress cannot be read whole (cut short by the FIN, or a malformed
@@ -340,7 +425,7 @@ void ClientSession::onTunnelDone(bool idle_timeout) {
 // from the session's), and what is already queued for the client — earlier answers, the
 // part of this one sent so far — is delivered before the close, so the client can tell.
 void ClientSession::abandonRequest(core::CloseReason reason) {
-  transaction_.reset();
+  awake_->transaction.reset();
   closeGracefully(reason);
 }
 
@@ -357,47 +442,58 @@ void ClientSession::closeGracefully(core::CloseReason reason) {
 void ClientSession::transition(State next) {
   if (state_ == State::Done)
     return;
-  state_ = next;
+  const State previous = std::exchange(state_, next);
   switch (next) {
+  case State::Resting:
+    rest();
+    break;
   case State::Idle:
+    if (previous == State::Resting)
+      wake();
+    break;
   case State::Busy:
   case State::Tunnelling:
     break;
   case State::Flushing:
-    evtimer_del(timer_.get());
+    evtimer_del(awake_->timer.get());
     if (!client_eof_)
-      bufferevent_enable(bev_.get(), EV_READ); // keep discarding what the client sends
+      bufferevent_enable(bev(), EV_READ); // keep discarding what the client sends
     // onWrite fires once the output buffer has drained below the low water mark; the
     // close waits for it to be empty.
-    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0)
+    if (evbuffer_get_length(bufferevent_get_output(bev())) == 0)
       transition(State::Lingering);
     break;
   case State::Lingering: {
-    ::shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
+    ::shutdown(fd_, SHUT_WR);
     // Both directions closed: nothing to linger for, but the close still happens from the
     // loop, since this may run inside a transaction's callback.
     const timeval linger = net::toTimeval(client_eof_ ? 0 : LingerMs);
-    evtimer_add(timer_.get(), &linger);
+    evtimer_add(awake_->timer.get(), &linger);
     break;
   }
   case State::Done:
     core::countClose(close_reason_);
-    evtimer_del(timer_.get());
-    event_del(resume_.get());
-    // The transaction and tunnel go first: they hold callbacks into this session.
-    finished_.reset();
-    transaction_.reset();
-    tunnel_.reset();
-    bev_.reset();
+    closeSocket();
     worker_.release(this);
     break;
   }
 }
 
+// What watches the socket goes before it is closed.
+void ClientSession::closeSocket() {
+  worker_.idleSessions().remove(*this);
+  if (event_pending(&wake_, EV_READ, nullptr))
+    core::addGauge(core::Gauge::ClientConnectionsResting, -1); // closed while resting
+  awake_.reset();
+  event_del(&wake_);
+  if (fd_ >= 0)
+    ::close(std::exchange(fd_, -1));
+}
+
 void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  if (self->state_ == State::Busy && self->transaction_)
-    self->transaction_->onClientDrained();
+  if (self->state_ == State::Busy && self->awake_->transaction)
+    self->awake_->transaction->onClientDrained();
   if (self->state_ == State::Idle)
     self->parseRequests(); // requests held back while the client's output was full
   if (self->state_ == State::Flushing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -420,9 +516,9 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
   // EOF: the client sent all it will send, but may still read (a half-close). What it
   // asked for is still delivered; only a request cut short ends the connection at once.
   self->client_eof_ = true;
-  bufferevent_disable(self->bev_.get(), EV_READ);
-  const bool unsent = evbuffer_get_length(bufferevent_get_output(self->bev_.get())) > 0;
-  const bool buffered = evbuffer_get_length(bufferevent_get_input(self->bev_.get())) > 0;
+  bufferevent_disable(self->bev(), EV_READ);
+  const bool unsent = evbuffer_get_length(bufferevent_get_output(self->bev())) > 0;
+  const bool buffered = evbuffer_get_length(bufferevent_get_input(self->bev())) > 0;
   switch (self->state_) {
   case State::Busy:
     if (self->request_done_) {
@@ -443,6 +539,7 @@ void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
     return; // onWrite goes on once the output is flushed
   case State::Lingering:
   case State::Tunnelling:
+  case State::Resting: // never: a resting session has no bufferevent
   case State::Done:
     break;
   }

@@ -4,6 +4,7 @@
 
 #include "background_refresh.h"
 #include "detached_fill.h"
+#include "idle_sessions.h"
 #include "origin_pool.h"
 #include "upstream.h"
 
@@ -60,6 +61,8 @@ public:
   void setRuntime(Runtime runtime, std::shared_ptr<const net::DestinationPolicy> destinations,
                   std::uint64_t generation);
   void beginDrain();
+  // Since beginDrain(): connections close once their response is sent.
+  bool isDraining() const { return draining_; }
 
   // Called by a session (on this thread) once it has finished closing; the session
   // is destroyed later from the loop, never inside its own callback.
@@ -79,6 +82,9 @@ public:
                     std::unique_ptr<cache::EntryWriter> writer);
 
   event_base* base() const { return base_.get(); }
+  // Idle client sessions, swept every timeouts.client_rest (not while draining), at most
+  // MostAwakeIdle of them awake.
+  IdleSessions& idleSessions() { return idle_sessions_; }
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
   net::PipePool& pipes() { return pipes_; }
@@ -98,12 +104,14 @@ private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
+  static void onSweep(evutil_socket_t, short, void* arg) noexcept;
 
   // Marks background work `id` for destruction from the loop.
   std::function<void()> backgroundDone(std::uint64_t id);
   void accept(int fd, const net::Address& peer);
   void updateAccepting();
   void erase(ClientSession& session);
+  void armSweep();
   void reportSessions();
   void maybeExit();
 
@@ -115,6 +123,7 @@ private:
   net::EventPtr wake_;
   net::EventPtr reap_;
   net::EventPtr grace_;
+  net::EventPtr sweep_; // IdleSessions, every timeouts.client_rest
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
@@ -126,6 +135,7 @@ private:
   std::vector<std::function<void()>> inbox_;
 
   std::map<int, std::unique_ptr<net::Listener>> listeners_;
+  IdleSessions idle_sessions_; // before sessions_, which leave it as they go
   std::vector<std::unique_ptr<ClientSession>> sessions_; // each at its slot()
   std::vector<ClientSession*> finished_;
   std::int64_t reported_sessions_ = 0; // sessions_.size() as last added to the gauge

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 // X(enumerator, counter name, description). Names are snake_case and unique; descriptions
@@ -36,7 +37,7 @@
 
 namespace ferry::core {
 
-enum class CloseReason {
+enum class CloseReason : std::uint8_t { // a byte: ClientSession holds one
 #define FERRY_X(e, n, d) e,
   FERRY_CLOSE_REASONS(FERRY_X)
 #undef FERRY_X

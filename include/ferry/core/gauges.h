@@ -17,6 +17,8 @@
 // X(enumerator, name, help). Names are snake_case, unique, exported as ferry_<name>.
 #define FERRY_GAUGES(X)                                                                            \
   X(ClientConnections, "client_connections_open", "client connections open")                       \
+  X(ClientConnectionsResting, "client_connections_resting",                                        \
+    "client connections resting: idle, holding only their socket")                                 \
   X(Tunnels, "tunnels_open", "CONNECT and Upgrade tunnels open")                                   \
   X(OriginConnections, "origin_connections_open", "origin connections open, idle or busy")         \
   X(OriginConnectionsIdle, "origin_connections_idle", "origin connections idle in the pools")

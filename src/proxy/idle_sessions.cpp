@@ -1,0 +1,57 @@
+// IdleSessions: joining, leaving and resting from the two lists.
+#include "idle_sessions.h"
+
+#include "client_session.h"
+
+namespace ferry::proxy {
+
+void IdleSessions::Link::unlink() {
+  prev_->next_ = next_;
+  next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+}
+
+void IdleSessions::Head::append(Link& link) {
+  link.prev_ = prev_;
+  link.next_ = this;
+  prev_->next_ = &link;
+  prev_ = &link;
+}
+
+IdleSessions::IdleSessions(std::size_t most_awake) : most_awake_(most_awake) {}
+
+void IdleSessions::add(ClientSession& session) {
+  remove(session);
+  recent_.append(session);
+  ++linked_;
+  while (linked_ > most_awake_)
+    offerRest(settled_.isEmpty() ? *recent_.next_ : *settled_.next_);
+}
+
+void IdleSessions::remove(ClientSession& session) {
+  Link& link = session;
+  if (link.next_ == nullptr)
+    return;
+  link.unlink();
+  --linked_;
+}
+
+void IdleSessions::offerRest(Link& link) {
+  link.unlink();
+  --linked_;
+  static_cast<ClientSession&>(link).restIfIdle();
+}
+
+void IdleSessions::sweep() {
+  while (!settled_.isEmpty())
+    offerRest(*settled_.next_);
+  if (recent_.isEmpty())
+    return;
+  settled_.next_ = recent_.next_;
+  settled_.prev_ = recent_.prev_;
+  settled_.next_->prev_ = &settled_;
+  settled_.prev_->next_ = &settled_;
+  recent_.prev_ = recent_.next_ = &recent_;
+}
+
+} // namespace ferry::proxy

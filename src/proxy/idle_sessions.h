@@ -1,0 +1,74 @@
+// IdleSessions: the client sessions of one worker that are idle and awake, so that they rest
+// (ClientSession's Resting state) once idle for a pause, timeouts.client_rest, or at once when
+// too many of them are awake. A session that answers requests back to back only joins and
+// leaves: a few pointer moves, no timer, no clock. Whether a session may rest, and resting
+// it, are ClientSession's.
+#pragma once
+
+#include "ferry/core/assert.h"
+
+#include <cstddef>
+
+namespace ferry::proxy {
+
+class ClientSession;
+
+// Two intrusive lists in the order the sessions went idle: those since the last sweep
+// (recent), and those already idle at it (settled). A sweep rests the settled, then the
+// recent become the settled, so a session rests after between one and two sweep intervals
+// of idleness. Past `most_awake` sessions in the lists, the one idle longest rests at once:
+// the memory of idle connections arriving faster than they rest stays bounded. Worker
+// thread only.
+class IdleSessions {
+public:
+  // What a ClientSession carries to be in the lists; it must have left them when destroyed.
+  class Link {
+  public:
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
+
+  protected:
+    Link() = default;
+    ~Link() { FERRY_ASSERT(next_ == nullptr); }
+
+  private:
+    friend class IdleSessions;
+    void unlink();
+    Link* prev_ = nullptr;
+    Link* next_ = nullptr;
+  };
+
+  explicit IdleSessions(std::size_t most_awake);
+
+  IdleSessions(const IdleSessions&) = delete;
+  IdleSessions& operator=(const IdleSessions&) = delete;
+
+  // `session` has just gone idle: it leaves its place, if it had one, for the recent end.
+  // Then, past most_awake sessions, the one idle longest is offered rest.
+  void add(ClientSession& session);
+  // `session` is closing: it never rests.
+  void remove(ClientSession& session);
+
+  // Offers every settled session rest (ClientSession::restIfIdle: it rests if it is still
+  // idle), each out of the lists first; then the recent ones become the settled.
+  void sweep();
+
+private:
+  // A list's head: the ring's one element that is not a session.
+  struct Head : Link {
+    Head() { prev_ = next_ = this; }
+    ~Head() { prev_ = next_ = nullptr; }
+    bool isEmpty() const { return next_ == this; }
+    void append(Link& link);
+  };
+
+  // Takes `link` out of the lists and offers its session rest.
+  void offerRest(Link& link);
+
+  Head recent_;
+  Head settled_;
+  std::size_t linked_ = 0; // sessions in either list
+  const std::size_t most_awake_;
+};
+
+} // namespace ferry::proxy
