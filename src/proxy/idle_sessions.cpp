@@ -18,13 +18,23 @@ void IdleSessions::Head::append(Link& link) {
   prev_ = &link;
 }
 
+void IdleSessions::Head::takeAll(Head& from) {
+  if (from.isEmpty())
+    return;
+  from.next_->prev_ = prev_;
+  prev_->next_ = from.next_;
+  from.prev_->next_ = this;
+  prev_ = from.prev_;
+  from.prev_ = from.next_ = &from;
+}
+
 IdleSessions::IdleSessions(std::size_t most_awake) : most_awake_(most_awake) {}
 
 void IdleSessions::add(ClientSession& session) {
   remove(session);
-  recent_.append(session);
+  fresh_.append(session);
   ++linked_;
-  while (linked_ > most_awake_)
+  while (linked_ > most_awake_ && !(settled_.isEmpty() && recent_.isEmpty()))
     offerRest(settled_.isEmpty() ? *recent_.next_ : *settled_.next_);
 }
 
@@ -45,13 +55,12 @@ void IdleSessions::offerRest(Link& link) {
 void IdleSessions::sweep() {
   while (!settled_.isEmpty())
     offerRest(*settled_.next_);
-  if (recent_.isEmpty())
-    return;
-  settled_.next_ = recent_.next_;
-  settled_.prev_ = recent_.prev_;
-  settled_.next_->prev_ = &settled_;
-  settled_.prev_->next_ = &settled_;
-  recent_.prev_ = recent_.next_ = &recent_;
+  settled_.takeAll(recent_);
+  settled_.takeAll(fresh_);
+}
+
+void IdleSessions::tick() {
+  recent_.takeAll(fresh_);
 }
 
 } // namespace ferry::proxy

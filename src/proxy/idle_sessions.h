@@ -13,12 +13,14 @@ namespace ferry::proxy {
 
 class ClientSession;
 
-// Two intrusive lists in the order the sessions went idle: those since the last sweep
-// (recent), and those already idle at it (settled). A sweep rests the settled, then the
-// recent become the settled, so a session rests after between one and two sweep intervals
-// of idleness. Past `most_awake` sessions in the lists, the one idle longest rests at once:
-// the memory of idle connections arriving faster than they rest stays bounded. Worker
-// thread only.
+// Three intrusive lists in the order the sessions went idle: those since the last tick
+// (fresh), those since the last sweep (recent), and those already idle at it (settled). A
+// sweep rests the settled, then the recent and the fresh become the settled, so a session
+// rests after between one and two sweep intervals of idleness. A tick (more often) makes the
+// fresh recent. Past `most_awake` sessions in the lists, the one idle longest rests at once
+// unless it is fresh: the memory of idle connections arriving faster than they rest stays
+// bounded, and a connection whose requests come less than a tick apart never pays for
+// waking, however many there are. Worker thread only.
 class IdleSessions {
 public:
   // What a ClientSession carries to be in the lists; it must have left them when destroyed.
@@ -43,15 +45,17 @@ public:
   IdleSessions(const IdleSessions&) = delete;
   IdleSessions& operator=(const IdleSessions&) = delete;
 
-  // `session` has just gone idle: it leaves its place, if it had one, for the recent end.
-  // Then, past most_awake sessions, the one idle longest is offered rest.
+  // `session` has just gone idle: it leaves its place, if it had one, for the fresh end.
+  // Then, past most_awake sessions, the ones idle longest, if not fresh, are offered rest.
   void add(ClientSession& session);
   // `session` is closing: it never rests.
   void remove(ClientSession& session);
 
   // Offers every settled session rest (ClientSession::restIfIdle: it rests if it is still
-  // idle), each out of the lists first; then the recent ones become the settled.
+  // idle), each out of the lists first; then the recent and the fresh become the settled.
   void sweep();
+  // The fresh ones become recent.
+  void tick();
 
 private:
   // A list's head: the ring's one element that is not a session.
@@ -60,11 +64,14 @@ private:
     ~Head() { prev_ = next_ = nullptr; }
     bool isEmpty() const { return next_ == this; }
     void append(Link& link);
+    // Moves every link of `from`, in order, to the end of this list.
+    void takeAll(Head& from);
   };
 
   // Takes `link` out of the lists and offers its session rest.
   void offerRest(Link& link);
 
+  Head fresh_;
   Head recent_;
   Head settled_;
   std::size_t linked_ = 0; // sessions in either list

@@ -17,11 +17,17 @@
 namespace ferry::proxy {
 namespace {
 
-// Idle client sessions a worker keeps awake, at most: past it, the one idle longest rests
-// without waiting for its pause. What they hold (about 2.4 KiB each: bufferevent, buffers,
-// parser, timers) stays bounded when idle connections arrive faster than they rest, and is
-// reused by the next ones rather than piling up in the allocator.
+// Idle client sessions a worker keeps awake without waiting for the sweep: past it, the one
+// idle longest rests at once if it was idle at the last tick. What they hold (about 2.4 KiB
+// each: bufferevent, buffers, parser, timers) stays bounded when idle connections arrive
+// faster than they rest, and is reused by the next ones rather than piling up in the
+// allocator.
 constexpr std::size_t MostAwakeIdle = 64;
+// How often the idle sessions of the last tick become eligible for that early rest: a
+// connection whose requests come faster never pays for waking, and one that waits longer
+// wakes at most fifty times a second. Longer ticks keep more idle connections awake
+// (bench row 5 with a 100 ms tick: 600-780 bytes per idle connection; 20 ms: 480-530).
+constexpr timeval IdleTick{0, 20'000};
 
 } // namespace
 
@@ -35,7 +41,8 @@ Worker::Worker(unsigned index, Runtime runtime,
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   sweep_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onSweep, this));
-  FERRY_ASSERT(wake_ && reap_ && grace_ && sweep_);
+  tick_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onTick, this));
+  FERRY_ASSERT(wake_ && reap_ && grace_ && sweep_ && tick_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
   connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_, std::move(destinations));
   pool_ = std::make_unique<OriginPool>();
@@ -123,10 +130,15 @@ void Worker::armSweep() {
     return;
   const timeval every = net::toTimeval(runtime_.settings->timeouts.client_rest.count());
   evtimer_add(sweep_.get(), &every);
+  evtimer_add(tick_.get(), &IdleTick);
 }
 
 void Worker::onSweep(evutil_socket_t, short, void* arg) noexcept {
   static_cast<Worker*>(arg)->idle_sessions_.sweep();
+}
+
+void Worker::onTick(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<Worker*>(arg)->idle_sessions_.tick();
 }
 
 void Worker::accept(int fd, const net::Address& peer) {
@@ -223,6 +235,7 @@ void Worker::beginDrain() {
   refreshes_.clear(); // nobody waits for them
   pool_->clear();
   evtimer_del(sweep_.get()); // an idle session closes now; none rests
+  evtimer_del(tick_.get());
   const timeval grace = net::toTimeval(runtime_.settings->timeouts.shutdown_grace.count());
   evtimer_add(grace_.get(), &grace);
   // drain() may release sessions; iterate over a snapshot.
