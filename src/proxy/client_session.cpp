@@ -135,8 +135,13 @@ void ClientSession::armIdleTimer() {
 
 void ClientSession::drain() {
   keep_alive_ = false;
-  if (state_ == State::Resting)
-    transition(State::Idle); // a graceful close needs what wake() makes
+  if (state_ == State::Resting) {
+    // Nothing was sent or is owed either way: it closes without waking (the client gets a
+    // FIN and has nothing unread to linger for).
+    close_reason_ = core::CloseReason::Shutdown;
+    transition(State::Done);
+    return;
+  }
   if (state_ == State::Idle && awake_->parser.isIdle() &&
       evbuffer_get_length(bufferevent_get_input(bev())) == 0)
     closeGracefully(core::CloseReason::Shutdown);

@@ -28,10 +28,16 @@ void IdleSessions::Head::takeAll(Head& from) {
   from.prev_ = from.next_ = &from;
 }
 
-IdleSessions::IdleSessions(std::size_t most_awake) : most_awake_(most_awake) {}
+IdleSessions::IdleSessions(std::size_t most_awake, event_base* base, timeval tick)
+    : most_awake_(most_awake), tick_(evtimer_new(base, &IdleSessions::onTick, this)),
+      tick_interval_(tick) {
+  FERRY_ASSERT(tick_);
+}
 
 void IdleSessions::add(ClientSession& session) {
   remove(session);
+  if (fresh_.isEmpty() && !stopped_)
+    evtimer_add(tick_.get(), &tick_interval_);
   fresh_.append(session);
   ++linked_;
   while (linked_ > most_awake_ && !(settled_.isEmpty() && recent_.isEmpty()))
@@ -59,8 +65,14 @@ void IdleSessions::sweep() {
   settled_.takeAll(fresh_);
 }
 
-void IdleSessions::tick() {
-  recent_.takeAll(fresh_);
+void IdleSessions::stop() {
+  stopped_ = true;
+  evtimer_del(tick_.get());
+}
+
+void IdleSessions::onTick(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<IdleSessions*>(arg);
+  self->recent_.takeAll(self->fresh_);
 }
 
 } // namespace ferry::proxy

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ferry/core/assert.h"
+#include "ferry/net/event_ptr.h"
 
 #include <cstddef>
 
@@ -16,11 +17,11 @@ class ClientSession;
 // Three intrusive lists in the order the sessions went idle: those since the last tick
 // (fresh), those since the last sweep (recent), and those already idle at it (settled). A
 // sweep rests the settled, then the recent and the fresh become the settled, so a session
-// rests after between one and two sweep intervals of idleness. A tick (more often) makes the
-// fresh recent. Past `most_awake` sessions in the lists, the one idle longest rests at once
-// unless it is fresh: the memory of idle connections arriving faster than they rest stays
-// bounded, and a connection whose requests come less than a tick apart never pays for
-// waking, however many there are. Worker thread only.
+// rests after between one and two sweep intervals of idleness. A tick, `tick` after the
+// first session joins the fresh, makes the fresh recent (no tick while none do). Past `most_awake`
+// sessions in the lists, the one idle longest rests at once unless it is fresh: the memory of idle
+// connections arriving faster than they rest stays bounded, and a connection whose requests come
+// less than a tick apart never pays for waking, however many there are. Worker thread only.
 class IdleSessions {
 public:
   // What a ClientSession carries to be in the lists; it must have left them when destroyed.
@@ -40,7 +41,7 @@ public:
     Link* next_ = nullptr;
   };
 
-  explicit IdleSessions(std::size_t most_awake);
+  IdleSessions(std::size_t most_awake, event_base* base, timeval tick);
 
   IdleSessions(const IdleSessions&) = delete;
   IdleSessions& operator=(const IdleSessions&) = delete;
@@ -54,8 +55,8 @@ public:
   // Offers every settled session rest (ClientSession::restIfIdle: it rests if it is still
   // idle), each out of the lists first; then the recent and the fresh become the settled.
   void sweep();
-  // The fresh ones become recent.
-  void tick();
+  // No more ticks (the worker drains).
+  void stop();
 
 private:
   // A list's head: the ring's one element that is not a session.
@@ -68,14 +69,18 @@ private:
     void takeAll(Head& from);
   };
 
+  static void onTick(evutil_socket_t, short, void* arg) noexcept;
   // Takes `link` out of the lists and offers its session rest.
   void offerRest(Link& link);
 
   Head fresh_;
   Head recent_;
   Head settled_;
-  std::size_t linked_ = 0; // sessions in either list
+  std::size_t linked_ = 0; // sessions in any list
   const std::size_t most_awake_;
+  net::EventPtr tick_;
+  const timeval tick_interval_;
+  bool stopped_ = false;
 };
 
 } // namespace ferry::proxy

@@ -35,14 +35,13 @@ Worker::Worker(unsigned index, Runtime runtime,
                std::shared_ptr<const net::DestinationPolicy> destinations,
                std::shared_ptr<ParentHealth> parents)
     : index_(index), runtime_(std::move(runtime)), base_(event_base_new()),
-      parent_health_(std::move(parents)), idle_sessions_(MostAwakeIdle) {
+      parent_health_(std::move(parents)), idle_sessions_(MostAwakeIdle, base_.get(), IdleTick) {
   FERRY_ASSERT(base_ && parent_health_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));
   reap_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   grace_.reset(evtimer_new(base_.get(), &Worker::onGraceExpired, this));
   sweep_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onSweep, this));
-  tick_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onTick, this));
-  FERRY_ASSERT(wake_ && reap_ && grace_ && sweep_ && tick_);
+  FERRY_ASSERT(wake_ && reap_ && grace_ && sweep_);
   resolver_ = std::make_unique<net::Resolver>(base_.get(), net::ResolverSettings{});
   connector_ = std::make_unique<net::Connector>(base_.get(), *resolver_, std::move(destinations));
   pool_ = std::make_unique<OriginPool>();
@@ -130,15 +129,10 @@ void Worker::armSweep() {
     return;
   const timeval every = net::toTimeval(runtime_.settings->timeouts.client_rest.count());
   evtimer_add(sweep_.get(), &every);
-  evtimer_add(tick_.get(), &IdleTick);
 }
 
 void Worker::onSweep(evutil_socket_t, short, void* arg) noexcept {
   static_cast<Worker*>(arg)->idle_sessions_.sweep();
-}
-
-void Worker::onTick(evutil_socket_t, short, void* arg) noexcept {
-  static_cast<Worker*>(arg)->idle_sessions_.tick();
 }
 
 void Worker::accept(int fd, const net::Address& peer) {
@@ -235,7 +229,7 @@ void Worker::beginDrain() {
   refreshes_.clear(); // nobody waits for them
   pool_->clear();
   evtimer_del(sweep_.get()); // an idle session closes now; none rests
-  evtimer_del(tick_.get());
+  idle_sessions_.stop();
   const timeval grace = net::toTimeval(runtime_.settings->timeouts.shutdown_grace.count());
   evtimer_add(grace_.get(), &grace);
   // drain() may release sessions; iterate over a snapshot.

@@ -82,8 +82,8 @@ public:
                     std::unique_ptr<cache::EntryWriter> writer);
 
   event_base* base() const { return base_.get(); }
-  // Idle client sessions, swept every timeouts.client_rest and ticked every IdleTick (not
-  // while draining); past MostAwakeIdle of them awake, those idle since a tick rest at once.
+  // Idle client sessions, swept every timeouts.client_rest (not while draining); past
+  // MostAwakeIdle of them awake, those idle since a tick (IdleTick) rest at once.
   IdleSessions& idleSessions() { return idle_sessions_; }
   const core::Clock& clock() const { return *runtime_.clock; }
   OriginPool& pool() { return *pool_; }
@@ -105,7 +105,6 @@ private:
   static void onReap(evutil_socket_t, short, void* arg) noexcept;
   static void onGraceExpired(evutil_socket_t, short, void* arg) noexcept;
   static void onSweep(evutil_socket_t, short, void* arg) noexcept;
-  static void onTick(evutil_socket_t, short, void* arg) noexcept;
 
   // Marks background work `id` for destruction from the loop.
   std::function<void()> backgroundDone(std::uint64_t id);
@@ -125,7 +124,6 @@ private:
   net::EventPtr reap_;
   net::EventPtr grace_;
   net::EventPtr sweep_; // IdleSessions, every timeouts.client_rest
-  net::EventPtr tick_;  // IdleSessions, every IdleTick
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<net::Connector> connector_;
   std::unique_ptr<OriginPool> pool_;
