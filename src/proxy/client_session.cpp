@@ -69,8 +69,9 @@ ClientSession::Awake::Awake(ClientSession& session)
   FERRY_ASSERT(bev && timer && resume);
 }
 
-// Resting → Idle. The bufferevent's read event is added before wake_ is deleted, so libevent
-// leaves the socket registered with epoll (no system call either way).
+// Resting → Idle. The bufferevent's read event is added before wake_ is deleted, so the
+// socket stays registered with epoll for reading throughout (enabling the bufferevent's
+// writes changes its interest once more, epoll_ctl MOD, until its output is empty).
 void ClientSession::wake() {
   if (event_pending(&wake_, EV_READ, nullptr)) // not for a client refused at once
     core::addGauge(core::Gauge::ClientConnectionsResting, -1);
