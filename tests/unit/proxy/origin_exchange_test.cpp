@@ -92,15 +92,7 @@ TEST_CASE("#10 a pooled connection is closed after timeouts.origin_idle", "[prox
   settings.timeouts.origin_idle = 50ms;
   Rig rig(settings);
   ScriptedOrigin origin;
-  RecordingOwner owner;
-  OriginExchange exchange(*rig.worker, *rig.settings, owner, get(origin, "/a"));
-  exchange.start();
-  const int fd = origin.accept(rig);
-  REQUIRE(fd >= 0);
-  ScriptedOrigin::readUntil(rig, fd);
-  ScriptedOrigin::send(fd, Hello);
-  REQUIRE(rig.runUntil([&] { return owner.over(); }));
-  REQUIRE(rig.worker->pool().idleCount() == 1);
+  const int fd = pooledConnection(rig, origin);
   CHECK(rig.runUntil([&] { return rig.worker->pool().idleCount() == 0; }));
   CHECK(ScriptedOrigin::readUntil(rig, fd).empty()); // EOF: ferry closed it
 }

@@ -74,17 +74,32 @@ bool runUntil(event_base* base, const std::function<bool()>& done) {
   return true;
 }
 
+// A client and an origin on loopback connections, ferry's ends in bufferevents as a
+// ClientSession hands them to a Tunnel.
+struct TunnelEnds {
+  TunnelEnds() {
+    int ours = -1;
+    std::tie(client, ours) = connectionPair();
+    client_bev.reset(bufferevent_socket_new(base.get(), ours, BEV_OPT_CLOSE_ON_FREE));
+    std::tie(origin, ours) = connectionPair();
+    origin_bev.reset(bufferevent_socket_new(base.get(), ours, BEV_OPT_CLOSE_ON_FREE));
+  }
+  ~TunnelEnds() {
+    ::close(client);
+    ::close(origin);
+  }
+
+  net::EventBasePtr base{event_base_new()};
+  int client = -1, origin = -1;
+  net::BuffereventPtr client_bev, origin_bev;
+};
+
 } // namespace
 
 TEST_CASE("#13 a spliced tunnel the kernel stops splicing goes on through the buffers, in order",
           "[proxy]") {
-  net::EventBasePtr base(event_base_new());
-  auto [client, client_ours] = connectionPair();
-  auto [origin, origin_ours] = connectionPair();
-  net::BuffereventPtr client_bev(
-      bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
-  net::BuffereventPtr origin_bev(
-      bufferevent_socket_new(base.get(), origin_ours, BEV_OPT_CLOSE_ON_FREE));
+  TunnelEnds ends;
+  auto& [base, client, origin, client_bev, origin_bev] = ends;
   bufferevent_write(client_bev.get(), "answer\n", 7); // queued before the tunnel starts
   bool done = false;
   bool idle = true;
@@ -131,8 +146,6 @@ TEST_CASE("#13 a spliced tunnel the kernel stops splicing goes on through the bu
   CHECK(got_down.size() == sent_down.size());
   CHECK((got_down == sent_down)); // parenthesised: megabytes are not printed on failure
   CHECK(tunnel.bytesToClient() == sent_down.size() - 7);
-  ::close(client);
-  ::close(origin);
 }
 
 namespace {
@@ -246,13 +259,8 @@ TEST_CASE("#13 a body the kernel refuses to splice is handed back, nothing of it
 }
 
 TEST_CASE("#13 a spliced tunnel holds a pipe only while bytes are in it", "[proxy]") {
-  net::EventBasePtr base(event_base_new());
-  auto [client, client_ours] = connectionPair();
-  auto [origin, origin_ours] = connectionPair();
-  net::BuffereventPtr client_bev(
-      bufferevent_socket_new(base.get(), client_ours, BEV_OPT_CLOSE_ON_FREE));
-  net::BuffereventPtr origin_bev(
-      bufferevent_socket_new(base.get(), origin_ours, BEV_OPT_CLOSE_ON_FREE));
+  TunnelEnds ends;
+  auto& [base, client, origin, client_bev, origin_bev] = ends;
   net::PipePool pipes;
   bool done = false;
   proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30),
@@ -292,8 +300,6 @@ TEST_CASE("#13 a spliced tunnel holds a pipe only while bytes are in it", "[prox
   }));
   CHECK(pipes.lentCount() == 0);
   CHECK(pipes.idleCount() == kept); // taken from the pool, not made
-  ::close(client);
-  ::close(origin);
 }
 
 TEST_CASE("#13 pipes are 1 MiB within a quarter of the user's pipe budget, the rest default",
