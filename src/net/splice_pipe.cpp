@@ -56,6 +56,9 @@ bool reserveLarge() {
 // Idle pipes a pool keeps for the next relay (a few: with many workers, idle large pipes
 // must not hold the whole large-pipe budget).
 constexpr std::size_t IdlePipes = 4;
+// How often a pool looks whether its idle pipes were used: they close after a whole
+// interval without a take.
+constexpr timeval TrimEvery{5, 0};
 
 } // namespace
 
@@ -154,7 +157,12 @@ void SplicePipe::refuseForTest(bool refuse) {
   refuse_for_test.store(refuse, std::memory_order_relaxed);
 }
 
+PipePool::PipePool(event_base* base) : trim_(evtimer_new(base, &PipePool::onTrim, this)) {
+  FERRY_ASSERT(trim_);
+}
+
 std::optional<SplicePipe> PipePool::take() {
+  taken_since_trim_ = true;
   if (idle_.empty()) {
     std::optional<SplicePipe> made = SplicePipe::create();
     lent_ += made ? 1 : 0;
@@ -171,6 +179,16 @@ void PipePool::put(SplicePipe pipe) {
   --lent_;
   if (pipe.buffered() == 0 && idle_.size() < IdlePipes)
     idle_.push_back(std::move(pipe));
+  if (!idle_.empty() && !evtimer_pending(trim_.get(), nullptr))
+    evtimer_add(trim_.get(), &TrimEvery);
+}
+
+void PipePool::onTrim(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<PipePool*>(arg);
+  if (std::exchange(self->taken_since_trim_, false))
+    evtimer_add(self->trim_.get(), &TrimEvery);
+  else
+    self->idle_.clear();
 }
 
 SpliceRelay::SpliceRelay(PipePool& pipes, std::uint64_t limit)

@@ -34,7 +34,7 @@ constexpr timeval IdleTick{0, 20'000};
 Worker::Worker(unsigned index, Runtime runtime,
                std::shared_ptr<const net::DestinationPolicy> destinations,
                std::shared_ptr<ParentHealth> parents)
-    : index_(index), runtime_(std::move(runtime)), base_(event_base_new()),
+    : index_(index), runtime_(std::move(runtime)), base_(event_base_new()), pipes_(base_.get()),
       parent_health_(std::move(parents)), idle_sessions_(MostAwakeIdle, base_.get(), IdleTick) {
   FERRY_ASSERT(base_ && parent_health_);
   wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onWake, this));

@@ -74,8 +74,13 @@ private:
 // One per thread that relays (a worker). A relay takes a pipe when it has bytes to move and
 // gives it back once the pipe is empty, so the pipes in use are the directions moving bytes
 // now, not every open tunnel: each is two descriptors and a share of the user's pipe budget.
+// Idle pipes are closed once none was taken for a while (5 to 10 s).
 class PipePool {
 public:
+  explicit PipePool(event_base* base);
+  PipePool(const PipePool&) = delete;
+  PipePool& operator=(const PipePool&) = delete;
+
   // A pipe kept idle, or a new one; nullopt (errno set) when none can be made.
   std::optional<SplicePipe> take();
   // Kept for the next take() if empty and fewer than a few are idle; closed otherwise.
@@ -85,8 +90,12 @@ public:
   std::size_t lentCount() const { return lent_; }
 
 private:
+  static void onTrim(evutil_socket_t, short, void* arg) noexcept;
+
   std::vector<SplicePipe> idle_;
   std::size_t lent_ = 0;
+  EventPtr trim_;
+  bool taken_since_trim_ = false;
 };
 
 // One direction of a relay from socket `in` to socket `out`: first the bytes user space held

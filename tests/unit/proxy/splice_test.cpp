@@ -103,7 +103,7 @@ TEST_CASE("#13 a spliced tunnel the kernel stops splicing goes on through the bu
   bufferevent_write(client_bev.get(), "answer\n", 7); // queued before the tunnel starts
   bool done = false;
   bool idle = true;
-  net::PipePool pipes;
+  net::PipePool pipes(base.get());
   proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30),
                        &pipes, [&](bool idle_timeout) {
                          done = true;
@@ -172,7 +172,7 @@ struct BodyRig {
   }
 
   net::EventBasePtr base{event_base_new()};
-  net::PipePool pipes;
+  net::PipePool pipes{base.get()};
   int client = -1, client_ours = -1, origin = -1, origin_ours = -1;
   net::BuffereventPtr client_bev;
   std::unique_ptr<proxy::BodySplice> splice;
@@ -261,7 +261,7 @@ TEST_CASE("#13 a body the kernel refuses to splice is handed back, nothing of it
 TEST_CASE("#13 a spliced tunnel holds a pipe only while bytes are in it", "[proxy]") {
   TunnelEnds ends;
   auto& [base, client, origin, client_bev, origin_bev] = ends;
-  net::PipePool pipes;
+  net::PipePool pipes(base.get());
   bool done = false;
   proxy::Tunnel tunnel(std::move(client_bev), std::move(origin_bev), std::chrono::seconds(30),
                        &pipes, [&](bool) { done = true; });
