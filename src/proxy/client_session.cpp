@@ -65,13 +65,16 @@ ClientSession::Awake::Awake(ClientSession& session)
     : bev(bufferevent_socket_new(session.worker_.base(), session.fd_, 0)),
       timer(evtimer_new(session.worker_.base(), &ClientSession::onTimer, &session)),
       resume(event_new(session.worker_.base(), -1, 0, &ClientSession::onResume, &session)),
+      flush(event_new(session.worker_.base(), -1, 0, &ClientSession::onFlush, &session)),
       parser(session.settings_->http.limits) {
-  FERRY_ASSERT(bev && timer && resume);
+  FERRY_ASSERT(bev && timer && resume && flush);
+  output_watch =
+      evbuffer_add_cb(bufferevent_get_output(bev.get()), &ClientSession::onOutput, &session);
+  FERRY_ASSERT(output_watch);
 }
 
 // Resting → Idle. The bufferevent's read event is added before wake_ is deleted, so the
-// socket stays registered with epoll for reading throughout (enabling the bufferevent's
-// writes changes its interest once more, epoll_ctl MOD, until its output is empty).
+// socket stays registered with epoll for reading throughout.
 void ClientSession::wake() {
   if (event_pending(&wake_, EV_READ, nullptr)) // not for a client refused at once
     core::addGauge(core::Gauge::ClientConnectionsResting, -1);
@@ -81,12 +84,14 @@ void ClientSession::wake() {
   bufferevent_setwatermark(bev(), EV_READ, 0, ReadHighWater);
   bufferevent_setwatermark(bev(), EV_WRITE, LowWater, 0);
   // libevent writes at most 16 KiB a call by default: one writev (or sendfile) may take what
-  // the output holds, up to its high water mark.
-  bufferevent_set_max_single_write(bev(), HighWater);
+  // the output holds, up to the most a stored body queues (as onFlush does).
+  bufferevent_set_max_single_write(bev(), StoredHighWater);
   // A client that stops reading a response for this long is gone.
   const timeval stalled = net::toTimeval(settings_->timeouts.client_idle.count());
   bufferevent_set_timeouts(bev(), nullptr, &stalled);
-  bufferevent_enable(bev(), EV_READ | EV_WRITE);
+  // EV_WRITE (enabled in a new bufferevent) only when a flush leaves bytes: onFlush.
+  bufferevent_disable(bev(), EV_WRITE);
+  bufferevent_enable(bev(), EV_READ);
   event_del(&wake_);
   armIdleTimer();
 }
@@ -106,8 +111,7 @@ void ClientSession::rest() {
 
 // Resting: nothing from the client until the idle timeout (a graceful close needs what waking
 // makes too), or the client sent something, closed or reset. That is read at once, as the
-// bufferevent would on the loop's next turn — after the call to onWrite that enabling it
-// brings, which would find nothing to do.
+// bufferevent would on the loop's next turn.
 void ClientSession::onWake(evutil_socket_t fd, short what, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   self->transition(State::Idle);
@@ -353,11 +357,16 @@ bool ClientSession::isFull() const {
 
 int ClientSession::lendSocket() {
   bufferevent_disable(bev(), EV_READ | EV_WRITE);
+  awake_->write_watched = false;
+  awake_->lent = true;
   return fd_;
 }
 
 void ClientSession::returnSocket() {
-  bufferevent_enable(bev(), reading_paused_ || client_eof_ ? EV_WRITE : EV_READ | EV_WRITE);
+  awake_->lent = false;
+  if (!reading_paused_ && !client_eof_)
+    bufferevent_enable(bev(), EV_READ);
+  event_active(awake_->flush.get(), EV_TIMEOUT, 0); // whatever was added meanwhile
 }
 
 void ClientSession::pauseReading() {
@@ -409,6 +418,9 @@ void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   // The transaction stays until the tunnel ends: it writes the tunnel's access-log line.
   awake_->finished = std::move(awake_->transaction);
   evtimer_del(awake_->timer.get());
+  // The tunnel's bufferevent writes what the output holds (the 200 of a CONNECT, say).
+  evbuffer_remove_cb_entry(bufferevent_get_output(bev()), awake_->output_watch);
+  event_del(awake_->flush.get());
   state_ = State::Tunnelling;
   auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
   awake_->tunnel = std::make_unique<Tunnel>(std::move(awake_->bev), origin->release(),
@@ -496,8 +508,43 @@ void ClientSession::closeSocket() {
     ::close(std::exchange(fd_, -1));
 }
 
+void ClientSession::onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  if (info->n_added > 0 && !self->awake_->write_watched)
+    event_active(self->awake_->flush.get(), EV_TIMEOUT, 0);
+}
+
+// One writev (or sendfile) of what the output holds, as libevent's write callback would do
+// on EPOLLOUT, and then what it does after a write: onWrite once the output is down to the
+// low water mark. What the socket does not take is left to the bufferevent.
+void ClientSession::onFlush(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  Awake& awake = *self->awake_;
+  evbuffer* out = bufferevent_get_output(awake.bev.get());
+  if (awake.write_watched || awake.lent || evbuffer_get_length(out) == 0)
+    return;
+  evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
+  const int written = evbuffer_write_atmost(out, self->fd_, StoredHighWater);
+  const int error = errno;
+  evbuffer_freeze(out, 1);
+  if (written < 0 && error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+    self->forceClose(core::CloseReason::ClientReset);
+    return;
+  }
+  if (evbuffer_get_length(out) > 0) {
+    awake.write_watched = true;
+    bufferevent_enable(awake.bev.get(), EV_WRITE);
+  }
+  if (written > 0 && evbuffer_get_length(out) <= LowWater)
+    onWrite(awake.bev.get(), self);
+}
+
 void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
+  if (self->awake_->write_watched && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    self->awake_->write_watched = false; // the next bytes go out through onFlush again
+    bufferevent_disable(bev, EV_WRITE);
+  }
   if (self->state_ == State::Busy && self->awake_->transaction)
     self->awake_->transaction->onClientDrained();
   if (self->state_ == State::Idle)

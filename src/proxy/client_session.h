@@ -88,6 +88,8 @@ private:
   static void onTimer(evutil_socket_t, short, void* arg) noexcept;
   static void onResume(evutil_socket_t, short, void* arg) noexcept;
   static void onWake(evutil_socket_t, short what, void* arg) noexcept;
+  static void onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg) noexcept;
+  static void onFlush(evutil_socket_t, short, void* arg) noexcept;
 
   bufferevent* bev() const { return awake_->bev.get(); }
   void transition(State next);
@@ -115,6 +117,13 @@ private:
     net::BuffereventPtr bev; // on fd_, which it does not close
     net::EventPtr timer;
     net::EventPtr resume;
+    // The output is written straight from the loop once something is added to it (flush),
+    // and the bufferevent's write event is enabled only while the socket has not taken it
+    // all (write_watched): no epoll_ctl pair turning EPOLLOUT on and off for every response.
+    net::EventPtr flush;
+    evbuffer_cb_entry* output_watch = nullptr;
+    bool write_watched = false;
+    bool lent = false; // the socket is lent (lendSocket): its writer is the borrower
     http::RequestParser parser;
     std::unique_ptr<Tunnel> tunnel;
     std::unique_ptr<Transaction> transaction;

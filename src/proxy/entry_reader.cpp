@@ -93,7 +93,7 @@ void EntryReader::pump() {
     pumpFile();
     return;
   }
-  while (evbuffer_get_length(client_) < HighWater) {
+  while (evbuffer_get_length(client_) < StoredHighWater) {
     cache::BodyRead read = writer_ ? writer_->read(next_chunk_, 16) : entry_->read(next_chunk_, 16);
     for (const cache::Chunk& chunk : read.chunks) {
       ++next_chunk_;
@@ -139,7 +139,7 @@ void EntryReader::pump() {
 void EntryReader::pumpFile() {
   const cache::FileRead read = entry_->readFile();
   const std::uint64_t end = remaining_ ? std::min(read.size, next_byte_ + *remaining_) : read.size;
-  while (evbuffer_get_length(client_) < HighWater && next_byte_ < end) {
+  while (evbuffer_get_length(client_) < StoredHighWater && next_byte_ < end) {
     const std::uint64_t size = std::min(end - next_byte_, FileStepBytes);
     evbuffer_file_segment* segment = evbuffer_file_segment_new(
         read.file->fd(), static_cast<ev_off_t>(next_byte_), static_cast<ev_off_t>(size), 0);

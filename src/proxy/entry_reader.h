@@ -38,6 +38,9 @@ public:
   EntryReader(const EntryReader&) = delete;
   EntryReader& operator=(const EntryReader&) = delete;
 
+  // Only wakes the reader from the loop, adding nothing yet: started before the response
+  // head is written, it adds its first bytes before the client's output is flushed (which
+  // is activated by the head, and so comes after), and the head and body leave in one write.
   void start();
   // The client's output drained below the low water mark: send more.
   void onClientDrained();

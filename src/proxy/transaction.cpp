@@ -480,15 +480,16 @@ void Transaction::relayHead(http::ResponseHead& head, http::Framing framing) {
   status_ = head.status;
   content_type_ = head.headers.get("Content-Type").value_or("");
   countStatus(head.status);
-  sendToClient(http::serializeResponseHead(head));
   if (writer_) {
     // The Entry is the buffer: the client reads the body from it at its own pace.
     reader_ = std::make_unique<EntryReader>(worker_.base(), client_.output(), writer_->entry(),
                                             writer_.get(), 0, std::nullopt, client_chunked_,
                                             [this](EntryReader::End end) { onFillSent(end); });
-    reader_->start();
-  } else if (settings_.splice && framing.kind == http::Framing::Length &&
-             framing.length >= SpliceFrom) {
+    reader_->start(); // before the head: see EntryReader::start
+  }
+  sendToClient(http::serializeResponseHead(head));
+  if (!writer_ && settings_.splice && framing.kind == http::Framing::Length &&
+      framing.length >= SpliceFrom) {
     // Relayed as it comes, framed as it came: the kernel can move it.
     exchange_->lendBody(
         [this](int origin_fd, std::uint64_t left) { return spliceBody(origin_fd, left); });

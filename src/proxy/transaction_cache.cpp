@@ -283,13 +283,14 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
   client_close_ = client_close_ || !client_.keepAlive() || !request_done_;
   status_ = status;
   content_type_ = entry->head().headers.get("Content-Type").value_or("");
-  sendToClient(hitHead(lines, decision.age));
   if (!send_body || framing.kind == http::Framing::None ||
       (framing.kind == http::Framing::Length && framing.length == 0)) {
+    sendToClient(hitHead(lines, decision.age));
     finish(core::CloseReason::ClientConnectionClose);
     return;
   }
   client_chunked_ = framing.kind == http::Framing::Chunked;
+  const std::string head = hitHead(lines, decision.age); // before the Entry moves on
   reader_ = std::make_unique<EntryReader>(
       worker_.base(), client_.output(), std::move(entry), nullptr, offset, length, client_chunked_,
       [this](EntryReader::End end) {
@@ -299,7 +300,8 @@ void Transaction::serveEntry(std::shared_ptr<const cache::Entry> entry, cache::O
                : end == EntryReader::End::Cut ? core::CloseReason::StoreFailed
                                               : core::CloseReason::OriginTruncated);
       });
-  reader_->start();
+  reader_->start(); // before the head: see EntryReader::start
+  sendToClient(head);
 }
 
 // A hit's head: the template, then what each send adds — Via (RFC 9110 §7.6.3), Age (RFC
