@@ -147,12 +147,14 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   // The pool hands out only quiet connections, and a fresh one has not been read yet:
   // every byte parsed from here on was sent after this request.
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
-  bufferevent_enable(bev, EV_WRITE);
+  bufferevent_disable(bev, EV_WRITE); // enabled in a new bufferevent: see flush()
+  write_watched_ = false;
   origin_->setReader(this);
   reading_ = true;
   armTimeouts();
   write(headFor(hop));
   write(std::exchange(pending_, {}));
+  flush();
 }
 
 // The request head as `hop` gets it: origin-form for the origin; absolute-form (or the
@@ -198,6 +200,26 @@ void OriginExchange::write(std::string_view bytes) {
     pending_.append(bytes);
 }
 
+// What write() queued goes to the socket at once, in one writev; the bufferevent's write
+// event (and with it the write timeout) is enabled only for what the socket does not take,
+// or after an error, which libevent's own write then reports (onEvent). Most requests leave
+// in that one call, with no epoll_ctl turning EPOLLOUT on and off around it.
+void OriginExchange::flush() {
+  if (write_watched_ || (state_ != State::Waiting && state_ != State::Receiving))
+    return;
+  bufferevent* bev = origin_->bev();
+  evbuffer* out = bufferevent_get_output(bev);
+  if (evbuffer_get_length(out) == 0)
+    return;
+  evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
+  evbuffer_write_atmost(out, bufferevent_getfd(bev), -1);
+  evbuffer_freeze(out, 1);
+  if (evbuffer_get_length(out) > 0) {
+    write_watched_ = true;
+    bufferevent_enable(bev, EV_WRITE);
+  }
+}
+
 bool OriginExchange::sendBody(std::string_view data) {
   if (state_ == State::Done)
     return true;
@@ -216,6 +238,7 @@ bool OriginExchange::sendBody(std::string_view data) {
     }
   }
   write(wire);
+  flush();
   const std::size_t queued = origin_ && state_ != State::Connecting
                                  ? evbuffer_get_length(bufferevent_get_output(origin_->bev()))
                                  : pending_.size();
@@ -230,6 +253,7 @@ void OriginExchange::endBody() {
     if (replayable_)
       replay_.append(http::LastChunk);
     write(http::LastChunk);
+    flush();
   }
   if (state_ == State::Waiting)
     armTimeouts();
@@ -252,7 +276,6 @@ void OriginExchange::lend() {
   auto take = std::exchange(lend_, {});
   reading_before_loan_ = reading_;
   watchReads(false);
-  bufferevent_disable(bev, EV_WRITE);
   transition(State::Lent);
   if (!take(bufferevent_getfd(bev), body_left_))
     endLoan(LoanEnd::Unused, 0);
@@ -263,7 +286,6 @@ void OriginExchange::endLoan(LoanEnd end, std::uint64_t bytes_read) {
   core::count(core::Counter::OriginBytesIn, bytes_read);
   if (end == LoanEnd::Unused) {
     transition(State::Receiving);
-    bufferevent_enable(origin_->bev(), EV_WRITE);
     watchReads(reading_before_loan_);
     return;
   }
@@ -315,8 +337,12 @@ void OriginExchange::onReadable(short what) {
     closed(got == 0);
 }
 
-void OriginExchange::onWrite(bufferevent*, void* arg) noexcept {
+void OriginExchange::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<OriginExchange*>(arg);
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    self->write_watched_ = false; // the next bytes go out through flush() again
+    bufferevent_disable(bev, EV_WRITE);
+  }
   self->owner_->onRequestDrained();
   self->lend(); // the body may wait for the last request bytes to leave
 }
