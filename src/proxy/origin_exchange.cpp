@@ -155,6 +155,10 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   write(headFor(hop));
   write(std::exchange(pending_, {}));
   flush();
+  // What queued while connecting may have made sendBody() ask the owner to wait; when the
+  // first write took it all, no onWrite follows to say it drained.
+  if (!write_watched_)
+    owner_->onRequestDrained();
 }
 
 // The request head as `hop` gets it: origin-form for the origin; absolute-form (or the

@@ -3,6 +3,7 @@
 // connection (pooled only when clean, retried once, the next hop when a parent is down).
 #include "by_hand.h"
 #include "origin_exchange.h"
+#include "water_marks.h"
 
 #include "ferry/http/target.h"
 
@@ -25,7 +26,7 @@ public:
   void onEnd() override { ended = true; }
   void onFailed(const OriginExchange::Failure& f) override { failure = f; }
   void onTunnel() override {}
-  void onRequestDrained() override {}
+  void onRequestDrained() override { ++drained; }
 
   bool over() const { return ended || failure.has_value(); }
 
@@ -33,6 +34,7 @@ public:
   int status = 0;
   std::string body;
   bool ended = false;
+  int drained = 0; // onRequestDrained() calls
   std::optional<OriginExchange::Failure> failure;
 };
 
@@ -396,4 +398,36 @@ TEST_CASE("#10 an interim answer mid-upload on a reused connection arms no stale
   if (owner.failure)
     FAIL_CHECK("failed mid-upload: " << owner.failure->status << " " << owner.failure->why);
   exchange.endBody();
+}
+
+TEST_CASE("#13 an upload that backed up while connecting is reported drained once it is sent",
+          "[proxy]") {
+  // sendBody() tells the owner to wait for onRequestDrained() (a Transaction stops reading
+  // its client); once connected, the queued bytes may all leave in the first write, with no
+  // write event left to say so.
+  Rig rig;
+  ScriptedOrigin origin;
+  const std::string upload(HighWater + 1, 'u'); // past HighWater, within the socket buffer
+  OriginExchange::Request request = get(origin, "/up");
+  request.head.method = "POST";
+  request.head.headers.add("Content-Length", std::to_string(2 * upload.size()));
+  request.body_framing = {http::Framing::Length, 2 * upload.size()};
+  request.body_done = false;
+  RecordingOwner owner;
+  OriginExchange exchange(*rig.worker, *rig.settings, owner, std::move(request));
+  exchange.start();                         // connecting: the body queues in the exchange
+  REQUIRE_FALSE(exchange.sendBody(upload)); // the owner must wait for onRequestDrained()
+  const int fd = origin.accept(rig);
+  REQUIRE(fd >= 0);
+  std::string received;
+  CHECK(rig.runUntil(
+      [&] {
+        char buffer[1 << 16];
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+          received.append(buffer, static_cast<std::size_t>(n));
+        return received.ends_with(upload) && owner.drained > 0;
+      },
+      3s));
+  CHECK(received.ends_with(upload));
+  CHECK(owner.drained > 0);
 }
