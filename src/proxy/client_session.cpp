@@ -517,12 +517,23 @@ void ClientSession::onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg)
 // One writev (or sendfile) of what the output holds, as libevent's write callback would do
 // on EPOLLOUT, and then what it does after a write: onWrite once the output is down to the
 // low water mark. What the socket does not take is left to the bufferevent.
+//
+// Work of this session already queued for this loop turn goes first, while the output
+// holds less than LowWater: the next pipelined request (resume) and a stored body's reader
+// add their bytes, and the answers leave together. Each wait puts the flush behind that
+// work; it ends once the work is done or the output has LowWater.
 void ClientSession::onFlush(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   Awake& awake = *self->awake_;
   evbuffer* out = bufferevent_get_output(awake.bev.get());
   if (awake.write_watched || awake.lent || evbuffer_get_length(out) == 0)
     return;
+  const bool queued_work = event_pending(awake.resume.get(), EV_TIMEOUT, nullptr) ||
+                           (awake.transaction && awake.transaction->isProducing());
+  if (queued_work && evbuffer_get_length(out) < LowWater) {
+    event_active(awake.flush.get(), EV_TIMEOUT, 0);
+    return;
+  }
   evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
   const int written = evbuffer_write_atmost(out, self->fd_, StoredHighWater);
   const int error = errno;

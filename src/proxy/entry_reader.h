@@ -48,6 +48,8 @@ public:
   std::uint64_t bytesSent() const { return sent_; }
   // done() has run.
   bool isFinished() const { return finished_; }
+  // Woken and not yet run: it adds to the client's output later in this loop turn.
+  bool isWoken() const { return event_pending(wake_.get(), EV_TIMEOUT, nullptr) != 0; }
 
 private:
   static void onWake(evutil_socket_t, short, void* arg) noexcept;

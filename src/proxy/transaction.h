@@ -52,6 +52,9 @@ public:
   void onRequestEnd();
   // The client's output buffer drained below the low water mark.
   void onClientDrained();
+  // Bytes for the client are on their way later in this loop turn (a stored body's reader
+  // has been woken).
+  bool isProducing() const { return reader_ && reader_->isWoken(); }
 
   // The Tunnel that came out of this transaction ended: one access-log line for it.
   void logTunnel(std::uint64_t bytes_to_client, core::CloseReason reason);
