@@ -40,9 +40,11 @@ void Transaction::lookupCache() {
 }
 
 // Not in memory: look on disk, off this thread. The request's fields are copied for the
-// secondary key, computed there.
+// secondary key, computed there. A request body (a GET may have one) stays in the client's
+// buffer meanwhile: there is no exchange to send it to yet.
 void Transaction::loadFromSlowerTier() {
   transition(Step::Load);
+  client_.pauseReading();
   waitFor(worker_.store().load(key_, [fields = request_.headers](const cache::Entry& e) {
     return policy::varyKey(e.head().headers, fields);
   }));
@@ -131,12 +133,14 @@ void Transaction::onWake(evutil_socket_t, short, void* arg) noexcept {
     return;
   self->wake_subscription_.reset();
   const auto task = std::move(self->tier_task_);
-  if (self->step_ == Step::Load)
+  if (self->step_ == Step::Load) {
+    self->client_.resumeReading(); // parsed from the loop, after onLookedUp() below
     self->onLookedUp(task->entry(), cache::Outcome::Hit);
-  else if (const auto removed = task->removed())
+  } else if (const auto removed = task->removed()) {
     self->answerPurge(*removed);
-  else
+  } else {
     self->answer(503, "the disk cache could not record the purge; try again");
+  }
 }
 
 // Another client is fetching this Key: wait for its response head, then stream from the

@@ -989,3 +989,22 @@ TEST_CASE("#11 fills evicted while their clients read nothing reach those client
     CHECK(r->body == body);
   }
 }
+
+TEST_CASE("cache: a GET with a body that waits on the disk tier's look-up reaches its origin whole",
+          "[integration][cache]") {
+  // Not in memory, the look-up goes on on the disk tier's thread: the body, sent with the
+  // head, arrives before there is an origin exchange to take it.
+  FakeOrigin origin(FakeOrigin::serveForever(
+      [](OriginConnection& c, const ReceivedRequest& r) { c.respond(200, "got " + r.body); }));
+  TempDir dir;
+  Proxy proxy("cache:\n  disk: {path: " + dir.path() + "/cache, size: 64MiB}\n");
+  const std::string body = R"({"query": {"match": {"title": "ferry"}}})";
+  RawClient client("127.0.0.1", proxy.port);
+  client.send("GET http://" + origin.authority() +
+              "/search HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  const auto r = client.readResponse(false, 5s);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "got " + body);
+}
