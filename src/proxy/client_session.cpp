@@ -411,6 +411,8 @@ void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
   self->awake_->finished.reset();
   if (self->state_ == State::Idle || self->state_ == State::Busy)
     self->parseRequests();
+  if (self->state_ != State::Done && std::exchange(self->awake_->flush_after_resume, false))
+    onFlush(-1, 0, self);
 }
 
 void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
@@ -519,20 +521,24 @@ void ClientSession::onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg)
 // low water mark. What the socket does not take is left to the bufferevent.
 //
 // Work of this session already queued for this loop turn goes first, while the output
-// holds less than LowWater: the next pipelined request (resume) and a stored body's reader
-// add their bytes, and the answers leave together. Each wait puts the flush behind that
-// work; it ends once the work is done or the output has LowWater.
+// holds less than LowWater: the next pipelined request (onResume, which then flushes) and a
+// stored body's reader (the flush waits behind it) add their bytes, and the answers leave
+// together. The wait ends once that work is done or the output has LowWater.
 void ClientSession::onFlush(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   Awake& awake = *self->awake_;
   evbuffer* out = bufferevent_get_output(awake.bev.get());
   if (awake.write_watched || awake.lent || evbuffer_get_length(out) == 0)
     return;
-  const bool queued_work = event_pending(awake.resume.get(), EV_TIMEOUT, nullptr) ||
-                           (awake.transaction && awake.transaction->isProducing());
-  if (queued_work && evbuffer_get_length(out) < LowWater) {
-    event_active(awake.flush.get(), EV_TIMEOUT, 0);
-    return;
+  if (evbuffer_get_length(out) < LowWater) {
+    if (event_pending(awake.resume.get(), EV_TIMEOUT, nullptr)) {
+      awake.flush_after_resume = true;
+      return;
+    }
+    if (awake.transaction && awake.transaction->isProducing()) {
+      event_active(awake.flush.get(), EV_TIMEOUT, 0);
+      return;
+    }
   }
   evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
   const int written = evbuffer_write_atmost(out, self->fd_, StoredHighWater);

@@ -123,7 +123,8 @@ private:
     net::EventPtr flush;
     evbuffer_cb_entry* output_watch = nullptr;
     bool write_watched = false;
-    bool lent = false; // the socket is lent (lendSocket): its writer is the borrower
+    bool flush_after_resume = false; // onFlush waited for onResume
+    bool lent = false;               // the socket is lent (lendSocket): its writer is the borrower
     http::RequestParser parser;
     std::unique_ptr<Tunnel> tunnel;
     std::unique_ptr<Transaction> transaction;
