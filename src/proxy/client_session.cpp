@@ -411,8 +411,8 @@ void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
   self->awake_->finished.reset();
   if (self->state_ == State::Idle || self->state_ == State::Busy)
     self->parseRequests();
-  if (self->state_ != State::Done && std::exchange(self->awake_->flush_after_resume, false))
-    onFlush(-1, 0, self);
+  if (self->awake_ && std::exchange(self->awake_->flush_after_resume, false))
+    onFlush(-1, 0, self); // the flush that waited for this (not Done or Resting since)
 }
 
 void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {

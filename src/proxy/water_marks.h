@@ -16,7 +16,7 @@ inline constexpr std::size_t HighWater = 256 * 1024;
 inline constexpr std::size_t LowWater = 64 * 1024;
 // Stored body bytes queued towards a client. They are references to the cache's own chunks or
 // file segments, not copies, so more may queue than HighWater; and one write hands the kernel
-// up to this much, which on loopback costs about 15 % less CPU per byte than 256 KiB writes.
+// up to this much: on loopback a fifth less CPU per byte than 256 KiB writes (bench/README).
 inline constexpr std::size_t StoredHighWater = 1024 * 1024;
 // Client bytes buffered ahead of the request in progress (pipelined requests, body).
 inline constexpr std::size_t ReadHighWater = 256 * 1024;
