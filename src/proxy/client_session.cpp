@@ -408,6 +408,8 @@ void ClientSession::onResume(evutil_socket_t, short, void* arg) noexcept {
     self->transition(State::Done);
     return;
   }
+  if (self->state_ == State::Tunnelling)
+    return; // a resume queued before the tunnel began: finished is the tunnel's transaction
   self->awake_->finished.reset();
   if (self->state_ == State::Idle || self->state_ == State::Busy)
     self->parseRequests();
@@ -423,6 +425,7 @@ void ClientSession::beginTunnel(std::unique_ptr<OriginConnection> origin) {
   // The tunnel's bufferevent writes what the output holds (the 200 of a CONNECT, say).
   evbuffer_remove_cb_entry(bufferevent_get_output(bev()), awake_->output_watch);
   event_del(awake_->flush.get());
+  awake_->flush_after_resume = false;
   state_ = State::Tunnelling;
   auto done = [this](bool idle_timeout) { onTunnelDone(idle_timeout); };
   awake_->tunnel = std::make_unique<Tunnel>(std::move(awake_->bev), origin->release(),

@@ -40,11 +40,13 @@ void Transaction::lookupCache() {
 }
 
 // Not in memory: look on disk, off this thread. The request's fields are copied for the
-// secondary key, computed there. A request body (a GET may have one) stays in the client's
-// buffer meanwhile: there is no exchange to send it to yet.
+// secondary key, computed there. A request body still to come (a GET may have one) stays in
+// the client's buffer meanwhile: there is no exchange to send it to yet. (A hit is then
+// answered before the body is read, and closes the connection, as from memory.)
 void Transaction::loadFromSlowerTier() {
   transition(Step::Load);
-  client_.pauseReading();
+  if (!request_done_)
+    client_.pauseReading();
   waitFor(worker_.store().load(key_, [fields = request_.headers](const cache::Entry& e) {
     return policy::varyKey(e.head().headers, fields);
   }));
