@@ -54,6 +54,18 @@ long readInput(bufferevent* bev, std::size_t most) {
   return got;
 }
 
+long writeOutput(bufferevent* bev, std::size_t most) {
+  evbuffer* output = bufferevent_get_output(bev);
+  // A bufferevent keeps its output's start frozen to all but its own writes.
+  evbuffer_unfreeze(output, 1);
+  const int written =
+      evbuffer_write_atmost(output, bufferevent_getfd(bev), static_cast<ev_ssize_t>(most));
+  const int saved = errno;
+  evbuffer_freeze(output, 1);
+  errno = saved;
+  return written;
+}
+
 void takeOutput(evbuffer* output, evbuffer* into) {
   // A bufferevent keeps its output's start frozen to all but its own writes.
   evbuffer_unfreeze(output, 1);

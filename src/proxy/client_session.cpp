@@ -357,7 +357,6 @@ bool ClientSession::isFull() const {
 
 int ClientSession::lendSocket() {
   bufferevent_disable(bev(), EV_READ | EV_WRITE);
-  awake_->write_watched = false;
   awake_->lent = true;
   return fd_;
 }
@@ -515,7 +514,7 @@ void ClientSession::closeSocket() {
 
 void ClientSession::onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  if (info->n_added > 0 && !self->awake_->write_watched)
+  if (info->n_added > 0 && !self->writeWatched())
     event_active(self->awake_->flush.get(), EV_TIMEOUT, 0);
 }
 
@@ -531,7 +530,7 @@ void ClientSession::onFlush(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
   Awake& awake = *self->awake_;
   evbuffer* out = bufferevent_get_output(awake.bev.get());
-  if (awake.write_watched || awake.lent || evbuffer_get_length(out) == 0)
+  if (self->writeWatched() || awake.lent || evbuffer_get_length(out) == 0)
     return;
   if (evbuffer_get_length(out) < LowWater) {
     if (event_pending(awake.resume.get(), EV_TIMEOUT, nullptr)) {
@@ -543,28 +542,21 @@ void ClientSession::onFlush(evutil_socket_t, short, void* arg) noexcept {
       return;
     }
   }
-  evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
-  const int written = evbuffer_write_atmost(out, self->fd_, StoredHighWater);
-  const int error = errno;
-  evbuffer_freeze(out, 1);
-  if (written < 0 && error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+  const long written = net::writeOutput(awake.bev.get(), StoredHighWater);
+  if (written < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     self->forceClose(core::CloseReason::ClientReset);
     return;
   }
-  if (evbuffer_get_length(out) > 0) {
-    awake.write_watched = true;
-    bufferevent_enable(awake.bev.get(), EV_WRITE);
-  }
+  if (evbuffer_get_length(out) > 0)
+    bufferevent_enable(awake.bev.get(), EV_WRITE); // what the socket left: writeWatched()
   if (written > 0 && evbuffer_get_length(out) <= LowWater)
     onWrite(awake.bev.get(), self);
 }
 
 void ClientSession::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<ClientSession*>(arg);
-  if (self->awake_->write_watched && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-    self->awake_->write_watched = false; // the next bytes go out through onFlush again
-    bufferevent_disable(bev, EV_WRITE);
-  }
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    bufferevent_disable(bev, EV_WRITE); // the next bytes go out through onFlush again
   if (self->state_ == State::Busy && self->awake_->transaction)
     self->awake_->transaction->onClientDrained();
   if (self->state_ == State::Idle)

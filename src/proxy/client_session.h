@@ -92,6 +92,8 @@ private:
   static void onFlush(evutil_socket_t, short, void* arg) noexcept;
 
   bufferevent* bev() const { return awake_->bev.get(); }
+  // The bufferevent writes what onFlush left; until then its EV_WRITE is disabled.
+  bool writeWatched() const { return (bufferevent_get_enabled(bev()) & EV_WRITE) != 0; }
   void transition(State next);
   void rest();
   void wake();
@@ -119,10 +121,9 @@ private:
     net::EventPtr resume;
     // The output is written straight from the loop once something is added to it (flush),
     // and the bufferevent's write event is enabled only while the socket has not taken it
-    // all (write_watched): no epoll_ctl pair turning EPOLLOUT on and off for every response.
+    // all (writeWatched()): no epoll_ctl pair turning EPOLLOUT on and off for every response.
     net::EventPtr flush;
     evbuffer_cb_entry* output_watch = nullptr;
-    bool write_watched = false;
     bool flush_after_resume = false; // onFlush waited for onResume
     bool lent = false;               // the socket is lent (lendSocket): its writer is the borrower
     http::RequestParser parser;

@@ -148,7 +148,6 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   // every byte parsed from here on was sent after this request.
   FERRY_ASSERT(evbuffer_get_length(bufferevent_get_input(bev)) == 0);
   bufferevent_disable(bev, EV_WRITE); // enabled in a new bufferevent: see flush()
-  write_watched_ = false;
   origin_->setReader(this);
   reading_ = true;
   armTimeouts();
@@ -157,7 +156,7 @@ void OriginExchange::attach(std::unique_ptr<OriginConnection> origin) {
   flush();
   // What queued while connecting may have made sendBody() ask the owner to wait; when the
   // first write took it all, no onWrite follows to say it drained.
-  if (!write_watched_)
+  if (!(bufferevent_get_enabled(bev) & EV_WRITE))
     owner_->onRequestDrained();
 }
 
@@ -209,19 +208,15 @@ void OriginExchange::write(std::string_view bytes) {
 // or after an error, which libevent's own write then reports (onEvent). Most requests leave
 // in that one call, with no epoll_ctl turning EPOLLOUT on and off around it.
 void OriginExchange::flush() {
-  if (write_watched_ || (state_ != State::Waiting && state_ != State::Receiving))
+  if (state_ != State::Waiting && state_ != State::Receiving)
     return;
   bufferevent* bev = origin_->bev();
   evbuffer* out = bufferevent_get_output(bev);
-  if (evbuffer_get_length(out) == 0)
-    return;
-  evbuffer_unfreeze(out, 1); // a bufferevent's output gives bytes only to the bufferevent
-  evbuffer_write_atmost(out, bufferevent_getfd(bev), -1);
-  evbuffer_freeze(out, 1);
-  if (evbuffer_get_length(out) > 0) {
-    write_watched_ = true;
+  if ((bufferevent_get_enabled(bev) & EV_WRITE) || evbuffer_get_length(out) == 0)
+    return; // the bufferevent writes what an earlier flush left, or there is nothing
+  net::writeOutput(bev, evbuffer_get_length(out));
+  if (evbuffer_get_length(out) > 0)
     bufferevent_enable(bev, EV_WRITE);
-  }
 }
 
 bool OriginExchange::sendBody(std::string_view data) {
@@ -343,10 +338,8 @@ void OriginExchange::onReadable(short what) {
 
 void OriginExchange::onWrite(bufferevent* bev, void* arg) noexcept {
   auto* self = static_cast<OriginExchange*>(arg);
-  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-    self->write_watched_ = false; // the next bytes go out through flush() again
-    bufferevent_disable(bev, EV_WRITE);
-  }
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    bufferevent_disable(bev, EV_WRITE); // the next bytes go out through flush() again
   self->owner_->onRequestDrained();
   self->lend(); // the body may wait for the last request bytes to leave
 }

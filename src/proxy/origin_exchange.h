@@ -193,7 +193,6 @@ private:
   // readable (onReadable); the bufferevent writes the request.
   bool reading_ = false;             // reads are watched (not paused by the owner)
   bool reading_before_loan_ = false; // reading_ when the socket was lent
-  bool write_watched_ = false;       // the bufferevent writes what flush() left (EV_WRITE)
   net::Address peer_;                // formatted only when asked for (the access log)
   std::chrono::system_clock::time_point request_time_;
 };

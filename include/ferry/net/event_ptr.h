@@ -47,6 +47,11 @@ timeval toTimeval(long long milliseconds);
 // read(2) returns: bytes read, 0 at EOF, -1 with errno set.
 long readInput(bufferevent* bev, std::size_t most);
 
+// Writes what a bufferevent's output holds, up to `most` bytes, to its socket in one call
+// (writev, or sendfile for a file segment), for an owner that writes before the bufferevent
+// would (its EV_WRITE disabled). What write(2) returns: bytes written, -1 with errno set.
+long writeOutput(bufferevent* bev, std::size_t most);
+
 // Moves what a bufferevent's `output` holds to the end of `into`, for a relay that writes
 // its socket itself from now on (the bufferevent must be disabled).
 void takeOutput(evbuffer* output, evbuffer* into);
