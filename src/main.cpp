@@ -22,6 +22,8 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -97,6 +99,9 @@ public:
       return false;
     }
     server_ = std::move(std::get<std::unique_ptr<proxy::Server>>(started));
+    // Before "listening on" is logged: from then on a SIGHUP is a reload, never the default
+    // action that ends the process (a supervisor may send one as soon as it sees that line).
+    watchSignals();
     for (const auto& address : server_->listening())
       spdlog::info("listening on {}", address.toString());
     spdlog::info("ferry {} started: {} workers, config {}", FERRY_VERSION, config_->proxy.workers,
@@ -105,15 +110,6 @@ public:
   }
 
   int run() {
-    net::EventPtr hup(evsignal_new(base_.get(), SIGHUP, &Daemon::onReload, this));
-    net::EventPtr usr1(evsignal_new(base_.get(), SIGUSR1, &Daemon::onReopenLog, this));
-    net::EventPtr term(evsignal_new(base_.get(), SIGTERM, &Daemon::onStop, this));
-    net::EventPtr intr(evsignal_new(base_.get(), SIGINT, &Daemon::onStop, this));
-    event_add(hup.get(), nullptr);
-    event_add(usr1.get(), nullptr);
-    event_add(term.get(), nullptr);
-    event_add(intr.get(), nullptr);
-
     sd_notify(0, "READY=1\nSTATUS=serving");
     event_base_dispatch(base_.get());
 
@@ -127,6 +123,17 @@ public:
   }
 
 private:
+  void watchSignals() {
+    const std::pair<int, event_callback_fn> handlers[] = {{SIGHUP, &Daemon::onReload},
+                                                          {SIGUSR1, &Daemon::onReopenLog},
+                                                          {SIGTERM, &Daemon::onStop},
+                                                          {SIGINT, &Daemon::onStop}};
+    for (const auto& [signal, handler] : handlers) {
+      signals_.emplace_back(evsignal_new(base_.get(), signal, handler, this));
+      event_add(signals_.back().get(), nullptr);
+    }
+  }
+
   // The admin listener, when configured, runs on this (the main) thread's loop.
   bool startAdmin() {
     if (!config_->admin.listen)
@@ -229,6 +236,7 @@ private:
   std::shared_ptr<cache::Store> store_;    // what the workers use: memory, or both tiers
   net::EventBasePtr base_;                 // outlives server_, which has an event on it
   std::unique_ptr<proxy::Server> server_;
+  std::vector<net::EventPtr> signals_; // SIGHUP, SIGUSR1, SIGTERM, SIGINT, from start()
   std::chrono::system_clock::time_point started_;
   std::unique_ptr<admin::AdminServer> admin_;
 };
