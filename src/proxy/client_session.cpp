@@ -12,7 +12,6 @@
 
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
-#include "ferry/core/gauges.h"
 #include "ferry/http/error_response.h"
 #include "ferry/http/hop_by_hop.h"
 #include "ferry/net/socket.h"
@@ -28,9 +27,9 @@
 namespace ferry::proxy {
 namespace {
 
-// What every resting connection holds, with libevent's record of its socket: 232 bytes is a
-// 240-byte chunk with malloc's header; one byte more and it is 256.
-static_assert(sizeof(void*) != 8 || sizeof(ClientSession) <= 232);
+// What every resting connection holds in user space, with libevent's record of its socket
+// number: 120 bytes is a 128-byte chunk with malloc's header; one byte more and it is 144.
+static_assert(sizeof(void*) != 8 || sizeof(ClientSession) <= 120);
 
 // How long a closing connection keeps reading after shutdown(SHUT_WR), so that a
 // client's unread pipelined bytes do not turn our close into a reset.
@@ -40,10 +39,7 @@ constexpr long long LingerMs = 2000;
 
 ClientSession::ClientSession(Worker& worker, int fd, net::Address peer,
                              std::shared_ptr<const Settings> settings)
-    : worker_(worker), fd_(fd), peer_(std::move(peer)), settings_(std::move(settings)) {
-  FERRY_ASSERT(event_assign(&wake_, worker.base(), fd, EV_READ | EV_PERSIST, &ClientSession::onWake,
-                            this) == 0);
-}
+    : worker_(worker), fd_(fd), peer_(std::move(peer)), settings_(std::move(settings)) {}
 
 ClientSession::~ClientSession() {
   closeSocket();
@@ -51,14 +47,14 @@ ClientSession::~ClientSession() {
 
 void ClientSession::start() {
   core::count(core::Counter::ClientConnectionsAccepted);
+  transition(State::Idle);
   if (!net::anyContains(settings_->allowed_clients, peer_)) {
     spdlog::info("client {} refused: not in access.allow", peer_.toString());
     core::count(core::Counter::ClientConnectionsRefused);
-    transition(State::Idle);
     refuse(403, "your address may not use this proxy", core::CloseReason::ClientNotAllowed);
     return;
   }
-  transition(State::Resting); // until the first request's bytes
+  worker_.idleSessions().add(*this); // rests if its first bytes are slow to come
 }
 
 ClientSession::Awake::Awake(ClientSession& session)
@@ -73,11 +69,9 @@ ClientSession::Awake::Awake(ClientSession& session)
   FERRY_ASSERT(output_watch);
 }
 
-// Resting → Idle. The bufferevent's read event is added before wake_ is deleted, so the
-// socket stays registered with epoll for reading throughout.
+// Resting → Idle.
 void ClientSession::wake() {
-  if (event_pending(&wake_, EV_READ, nullptr)) // not for a client refused at once
-    core::addGauge(core::Gauge::ClientConnectionsResting, -1);
+  worker_.idleSessions().remove(*this, fd_); // not resting when start() wakes it
   awake_ = std::make_unique<Awake>(*this);
   bufferevent_setcb(bev(), &ClientSession::onRead, &ClientSession::onWrite, &ClientSession::onEvent,
                     this);
@@ -92,44 +86,36 @@ void ClientSession::wake() {
   // EV_WRITE (enabled in a new bufferevent) only when a flush leaves bytes: onFlush.
   bufferevent_disable(bev(), EV_WRITE);
   bufferevent_enable(bev(), EV_READ);
-  event_del(&wake_);
   armIdleTimer();
 }
 
-// Idle → Resting, the reverse of wake() (same order for the same reason). The idle timeout
-// starts again here, so a connection that rests is closed up to two sweeps of IdleSessions
-// (2 × timeouts.client_rest) later than one kept awake would be. Resting sessions share libevent's
-// common timeout for that duration, a queue, rather than each taking a place in its timer heap
-// (libevent has room for 256 such durations; past that, the heap it is).
+// Idle → Resting, once the worker's IdleSessions watches the socket (restIfIdle). The idle
+// timeout starts again from here, so a connection that rests is closed up to two sweeps of
+// IdleSessions (2 × timeouts.client_rest) later than one kept awake would be.
 void ClientSession::rest() {
-  const timeval idle = net::toTimeval(settings_->timeouts.client_idle.count());
-  const timeval* common = event_base_init_common_timeout(worker_.base(), &idle);
-  event_add(&wake_, common ? common : &idle);
   awake_.reset();
-  core::addGauge(core::Gauge::ClientConnectionsResting, 1);
 }
 
-// Resting: nothing from the client until the idle timeout (a graceful close needs what waking
-// makes too), or the client sent something, closed or reset. That is read at once, as the
+// Nothing from the client until the idle timeout (a graceful close needs what waking makes
+// too), or the client sent something, closed or reset. That is read at once, as the
 // bufferevent would on the loop's next turn.
-void ClientSession::onWake(evutil_socket_t fd, short what, void* arg) noexcept {
-  auto* self = static_cast<ClientSession*>(arg);
-  self->transition(State::Idle);
-  if (what & EV_TIMEOUT) {
-    self->closeGracefully(core::CloseReason::ClientIdleTimeout);
+void ClientSession::endRest(bool timed_out) {
+  transition(State::Idle);
+  if (timed_out) {
+    closeGracefully(core::CloseReason::ClientIdleTimeout);
     return;
   }
-  bufferevent* bev = self->bev();
+  bufferevent* bev = this->bev();
   evbuffer* in = bufferevent_get_input(bev);
   evbuffer_unfreeze(in, 0); // a bufferevent's input takes bytes only from the bufferevent
-  const int read = evbuffer_read(in, fd, -1);
+  const int read = evbuffer_read(in, fd_, -1);
   evbuffer_freeze(in, 0);
   if (read > 0)
-    onRead(bev, self);
+    onRead(bev, this);
   else if (read == 0)
-    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_EOF, self);
+    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_EOF, this);
   else if (errno != EAGAIN && errno != EINTR)
-    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, self);
+    onEvent(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, this);
 }
 
 void ClientSession::armIdleTimer() {
@@ -189,7 +175,7 @@ void ClientSession::parseRequests() {
 }
 
 void ClientSession::restIfIdle() {
-  if (mayRest())
+  if (mayRest() && worker_.idleSessions().rest(*this, fd_, settings_->timeouts.client_idle))
     transition(State::Resting);
 }
 
@@ -503,11 +489,8 @@ void ClientSession::transition(State next) {
 
 // What watches the socket goes before it is closed.
 void ClientSession::closeSocket() {
-  worker_.idleSessions().remove(*this);
-  if (event_pending(&wake_, EV_READ, nullptr))
-    core::addGauge(core::Gauge::ClientConnectionsResting, -1); // closed while resting
+  worker_.idleSessions().remove(*this, fd_);
   awake_.reset();
-  event_del(&wake_);
   if (fd_ >= 0)
     ::close(std::exchange(fd_, -1));
 }

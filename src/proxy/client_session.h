@@ -2,9 +2,9 @@
 // the request parser (one per connection, so pipelined bytes wait in its input buffer),
 // runs one Transaction at a time — responses therefore go back strictly in request
 // order — and turns into a Tunnel after CONNECT. Once it has been idle for a pause
-// (timeouts.client_rest), with nothing buffered either way, it rests: it keeps its socket
-// and one read event, and gives back its bufferevent, parser and timers until the client
-// sends again. It owns its socket (its bufferevents, and a Tunnel's, do not close it).
+// (timeouts.client_rest), with nothing buffered either way, it rests: it keeps its socket,
+// watched by the worker's IdleSessions, and gives back its bufferevent, parser and timers until
+// the client sends again. It owns its socket (its bufferevents, and a Tunnel's, do not close it).
 #pragma once
 
 #include "client_sink.h"
@@ -15,8 +15,6 @@
 #include "ferry/net/address.h"
 #include "ferry/net/event_ptr.h"
 #include "ferry/proxy/settings.h"
-
-#include <event2/event_struct.h>
 
 #include <cstdint>
 #include <memory>
@@ -38,7 +36,7 @@ public:
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
 
-  // Rests until the client's first bytes (or answers 403 at once to a client not allowed).
+  // Waits for the client's first bytes, or answers 403 at once to a client not allowed.
   void start();
   // Shutdown: close now if idle, otherwise after the response in progress.
   void drain();
@@ -48,6 +46,9 @@ public:
 
   // From the worker's IdleSessions: rests if still idle (mayRest).
   void restIfIdle();
+  // From the worker's IdleSessions, which no longer watches it: the client sent something,
+  // closed or reset, or (`timed_out`) timeouts.client_idle passed.
+  void endRest(bool timed_out);
 
   // Where the worker keeps it (Worker's sessions_).
   std::uint32_t slot() const { return slot_; }
@@ -68,18 +69,19 @@ private:
   void transactionDone(bool client_reusable, core::CloseReason reason) override;
   void beginTunnel(std::unique_ptr<OriginConnection> origin) override;
 
-  //   Resting ──readable; idle timeout or drain (then Flushing)──▶ Idle
+  //   Resting ──readable; idle timeout (then Flushing)──▶ Idle
   //      ▲                                                          │
   //      └── all answered, nothing buffered either way, for a pause ┘
   //   Idle ──head──▶ Busy ──done, reusable──▶ Idle
   //    │              │ └──done, close──▶ Flushing ──output empty──▶ Lingering ──EOF/2 s──▶ Done
   //    │              └──CONNECT 200──▶ Tunnelling ──both sides closed──────────────────▶ Done
   //    └──timeout, EOF, bad request──────────▶ Flushing / Done
-  // Resting holds no bufferevent, parser or timer, only wake_ on the socket: what an idle
-  // keep-alive connection costs. A session starts Resting; it is woken (Idle) before
-  // anything else happens to it. It goes back to rest from the worker's IdleSessions, which
-  // it joins each time it becomes idle: after a pause (or sooner, when the worker has too
-  // many idle sessions awake), never while requests keep coming.
+  // Resting holds no bufferevent, parser, timer or libevent event, only the socket in the
+  // worker's IdleSessions: what an idle keep-alive connection costs. A session starts Resting
+  // and is woken (Idle) by start(). It rests from the worker's IdleSessions, which it joins
+  // each time it becomes idle (from start() on): after a pause (or sooner, when the worker has
+  // too many idle sessions awake), never while requests keep coming. A resting session that
+  // drains closes without waking.
   enum class State : std::uint8_t { Resting, Idle, Busy, Tunnelling, Flushing, Lingering, Done };
 
   static void onRead(bufferevent*, void* arg) noexcept;
@@ -87,7 +89,6 @@ private:
   static void onEvent(bufferevent*, short what, void* arg) noexcept;
   static void onTimer(evutil_socket_t, short, void* arg) noexcept;
   static void onResume(evutil_socket_t, short, void* arg) noexcept;
-  static void onWake(evutil_socket_t, short what, void* arg) noexcept;
   static void onOutput(evbuffer*, const evbuffer_cb_info* info, void* arg) noexcept;
   static void onFlush(evutil_socket_t, short, void* arg) noexcept;
 
@@ -138,9 +139,6 @@ private:
   std::uint32_t slot_ = 0;
   net::Address peer_;
   std::shared_ptr<const Settings> settings_;
-  // Resting only: the socket readable, or timeouts.client_idle. Inline (event_assign) rather
-  // than from event_new: what every idle connection holds, 24 bytes less.
-  event wake_;
   std::unique_ptr<Awake> awake_; // null while Resting
   State state_ = State::Resting;
   core::CloseReason close_reason_ = core::CloseReason::ClientEof;

@@ -1,7 +1,8 @@
 // Keep-alive client connections between requests. Idle for timeouts.client_rest, ferry keeps
-// only the socket and one read event (ClientSession's Resting state): the next request after
-// a pause, pipelined or in pieces, a connection that never pauses long enough, the idle
-// timeout, a half-close, SIGHUP and SIGTERM, on connections awake and resting. The real
+// only the socket, in its worker's epoll set of resting sockets (ClientSession's Resting
+// state): the next request after a pause, pipelined or in pieces, a connection that never
+// pauses long enough, the idle timeout, a half-close, SIGHUP and SIGTERM, on connections awake
+// and resting. The real
 // binary, a FakeOrigin, RawClients.
 #include "support/fake_origin.h"
 #include "support/ferry_process.h"
@@ -106,7 +107,7 @@ TEST_CASE("after a pause a keep-alive connection serves the next request, a pipe
   FakeOrigin origin(echoPath());
   Ferry ferry;
   RawClient client = ferry.client();
-  CHECK(ferry.waitResting(1)); // a new connection rests until its first request
+  CHECK(ferry.waitResting(1)); // a new connection that sends nothing rests after the pause too
   for (int round = 0; round < 3; ++round) {
     const std::string n = std::to_string(round);
     client.send(get(origin, "/single/" + n));
@@ -186,7 +187,7 @@ TEST_CASE("a request head that arrives in pieces, with pauses, on a new or a res
   FakeOrigin origin(echoPath());
   Ferry ferry;
   RawClient client = ferry.client();
-  REQUIRE(ferry.waitResting(1)); // connected, nothing sent yet
+  REQUIRE(ferry.waitResting(1)); // connected, nothing sent yet, rested
   for (const std::string path : {"/first", "/second"}) {
     // RFC 9112 §2.2: empty lines before a request are ignored.
     const std::string request = "\r\n" + get(origin, path);
@@ -221,6 +222,32 @@ TEST_CASE("timeouts.client_idle closes idle keep-alive connections, new, served 
   CHECK(ferry.waitMetric("ferry_closes_client_idle_timeout", "2"));
   CHECK(ferry.waitMetric("ferry_client_connections_open", "0"));
   CHECK(ferry.resting() == "0");
+}
+
+TEST_CASE("after SIGHUP, a connection accepted since rests at the new timeouts.client_idle, one "
+          "resting from before at its own",
+          "[integration][idle]") {
+  FakeOrigin origin(echoPath());
+  Ferry ferry("  client_idle: 1h\n  client_rest: 100ms\n");
+  RawClient before = ferry.client();
+  before.send(get(origin, "/before"));
+  REQUIRE(before.readResponse());
+  REQUIRE(ferry.waitResting(1));
+
+  ferry.process.rewriteConfig(config("  client_idle: 1s\n  client_rest: 100ms\n"));
+  ferry.process.signal(SIGHUP);
+  REQUIRE(ferry.process.waitLog("configuration reloaded"));
+  RawClient since = ferry.client();
+  since.send(get(origin, "/since"));
+  REQUIRE(since.readResponse());
+  // The later connection's timeout, the sooner, ends its rest: one timer serves both.
+  CHECK(since.waitClosed(10s));
+  CHECK(ferry.waitMetric("ferry_closes_client_idle_timeout", "1"));
+  CHECK(ferry.resting() == "1");
+  before.send(get(origin, "/still"));
+  auto still = before.readResponse();
+  REQUIRE(still);
+  CHECK(still->body == "/still");
 }
 
 TEST_CASE("a client that half-closes an idle keep-alive connection sees it closed, awake or "
@@ -279,7 +306,7 @@ TEST_CASE("SIGTERM closes idle keep-alive connections at once, not after shutdow
     }
   }
   REQUIRE(ferry.waitMetric("ferry_client_connections_open", "20"));
-  REQUIRE(ferry.waitResting(rest == "1h" ? 10 : 20));
+  REQUIRE(ferry.waitResting(rest == "1h" ? 0 : 20));
   ferry.process.signal(SIGTERM);
   for (auto& client : clients)
     CHECK(client->waitClosed(20s));
