@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Holds N idle keep-alive client connections on a proxy and reports its memory.
 
-  idle_conns.py --proxy 127.0.0.1:PORT --target URL --host HOST --count N --pgid PGID
+  idle_conns.py --proxy 127.0.0.1:PORT --target URL --host HOST --count N --pgid PGID [--silent]
 
 Opens N connections (a bounded number of connects in flight), sends one GET for TARGET on
 each and reads the whole response, so every connection is a real keep-alive client that
-has finished a request. Then it holds them idle, samples the proxy's RSS (procstat.py
+has finished a request; with --silent, each only connects and never sends a byte (a flood
+of clients that open connections and wait). Then it holds them idle, samples the proxy's RSS (procstat.py
 semantics: VmRSS summed over the process group), counts the connections the proxy kept
 open, closes everything and prints one RESULT line. It measures; it does not judge.
 """
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("--pgid", type=int, required=True)
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--deadline", type=float, default=120.0)
+    ap.add_argument("--silent", action="store_true")
     a = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -110,6 +112,11 @@ def main():
                 err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if err:
                     fail(c, os.strerror(err))
+                    continue
+                if a.silent:
+                    sel.unregister(c.sock)
+                    done.append(c)
+                    active -= 1
                     continue
                 try:
                     c.sock.send(request)  # small: fits the empty send buffer

@@ -47,14 +47,20 @@ ClientSession::~ClientSession() {
 
 void ClientSession::start() {
   core::count(core::Counter::ClientConnectionsAccepted);
-  transition(State::Idle);
   if (!net::anyContains(settings_->allowed_clients, peer_)) {
     spdlog::info("client {} refused: not in access.allow", peer_.toString());
     core::count(core::Counter::ClientConnectionsRefused);
+    transition(State::Idle);
     refuse(403, "your address may not use this proxy", core::CloseReason::ClientNotAllowed);
     return;
   }
-  worker_.idleSessions().add(*this); // rests if its first bytes are slow to come
+  // Awake, its first request does not pay for leaving the resting set; but not when the
+  // worker already has most_awake idle sessions awake.
+  IdleSessions& idle = worker_.idleSessions();
+  if (idle.isCrowded() && idle.rest(*this, fd_, settings_->timeouts.client_idle))
+    return; // Resting, as constructed
+  transition(State::Idle);
+  idle.add(*this); // rests if its first bytes are slow to come
 }
 
 ClientSession::Awake::Awake(ClientSession& session)

@@ -77,11 +77,11 @@ private:
   //    │              └──CONNECT 200──▶ Tunnelling ──both sides closed──────────────────▶ Done
   //    └──timeout, EOF, bad request──────────▶ Flushing / Done
   // Resting holds no bufferevent, parser, timer or libevent event, only the socket in the
-  // worker's IdleSessions: what an idle keep-alive connection costs. A session starts Resting
-  // and is woken (Idle) by start(). It rests from the worker's IdleSessions, which it joins
-  // each time it becomes idle (from start() on): after a pause (or sooner, when the worker has
-  // too many idle sessions awake), never while requests keep coming. A resting session that
-  // drains closes without waking.
+  // worker's IdleSessions: what an idle keep-alive connection costs. A session starts Resting;
+  // start() wakes it (Idle) unless its worker has too many idle sessions awake. It rests from
+  // the worker's IdleSessions, which it joins each time it becomes idle (from start() on):
+  // after a pause (or sooner, when the worker has too many idle sessions awake), never while
+  // requests keep coming. A resting session that drains closes without waking.
   enum class State : std::uint8_t { Resting, Idle, Busy, Tunnelling, Flushing, Lingering, Done };
 
   static void onRead(bufferevent*, void* arg) noexcept;

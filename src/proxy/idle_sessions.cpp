@@ -6,12 +6,15 @@
 
 #include "ferry/core/gauges.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <limits>
+#include <utility>
 
 namespace ferry::proxy {
 namespace {
@@ -95,8 +98,14 @@ bool IdleSessions::rest(ClientSession& session, int fd, std::chrono::millisecond
   epoll_event watch{};
   watch.events = EPOLLIN; // level-triggered; a reset or hang-up is reported as well
   watch.data.ptr = &link;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &watch) != 0)
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &watch) != 0) {
+    if (!std::exchange(refused_, true))
+      spdlog::warn("idle client connections cannot rest: epoll_ctl: {}; they stay awake until "
+                   "their next request or timeouts.client_idle",
+                   std::strerror(errno));
     return false;
+  }
+  refused_ = false;
   auto queue = std::find_if(rest_queues_.begin(), rest_queues_.end(),
                             [idle](const auto& q) { return q->idle == idle; });
   if (queue == rest_queues_.end())

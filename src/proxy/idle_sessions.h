@@ -65,10 +65,15 @@ public:
   // `session`, on socket `fd`, wakes or closes: it leaves the lists or stops resting.
   void remove(ClientSession& session, int fd);
 
-  // `session` (offered rest, and idle) rests on its socket `fd` until the client sends, closes
-  // or resets (ClientSession::endRest(false)), or for `idle` (endRest(true)). False when the
-  // kernel refuses the socket a place in the epoll set: then it stays awake.
+  // `session` (offered rest, and idle, or new) rests on its socket `fd` until the client sends,
+  // closes or resets (ClientSession::endRest(false)), or for `idle` (endRest(true)). False
+  // when the kernel refuses the socket a place in the epoll set (logged once until a socket
+  // is taken again): then it stays awake.
   bool rest(ClientSession& session, int fd, std::chrono::milliseconds idle);
+  // most_awake sessions or more are idle and awake: a new connection rests from the start,
+  // so that connections arriving faster than the lists rest (a burst, or a flood that never
+  // sends) each hold no more than a resting one.
+  bool isCrowded() const { return linked_ >= most_awake_; }
 
   // Offers every settled session rest (ClientSession::restIfIdle: it rests if it is still
   // idle), each out of the lists first; then the recent and the fresh become the settled.
@@ -112,7 +117,8 @@ private:
   const timeval tick_interval_;
   bool stopped_ = false;
 
-  int epoll_fd_; // the resting sockets
+  int epoll_fd_;         // the resting sockets
+  bool refused_ = false; // the last epoll_ctl ADD failed (and was logged)
   net::EventPtr readable_;
   net::EventPtr rest_timer_;
   std::vector<std::unique_ptr<RestQueue>> rest_queues_;

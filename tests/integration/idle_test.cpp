@@ -182,6 +182,25 @@ TEST_CASE("past 64 idle connections awake on a worker, those idle since the last
   }
 }
 
+TEST_CASE("connections that send nothing past 64 idle awake on a worker rest from the start, and "
+          "each serves its first request",
+          "[integration][idle]") {
+  FakeOrigin origin(echoPath());
+  Ferry ferry("  client_rest: 1h\n"); // no sweep rests anything during the test
+  constexpr int Count = 300;          // over 2 workers
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < Count; ++i)
+    clients.push_back(std::make_unique<RawClient>("127.0.0.1", ferry.port));
+  // However fast they came: at most 64 a worker awake, the others resting.
+  CHECK(ferry.waitRestingAtLeast(Count - 2 * 64));
+  for (int i = 0; i < Count; i += 29) {
+    clients[i]->send(get(origin, "/first/" + std::to_string(i)));
+    auto r = clients[i]->readResponse();
+    REQUIRE(r);
+    CHECK(r->body == "/first/" + std::to_string(i));
+  }
+}
+
 TEST_CASE("a request head that arrives in pieces, with pauses, on a new or a rested connection",
           "[integration][idle]") {
   FakeOrigin origin(echoPath());
