@@ -6,7 +6,8 @@
 Opens N connections (a bounded number of connects in flight), sends one GET for TARGET on
 each and reads the whole response, so every connection is a real keep-alive client that
 has finished a request; with --silent, each only connects and never sends a byte (a flood
-of clients that open connections and wait). Then it holds them idle, samples the proxy's RSS (procstat.py
+of clients that open connections and wait; those still in the proxy's accept queue are not
+counted as kept open). Then it holds them idle, samples the proxy's RSS (procstat.py
 semantics: VmRSS summed over the process group), counts the connections the proxy kept
 open, closes everything and prints one RESULT line. It measures; it does not judge.
 """
@@ -47,6 +48,23 @@ def response_done(c):
     if "transfer-encoding: chunked" in head:
         return c.buf.endswith(b"0\r\n\r\n")
     return False  # close-delimited: never "done" while open
+
+
+def unaccepted(port):
+    """Connections waiting in the accept queues of the sockets listening on `port`."""
+    waiting = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.readlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # LISTEN
+                waiting += int(queues.split(":")[1], 16)  # rx_queue: the accept queue
+    return waiting
 
 
 def main():
@@ -161,12 +179,14 @@ def main():
             continue
         except OSError:
             continue
+    waiting = unaccepted(int(port))
+    alive = max(0, alive - waiting)
     for c in done:
         c.sock.close()
 
     why = ";".join(f"{k}x{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
-    print(f"RESULT answered={len(done)} alive={alive} failed={failed} rss_idle={rss_idle} "
-          f"rss_with={rss_with} reasons={why.replace(' ', '_') or '-'}")
+    print(f"RESULT answered={len(done)} alive={alive} unaccepted={waiting} failed={failed} "
+          f"rss_idle={rss_idle} rss_with={rss_with} reasons={why.replace(' ', '_') or '-'}")
 
 
 if __name__ == "__main__":

@@ -102,15 +102,17 @@ void ClientSession::rest() {
   awake_.reset();
 }
 
-// Nothing from the client until the idle timeout (a graceful close needs what waking makes
-// too), or the client sent something, closed or reset. That is read at once, as the
-// bufferevent would on the loop's next turn.
+// Nothing from the client until the idle timeout: it closes without waking, as a resting
+// session that drains does (a wave of timeouts allocates nothing). Or the client sent
+// something, closed or reset: that is read at once, as the bufferevent would on the loop's
+// next turn.
 void ClientSession::endRest(bool timed_out) {
-  transition(State::Idle);
   if (timed_out) {
-    closeGracefully(core::CloseReason::ClientIdleTimeout);
+    close_reason_ = core::CloseReason::ClientIdleTimeout;
+    transition(State::Done);
     return;
   }
+  transition(State::Idle);
   bufferevent* bev = this->bev();
   evbuffer* in = bufferevent_get_input(bev);
   evbuffer_unfreeze(in, 0); // a bufferevent's input takes bytes only from the bufferevent
@@ -270,6 +272,7 @@ bool ClientSession::onRequestStep(const http::Step& step) {
 
 void ClientSession::startTransaction() {
   evtimer_del(awake_->timer.get());
+  worker_.idleSessions().remove(*this, fd_); // busy: no longer counts as idle (isCrowded)
   core::count(core::Counter::RequestsTotal);
   http::RequestHead& head = awake_->parser.head();
   const http::Target& target = awake_->parser.target();

@@ -69,9 +69,10 @@ private:
   void transactionDone(bool client_reusable, core::CloseReason reason) override;
   void beginTunnel(std::unique_ptr<OriginConnection> origin) override;
 
-  //   Resting ──readable; idle timeout (then Flushing)──▶ Idle
-  //      ▲                                                          │
-  //      └── all answered, nothing buffered either way, for a pause ┘
+  //   Resting ──readable─────────────────────────────────────────────▶ Idle
+  //    │ ▲                                                              │
+  //    │ └──── all answered, nothing buffered either way, for a pause ──┘
+  //    └──idle timeout or drain──▶ Done
   //   Idle ──head──▶ Busy ──done, reusable──▶ Idle
   //    │              │ └──done, close──▶ Flushing ──output empty──▶ Lingering ──EOF/2 s──▶ Done
   //    │              └──CONNECT 200──▶ Tunnelling ──both sides closed──────────────────▶ Done
@@ -81,7 +82,7 @@ private:
   // start() wakes it (Idle) unless its worker has too many idle sessions awake. It rests from
   // the worker's IdleSessions, which it joins each time it becomes idle (from start() on):
   // after a pause (or sooner, when the worker has too many idle sessions awake), never while
-  // requests keep coming. A resting session that drains closes without waking.
+  // requests keep coming. A resting session that times out or drains closes without waking.
   enum class State : std::uint8_t { Resting, Idle, Busy, Tunnelling, Flushing, Lingering, Done };
 
   static void onRead(bufferevent*, void* arg) noexcept;
