@@ -21,9 +21,6 @@ namespace {
 // again on a fresh connection (RFC 9112 §9.3.1); larger ones stream without a copy.
 constexpr std::size_t ReplayLimit = 64 * 1024;
 
-// Response bytes read per call at most.
-constexpr std::size_t ReadSize = 64 * 1024;
-
 } // namespace
 
 std::string poolKey(const http::Target& target, const Hop& hop) {

@@ -1,8 +1,8 @@
-// Tunnel relay. Buffered: each side reads only while the other side's output is below the
-// high water mark. Spliced: each side is read only into the room its pipe has left, and the
-// pipe (at most its capacity, 64 KiB or 1 MiB: net::SplicePipe::create) is what one direction
-// holds. Either way a
-// fast sender cannot make ferry hold more than a window per direction.
+// Tunnel relay. Buffered: each side is read (ReadSize a call, net::readInput) only while the
+// other side's output is below the high water mark. Spliced: each side is read only into the room
+// its pipe has left, and the pipe (at most its capacity, 64 KiB or 1 MiB: net::SplicePipe::create)
+// is what one direction holds. Either way a fast sender cannot make ferry hold more than a window
+// per direction.
 #include "tunnel.h"
 
 #include "water_marks.h"
@@ -30,20 +30,28 @@ Tunnel::~Tunnel() {
 }
 
 void Tunnel::start() {
+  idle_.reset(evtimer_new(bufferevent_get_base(client_.bev.get()), &Tunnel::onIdle, this));
+  FERRY_ASSERT(idle_);
+  restartIdle();
   if (pipes_ && startSpliced())
     return;
   startBuffered();
 }
 
+// Each side's bufferevent only writes (up to HighWater a call); its socket is read by `pull`.
 void Tunnel::startBuffered() {
-  const timeval idle = net::toTimeval(idle_timeout_.count());
+  event_base* base = bufferevent_get_base(client_.bev.get());
   for (Side* side : {&client_, &origin_}) {
-    bufferevent_setcb(side->bev.get(), &Tunnel::onRead, &Tunnel::onWrite, &Tunnel::onEvent, side);
+    bufferevent_setcb(side->bev.get(), nullptr, &Tunnel::onWrite, &Tunnel::onEvent, side);
     bufferevent_setwatermark(side->bev.get(), EV_WRITE, LowWater, 0);
-    // A read timeout alone would end a one-way download whose other direction is quiet:
-    // the idle clock restarts on every byte either way (see relay()).
-    bufferevent_set_timeouts(side->bev.get(), &idle, nullptr);
-    bufferevent_enable(side->bev.get(), side->eof ? EV_WRITE : EV_READ | EV_WRITE);
+    bufferevent_set_max_single_write(side->bev.get(), HighWater);
+    bufferevent_disable(side->bev.get(), EV_READ);
+    bufferevent_enable(side->bev.get(), EV_WRITE);
+    side->pull.reset(event_new(base, bufferevent_getfd(side->bev.get()), EV_READ | EV_PERSIST,
+                               &Tunnel::onPull, side));
+    FERRY_ASSERT(side->pull);
+    if (!side->eof)
+      event_add(side->pull.get(), nullptr);
   }
   relay(client_);
   relay(origin_);
@@ -77,15 +85,11 @@ bool Tunnel::startSpliced() {
         event_new(base, fd, EV_WRITE | EV_PERSIST | EV_ET, &Tunnel::onWritable, &to));
     FERRY_ASSERT(side->readable && side->writable);
   }
-  idle_.reset(evtimer_new(base, &Tunnel::onIdle, this));
-  FERRY_ASSERT(idle_);
   for (Side* side : {&client_, &origin_}) {
     event_add(side->readable.get(), nullptr);
     event_add(side->writable.get(), nullptr);
   }
   core::count(core::Counter::TunnelsSpliced);
-  const timeval idle = net::toTimeval(idle_timeout_.count());
-  evtimer_add(idle_.get(), &idle);
   pump(client_);
   pump(origin_);
   return true;
@@ -101,12 +105,10 @@ void Tunnel::relay(Side& from) {
     if (&to == &client_)
       to_client_ += n;
     bufferevent_write_buffer(to.bev.get(), in);
-    // Traffic in one direction keeps the whole tunnel alive.
-    const timeval idle = net::toTimeval(idle_timeout_.count());
-    bufferevent_set_timeouts(to.bev.get(), &idle, nullptr);
+    restartIdle(); // traffic in one direction keeps the whole tunnel alive
   }
   if (evbuffer_get_length(bufferevent_get_output(to.bev.get())) >= HighWater)
-    bufferevent_disable(from.bev.get(), EV_READ);
+    event_del(from.pull.get());
   maybeShutdown(to);
 }
 
@@ -135,7 +137,6 @@ void Tunnel::pump(Side& from) {
       event_del(side->readable.get());
       event_del(side->writable.get());
     }
-    event_del(idle_.get());
     startBuffered();
     return;
   case net::SpliceRelay::Status::Failed:
@@ -144,11 +145,14 @@ void Tunnel::pump(Side& from) {
   }
   if (pass.busy) // both ends may still be ready, and no edge will say so
     event_active(from.readable.get(), EV_READ, 0);
-  if (pass.moved) {
-    const timeval idle = net::toTimeval(idle_timeout_.count());
-    evtimer_add(idle_.get(), &idle);
-  }
+  if (pass.moved)
+    restartIdle();
   maybeShutdown(to);
+}
+
+void Tunnel::restartIdle() {
+  const timeval idle = net::toTimeval(idle_timeout_.count());
+  evtimer_add(idle_.get(), &idle);
 }
 
 void Tunnel::maybeShutdown(Side& to) {
@@ -165,9 +169,23 @@ void Tunnel::maybeShutdown(Side& to) {
     finish(false);
 }
 
-void Tunnel::onRead(bufferevent*, void* arg) noexcept {
+// Buffered: what the socket has, then on to the other side; EOF is passed on once what came
+// before it is flushed.
+void Tunnel::onPull(evutil_socket_t, short, void* arg) noexcept {
   auto* side = static_cast<Side*>(arg);
-  side->tunnel->relay(*side);
+  Tunnel* self = side->tunnel;
+  const long got = net::readInput(side->bev.get(), ReadSize);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return;
+  if (got < 0) {
+    self->finish(false);
+    return;
+  }
+  if (got == 0) {
+    side->eof = true;
+    event_del(side->pull.get());
+  }
+  self->relay(*side);
 }
 
 void Tunnel::onWrite(bufferevent*, void* arg) noexcept {
@@ -175,24 +193,13 @@ void Tunnel::onWrite(bufferevent*, void* arg) noexcept {
   Tunnel* self = to->tunnel;
   Side& from = self->other(*to);
   if (!from.eof && !self->finished_)
-    bufferevent_enable(from.bev.get(), EV_READ);
+    event_add(from.pull.get(), nullptr);
   self->maybeShutdown(*to);
 }
 
-void Tunnel::onEvent(bufferevent*, short what, void* arg) noexcept {
-  auto* side = static_cast<Side*>(arg);
-  Tunnel* self = side->tunnel;
-  if (what & BEV_EVENT_TIMEOUT) {
-    self->finish(true);
-    return;
-  }
-  if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
-    side->eof = true;
-    bufferevent_disable(side->bev.get(), EV_READ);
-    self->relay(*side); // flush what arrived with the FIN, then pass the FIN on
-    return;
-  }
-  self->finish(false);
+// Buffered, a side's bufferevent writes only: what it reports is a failed write.
+void Tunnel::onEvent(bufferevent*, short, void* arg) noexcept {
+  static_cast<Side*>(arg)->tunnel->finish(false);
 }
 
 void Tunnel::onReadable(evutil_socket_t, short, void* arg) noexcept {
@@ -215,13 +222,11 @@ void Tunnel::finish(bool idle_timeout) {
   finished_ = true;
   for (Side* side : {&client_, &origin_}) {
     bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
-    if (side->readable) {
-      event_del(side->readable.get());
-      event_del(side->writable.get());
-    }
+    for (event* ev : {side->readable.get(), side->writable.get(), side->pull.get()})
+      if (ev)
+        event_del(ev);
   }
-  if (idle_)
-    event_del(idle_.get());
+  event_del(idle_.get());
   done_(idle_timeout);
 }
 

@@ -1,9 +1,10 @@
 // Tunnel: a byte relay between a client and an origin, for CONNECT and for protocol
 // upgrades (WebSocket after a 101). Where the kernel can, the bytes move with splice(2)
 // through a pipe per direction (held only while bytes are in it) and never enter user space;
-// otherwise they go through the bufferevents. Either way: back-pressure (a bounded window per
-// direction), a half-close is passed on (EOF from one side → shutdown(SHUT_WR) to the other once
-// what it sent is flushed), and an idle timeout ends a tunnel where neither side sends anything.
+// otherwise they go through ferry's buffers, read 64 KiB a call. Either way: back-pressure (a
+// bounded window per direction), a half-close is passed on (EOF from one side → shutdown(SHUT_WR)
+// to the other once what it sent is flushed), and an idle timeout ends a tunnel where neither side
+// sends anything.
 #pragma once
 
 #include "ferry/net/event_ptr.h"
@@ -19,7 +20,7 @@ class Tunnel {
 public:
   // Takes both connections. Bytes already in their buffers (a TLS ClientHello sent right
   // behind the CONNECT, an answer not yet flushed) are relayed first. `pipes`: relay in
-  // the kernel where it can, with pipes from there (null: through the bufferevents; else it
+  // the kernel where it can, with pipes from there (null: through the buffers; else it
   // must outlive the Tunnel). `done` runs once, on the loop, when both directions are
   // finished, a side failed, or the idle timeout passed; its argument says whether it ended
   // by the idle timeout. The owner destroys the Tunnel afterwards, never inside `done`.
@@ -49,9 +50,12 @@ private:
     std::optional<net::SpliceRelay> relay{};
     net::EventPtr readable{}; // edge-triggered, on this side's socket
     net::EventPtr writable{}; // edge-triggered, on this side's socket, for the other's bytes
+    // Buffered only: this side's socket readable (level-triggered), while the other side's
+    // output has room; its bufferevent writes, and reads nothing itself.
+    net::EventPtr pull{};
   };
 
-  static void onRead(bufferevent* bev, void* arg) noexcept;
+  static void onPull(evutil_socket_t fd, short what, void* arg) noexcept;
   static void onWrite(bufferevent* bev, void* arg) noexcept;
   static void onEvent(bufferevent* bev, short what, void* arg) noexcept;
   static void onReadable(evutil_socket_t fd, short what, void* arg) noexcept;
@@ -64,13 +68,15 @@ private:
   void relay(Side& from);
   void pump(Side& from);
   void maybeShutdown(Side& to);
+  // Bytes moved either way: the idle timeout starts again.
+  void restartIdle();
   void finish(bool idle_timeout);
 
   Side client_;
   Side origin_;
   Duration idle_timeout_;
   net::PipePool* pipes_;
-  net::EventPtr idle_; // Spliced only: restarted whenever a byte moves
+  net::EventPtr idle_; // restarted whenever a byte moves
   std::function<void(bool)> done_;
   bool finished_ = false;
   std::uint64_t to_client_ = 0;

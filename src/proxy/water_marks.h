@@ -20,5 +20,9 @@ inline constexpr std::size_t LowWater = 64 * 1024;
 inline constexpr std::size_t StoredHighWater = 1024 * 1024;
 // Client bytes buffered ahead of the request in progress (pipelined requests, body).
 inline constexpr std::size_t ReadHighWater = 256 * 1024;
+// Bytes read per call at most where ferry reads a socket itself (net::readInput): a
+// response from the origin, a tunnel relayed through the buffers. libevent 2.1's own
+// bufferevent reads take 4 KiB.
+inline constexpr std::size_t ReadSize = 64 * 1024;
 
 } // namespace ferry::proxy

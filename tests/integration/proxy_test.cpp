@@ -1076,6 +1076,43 @@ TEST_CASE("#13 a tunnel relays 64 MiB each way byte-exact and passes a half-clos
   }
 }
 
+TEST_CASE("#13 a tunnel ends after timeouts.tunnel_idle with no byte either way, while bytes one "
+          "way keep it open, in the kernel or through ferry's buffers",
+          "[integration][proxy]") {
+  for (const bool splice : {true, false}) {
+    INFO("splice: " << splice);
+    std::promise<bool> closed; // the origin saw ferry close the tunnel
+    FakeOrigin origin([&](OriginConnection& c) {
+      for (int i = 0; i < 6; ++i) { // 1.8 s of a one-way download against a 1 s timeout
+        c.send("tick\n");
+        c.stall(300ms);
+      }
+      closed.set_value(c.waitClosed(10s));
+    });
+    Proxy proxy("splice: " + std::string(splice ? "true" : "false") +
+                    "\nadmin:\n  listen: 127.0.0.1:0\ntimeouts:\n  tunnel_idle: 1s\n",
+                1, LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+    const int admin_port = adminPort(proxy.process);
+    RawClient client = proxy.client();
+    client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
+                "\r\n\r\n");
+    auto r = client.readResponse(true);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    std::string ticks;
+    for (int i = 0; i < 6; ++i)
+      ticks += "tick\n";
+    CHECK(client.readAll(20s) == ticks); // every tick, then ferry's close
+    auto origin_closed = closed.get_future();
+    REQUIRE(origin_closed.wait_for(20s) == std::future_status::ready);
+    CHECK(origin_closed.get());
+    CHECK(metric(admin_port, "tunnels_spliced") == (splice ? "1" : "0"));
+    for (int i = 0; i < 100 && metric(admin_port, "closes_tunnel_idle_timeout") != "1"; ++i)
+      std::this_thread::sleep_for(50ms);
+    CHECK(metric(admin_port, "closes_tunnel_idle_timeout") == "1");
+  }
+}
+
 TEST_CASE("#13 bytes a socket does not take at once wait for it: an upload to a stalled origin "
           "and a hit to a slow client, then the next exchange on both connections",
           "[integration][proxy]") {
