@@ -25,17 +25,23 @@ long readInput(bufferevent* bev, std::size_t most) {
   evbuffer* input = bufferevent_get_input(bev);
   // A bufferevent keeps its input's end frozen to all but its own reads.
   evbuffer_unfreeze(input, 0);
+  const long got = readAppend(input, bufferevent_getfd(bev), most);
+  const int saved = errno;
+  evbuffer_freeze(input, 0);
+  errno = saved;
+  return got;
+}
+
+long readAppend(evbuffer* buffer, int fd, std::size_t most) {
   evbuffer_iovec space[2];
-  const int extents = evbuffer_reserve_space(input, static_cast<ev_ssize_t>(most), space, 2);
+  const int extents = evbuffer_reserve_space(buffer, static_cast<ev_ssize_t>(most), space, 2);
   if (extents <= 0) {
-    evbuffer_freeze(input, 0);
     errno = ENOMEM;
     return -1;
   }
   iovec vectors[2];
   for (int i = 0; i < extents; ++i)
     vectors[i] = {space[i].iov_base, space[i].iov_len};
-  const evutil_socket_t fd = bufferevent_getfd(bev);
   ssize_t got;
   do {
     got = ::readv(fd, vectors, extents);
@@ -48,8 +54,7 @@ long readInput(bufferevent* bev, std::size_t most) {
     left -= space[used].iov_len;
   }
   const int saved = errno;
-  FERRY_ASSERT(evbuffer_commit_space(input, space, used) == 0);
-  evbuffer_freeze(input, 0);
+  FERRY_ASSERT(evbuffer_commit_space(buffer, space, used) == 0);
   errno = saved;
   return got;
 }

@@ -1,4 +1,4 @@
-// Tunnel relay. Buffered: each side is read (ReadSize a call, net::readInput) only while the
+// Tunnel relay. Buffered: each side is read (ReadSize a call, net::readAppend) only while the
 // other side's output is below the high water mark. Spliced: each side is read only into the room
 // its pipe has left, and the pipe (at most its capacity, 64 KiB or 1 MiB: net::SplicePipe::create)
 // is what one direction holds. Either way a fast sender cannot make ferry hold more than a window
@@ -38,13 +38,15 @@ void Tunnel::start() {
   startBuffered();
 }
 
-// Each side's bufferevent only writes (up to HighWater a call); its socket is read by `pull`.
+// Each side's bufferevent only writes (up to HighWater a call), with no timeout of its own
+// (the tunnel's is idle_); its socket is read by `pull`.
 void Tunnel::startBuffered() {
   event_base* base = bufferevent_get_base(client_.bev.get());
   for (Side* side : {&client_, &origin_}) {
     bufferevent_setcb(side->bev.get(), nullptr, &Tunnel::onWrite, &Tunnel::onEvent, side);
     bufferevent_setwatermark(side->bev.get(), EV_WRITE, LowWater, 0);
     bufferevent_set_max_single_write(side->bev.get(), HighWater);
+    bufferevent_set_timeouts(side->bev.get(), nullptr, nullptr);
     bufferevent_disable(side->bev.get(), EV_READ);
     bufferevent_enable(side->bev.get(), EV_WRITE);
     side->pull.reset(event_new(base, bufferevent_getfd(side->bev.get()), EV_READ | EV_PERSIST,
@@ -102,10 +104,8 @@ void Tunnel::relay(Side& from) {
   evbuffer* in = bufferevent_get_input(from.bev.get());
   const std::size_t n = evbuffer_get_length(in);
   if (n > 0) {
-    if (&to == &client_)
-      to_client_ += n;
     bufferevent_write_buffer(to.bev.get(), in);
-    restartIdle(); // traffic in one direction keeps the whole tunnel alive
+    moved(to, n);
   }
   if (evbuffer_get_length(bufferevent_get_output(to.bev.get())) >= HighWater)
     event_del(from.pull.get());
@@ -150,6 +150,12 @@ void Tunnel::pump(Side& from) {
   maybeShutdown(to);
 }
 
+void Tunnel::moved(Side& to, std::size_t n) {
+  if (&to == &client_)
+    to_client_ += n;
+  restartIdle(); // traffic in one direction keeps the whole tunnel alive
+}
+
 void Tunnel::restartIdle() {
   const timeval idle = net::toTimeval(idle_timeout_.count());
   evtimer_add(idle_.get(), &idle);
@@ -169,19 +175,23 @@ void Tunnel::maybeShutdown(Side& to) {
     finish(false);
 }
 
-// Buffered: what the socket has, then on to the other side; EOF is passed on once what came
-// before it is flushed.
-void Tunnel::onPull(evutil_socket_t, short, void* arg) noexcept {
+// Buffered: what the socket has goes straight onto the other side's output, filling its last
+// chain's free room first (a chain per read would let a peer that sends a byte at a time pin
+// a 64 KiB chain per byte under HighWater); EOF is passed on once what came before is flushed.
+void Tunnel::onPull(evutil_socket_t fd, short, void* arg) noexcept {
   auto* side = static_cast<Side*>(arg);
   Tunnel* self = side->tunnel;
-  const long got = net::readInput(side->bev.get(), ReadSize);
+  Side& to = self->other(*side);
+  const long got = net::readAppend(bufferevent_get_output(to.bev.get()), fd, ReadSize);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return;
   if (got < 0) {
     self->finish(false);
     return;
   }
-  if (got == 0) {
+  if (got > 0)
+    self->moved(to, static_cast<std::size_t>(got));
+  else {
     side->eof = true;
     event_del(side->pull.get());
   }

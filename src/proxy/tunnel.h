@@ -68,6 +68,8 @@ private:
   void relay(Side& from);
   void pump(Side& from);
   void maybeShutdown(Side& to);
+  // `n` bytes read towards `to` (counted if `to` is the client), so the idle timeout starts again.
+  void moved(Side& to, std::size_t n);
   // Bytes moved either way: the idle timeout starts again.
   void restartIdle();
   void finish(bool idle_timeout);

@@ -1113,6 +1113,30 @@ TEST_CASE("#13 a tunnel ends after timeouts.tunnel_idle with no byte either way,
   }
 }
 
+TEST_CASE("#13 a tunnel whose client stops reading for longer than timeouts.client_idle goes on: "
+          "timeouts.tunnel_idle is the one that applies",
+          "[integration][proxy]") {
+  constexpr std::size_t Size = 16 << 20; // past both sockets' buffers and ferry's window
+  const std::string down = pattern(Size, 3);
+  for (const bool splice : {true, false}) {
+    INFO("splice: " << splice);
+    FakeOrigin origin([&](OriginConnection& c) { c.send(down, 60s); });
+    Proxy proxy("splice: " + std::string(splice ? "true" : "false") +
+                    "\ntimeouts:\n  client_idle: 300ms\n  tunnel_idle: 20s\n",
+                1, LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+    RawClient client = proxy.client();
+    client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
+                "\r\n\r\n");
+    auto r = client.readResponse(true);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    std::this_thread::sleep_for(1500ms); // ferry's writes to the client wait meanwhile
+    const std::string got = client.readAll(30s);
+    CHECK(got.size() == Size);
+    CHECK((got == down));
+  }
+}
+
 TEST_CASE("#13 bytes a socket does not take at once wait for it: an upload to a stalled origin "
           "and a hit to a slow client, then the next exchange on both connections",
           "[integration][proxy]") {

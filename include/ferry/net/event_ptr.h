@@ -46,6 +46,9 @@ timeval toTimeval(long long milliseconds);
 // most 4 KiB a call in libevent 2.1, after asking the socket how much it holds. What
 // read(2) returns: bytes read, 0 at EOF, -1 with errno set.
 long readInput(bufferevent* bev, std::size_t most);
+// The same from socket `fd` onto the end of `buffer` (whose end must not be frozen): the
+// last chain's free room is filled first, so small reads share a chain.
+long readAppend(evbuffer* buffer, int fd, std::size_t most);
 
 // Writes what a bufferevent's output holds, up to `most` bytes, to its socket in one call
 // (writev, or sendfile for a file segment), for an owner that writes before the bufferevent
