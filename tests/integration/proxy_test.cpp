@@ -1015,6 +1015,22 @@ std::string pattern(std::size_t n, std::uint32_t seed) {
   return out;
 }
 
+// A proxy with one worker, CONNECT allowed to `origin`, the relay spliced or buffered, and
+// `extra` configuration lines.
+Proxy tunnelProxy(bool splice, const FakeOrigin& origin, const std::string& extra) {
+  return Proxy("splice: " + std::string(splice ? "true" : "false") + "\n" + extra, 1,
+               LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+}
+
+// CONNECT to `origin`; its 200 read.
+void openTunnel(RawClient& client, const FakeOrigin& origin) {
+  client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
+              "\r\n\r\n");
+  auto r = client.readResponse(true);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
 } // namespace
 
 TEST_CASE("#13 a tunnel relays 64 MiB each way byte-exact and passes a half-close on, in the "
@@ -1034,10 +1050,9 @@ TEST_CASE("#13 a tunnel relays 64 MiB each way byte-exact and passes a half-clos
     });
     TempDir dir;
     const std::string log = dir.path() + "/access.log";
-    Proxy proxy("splice: " + std::string(splice ? "true" : "false") +
-                    "\nadmin:\n  listen: 127.0.0.1:0\nlog:\n  access_log: " + log +
-                    "\n  access_log_format: combined\n",
-                1, LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+    Proxy proxy = tunnelProxy(splice, origin,
+                              "admin:\n  listen: 127.0.0.1:0\nlog:\n  access_log: " + log +
+                                  "\n  access_log_format: combined\n");
     const int admin_port = adminPort(proxy.process);
     RawClient client = proxy.client();
     std::atomic<bool> sent{false};
@@ -1089,16 +1104,11 @@ TEST_CASE("#13 a tunnel ends after timeouts.tunnel_idle with no byte either way,
       }
       closed.set_value(c.waitClosed(10s));
     });
-    Proxy proxy("splice: " + std::string(splice ? "true" : "false") +
-                    "\nadmin:\n  listen: 127.0.0.1:0\ntimeouts:\n  tunnel_idle: 1s\n",
-                1, LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+    Proxy proxy = tunnelProxy(splice, origin,
+                              "admin:\n  listen: 127.0.0.1:0\ntimeouts:\n  tunnel_idle: 1s\n");
     const int admin_port = adminPort(proxy.process);
     RawClient client = proxy.client();
-    client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
-                "\r\n\r\n");
-    auto r = client.readResponse(true);
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    openTunnel(client, origin);
     std::string ticks;
     for (int i = 0; i < 6; ++i)
       ticks += "tick\n";
@@ -1121,15 +1131,10 @@ TEST_CASE("#13 a tunnel whose client stops reading for longer than timeouts.clie
   for (const bool splice : {true, false}) {
     INFO("splice: " << splice);
     FakeOrigin origin([&](OriginConnection& c) { c.send(down, 60s); });
-    Proxy proxy("splice: " + std::string(splice ? "true" : "false") +
-                    "\ntimeouts:\n  client_idle: 300ms\n  tunnel_idle: 20s\n",
-                1, LoopbackOrigins + "  connect_ports: [" + std::to_string(origin.port()) + "]\n");
+    Proxy proxy =
+        tunnelProxy(splice, origin, "timeouts:\n  client_idle: 300ms\n  tunnel_idle: 20s\n");
     RawClient client = proxy.client();
-    client.send("CONNECT " + origin.authority() + " HTTP/1.1\r\nHost: " + origin.authority() +
-                "\r\n\r\n");
-    auto r = client.readResponse(true);
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    openTunnel(client, origin);
     std::this_thread::sleep_for(1500ms); // ferry's writes to the client wait meanwhile
     const std::string got = client.readAll(30s);
     CHECK(got.size() == Size);
