@@ -2,10 +2,13 @@
 // proxy's CPU per 1 MiB hit in bench/run's row 2. A reader thread takes everything; the
 // sending thread sends the same 1 MiB body again and again, with write(2) of a given size
 // (what a proxy serving from memory does) or with sendfile(2) from a memfd (a zero-copy
-// send from pages in memory), and its own user+system CPU per MiB is printed.
+// send from pages in memory), and its own user+system CPU per MiB is printed. As in
+// bench/run, the sender (the proxy) runs on cpu 0 and the reader (the client) on cpu 1.
 //
 //   bench_loopback_send [GiB]      (4 by default)
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -23,6 +26,14 @@
 namespace {
 
 constexpr std::size_t Body = 1 << 20;
+
+// Keeps the calling thread on one CPU (where the machine has it).
+void pinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
 
 double threadCpuSeconds() {
   rusage usage{};
@@ -59,6 +70,7 @@ std::pair<int, int> connectedPair() {
 void run(const char* how, bool use_sendfile, std::size_t step, std::size_t total) {
   const auto [sender, receiver] = connectedPair();
   std::thread reader([receiver = receiver] {
+    pinTo(1);
     std::vector<char> sink(Body);
     while (read(receiver, sink.data(), sink.size()) > 0) {
     }
@@ -102,6 +114,7 @@ void run(const char* how, bool use_sendfile, std::size_t step, std::size_t total
 
 int main(int argc, char** argv) {
   const std::size_t total = (argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 4) << 30;
+  pinTo(0);
   std::printf("| send of a 1 MiB body | MB/s | sender CPU µs per MiB |\n|---|---:|---:|\n");
   for (const std::size_t step : {std::size_t{256} << 10, Body}) {
     run("write", false, step, total);
