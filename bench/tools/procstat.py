@@ -3,15 +3,14 @@
 
   procstat.py rss PGID          resident bytes, VmRSS summed over the group's processes
   procstat.py cpu PGID          user+system CPU in milliseconds, summed likewise
-  procstat.py peak PGID PID     samples rss every 50 ms while PID lives; prints the peak
+  procstat.py hwm PGID          peak resident bytes, VmHWM (each process's own peak) summed
   procstat.py pids PGID         the group's processes
 
-Summing VmRSS counts pages shared between a master and its workers more than once; the
+Summing VmRSS or VmHWM counts pages shared between a master and its workers more than once; the
 bench reports it that way for every proxy alike. Processes that exit are not counted.
 """
 import os
 import sys
-import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -37,12 +36,17 @@ def group(pgid):
 
 
 def rss(pgid):
+    return status_bytes(pgid, "VmRSS")
+
+
+def status_bytes(pgid, field):
+    """A /proc/PID/status field given in kB (VmRSS, VmHWM), in bytes, summed over the group."""
     total = 0
     for pid in group(pgid):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field + ":"):
                         total += int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -64,21 +68,12 @@ def main():
     cmd, pgid = sys.argv[1], int(sys.argv[2])
     if cmd == "rss":
         print(rss(pgid))
+    elif cmd == "hwm":
+        print(status_bytes(pgid, "VmHWM"))
     elif cmd == "cpu":
         print(cpu_ms(pgid))
     elif cmd == "pids":
         print(" ".join(map(str, group(pgid))))
-    elif cmd == "peak":
-        watched, peak = int(sys.argv[3]), 0
-        while True:
-            try:
-                if stat_fields(watched)[0] == "Z":
-                    break
-            except OSError:
-                break
-            peak = max(peak, rss(pgid))
-            time.sleep(0.05)
-        print(peak)
     else:
         sys.exit(f"unknown command {cmd}")
 
