@@ -29,6 +29,11 @@ std::string config(const std::string& timeouts) {
          (timeouts.empty() ? std::string("  client_rest: 100ms\n") : timeouts);
 }
 
+std::string get(const FakeOrigin& origin, const std::string& path) {
+  return "GET http://" + origin.authority() + path + " HTTP/1.1\r\nHost: " + origin.authority() +
+         "\r\n\r\n";
+}
+
 struct Ferry {
   explicit Ferry(const std::string& timeouts = "") : process(config(timeouts)) {
     auto p = process.waitListening();
@@ -39,6 +44,13 @@ struct Ferry {
     admin_port = *a;
   }
   RawClient client() const { return RawClient("127.0.0.1", port); }
+  // A new connection that has had `path` answered through `origin`, now idle.
+  RawClient servedClient(const FakeOrigin& origin, const std::string& path) const {
+    RawClient c = client();
+    c.send(get(origin, path));
+    REQUIRE(c.readResponse());
+    return c;
+  }
   // The value of the sample `name` in /metrics ("" when absent or unreadable).
   std::string metric(const std::string& name) const {
     RawClient admin("127.0.0.1", admin_port);
@@ -84,11 +96,6 @@ struct Ferry {
   int port = 0;
   int admin_port = 0;
 };
-
-std::string get(const FakeOrigin& origin, const std::string& path) {
-  return "GET http://" + origin.authority() + path + " HTTP/1.1\r\nHost: " + origin.authority() +
-         "\r\n\r\n";
-}
 
 FakeOrigin::Script echoPath() {
   return FakeOrigin::serveForever(
@@ -233,9 +240,7 @@ TEST_CASE("timeouts.client_idle closes idle keep-alive connections, new, served 
   const std::string rest = GENERATE(as<std::string>{}, "100ms", "5s");
   Ferry ferry("  client_idle: 1s\n  client_rest: " + rest + "\n");
   RawClient never_sent = ferry.client();
-  RawClient served = ferry.client();
-  served.send(get(origin, "/once"));
-  REQUIRE(served.readResponse());
+  RawClient served = ferry.servedClient(origin, "/once");
   CHECK(never_sent.waitClosed(10s));
   CHECK(served.waitClosed(10s));
   CHECK(ferry.waitMetric("ferry_closes_client_idle_timeout", "2"));
@@ -248,17 +253,13 @@ TEST_CASE("after SIGHUP, a connection accepted since rests at the new timeouts.c
           "[integration][idle]") {
   FakeOrigin origin(echoPath());
   Ferry ferry("  client_idle: 1h\n  client_rest: 100ms\n");
-  RawClient before = ferry.client();
-  before.send(get(origin, "/before"));
-  REQUIRE(before.readResponse());
+  RawClient before = ferry.servedClient(origin, "/before");
   REQUIRE(ferry.waitResting(1));
 
   ferry.process.rewriteConfig(config("  client_idle: 1s\n  client_rest: 100ms\n"));
   ferry.process.signal(SIGHUP);
   REQUIRE(ferry.process.waitLog("configuration reloaded"));
-  RawClient since = ferry.client();
-  since.send(get(origin, "/since"));
-  REQUIRE(since.readResponse());
+  RawClient since = ferry.servedClient(origin, "/since");
   // The later connection's timeout, the sooner, ends its rest: one timer serves both.
   CHECK(since.waitClosed(10s));
   CHECK(ferry.waitMetric("ferry_closes_client_idle_timeout", "1"));
@@ -274,15 +275,11 @@ TEST_CASE("a client that half-closes an idle keep-alive connection sees it close
           "[integration][idle]") {
   FakeOrigin origin(echoPath());
   Ferry ferry("  client_rest: 500ms\n");
-  RawClient awake = ferry.client();
-  awake.send(get(origin, "/before"));
-  REQUIRE(awake.readResponse());
+  RawClient awake = ferry.servedClient(origin, "/before");
   awake.shutdownWrite(); // at once: the session is idle, not yet resting
   CHECK(awake.waitClosed());
 
-  RawClient resting = ferry.client();
-  resting.send(get(origin, "/before"));
-  REQUIRE(resting.readResponse());
+  RawClient resting = ferry.servedClient(origin, "/before");
   REQUIRE(ferry.waitResting(1));
   resting.shutdownWrite();
   CHECK(resting.waitClosed());
@@ -294,9 +291,7 @@ TEST_CASE("after SIGHUP, idle connections rest at the new timeouts.client_rest",
           "[integration][idle]") {
   FakeOrigin origin(echoPath());
   Ferry ferry("  client_rest: 1h\n");
-  RawClient client = ferry.client();
-  client.send(get(origin, "/before"));
-  REQUIRE(client.readResponse());
+  RawClient client = ferry.servedClient(origin, "/before");
   REQUIRE(quietFor(client, 300ms));
   CHECK(ferry.resting() == "0");
 

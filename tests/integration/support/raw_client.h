@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace ferry::test {
 
@@ -29,6 +30,8 @@ public:
 
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
+  RawClient(RawClient&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)), eof_(other.eof_) {}
 
   static bool canConnect(const std::string& host, int port);
 
