@@ -21,6 +21,15 @@ timeval toTimeval(long long milliseconds) {
                  static_cast<suseconds_t>((milliseconds % 1000) * 1000)};
 }
 
+void setAdded(event* ev, bool added) {
+  if ((event_pending(ev, EV_READ | EV_WRITE | EV_SIGNAL, nullptr) != 0) == added)
+    return;
+  if (added)
+    event_add(ev, nullptr);
+  else
+    event_del(ev);
+}
+
 long readInput(bufferevent* bev, std::size_t most) {
   evbuffer* input = bufferevent_get_input(bev);
   // A bufferevent keeps its input's end frozen to all but its own reads.

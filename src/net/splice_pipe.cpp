@@ -263,8 +263,10 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
     pipes_.put(std::move(*pipe_));
     pipe_.reset();
   }
-  if ((eof_ || left_ == 0) && flushed())
+  const bool done = eof_ || left_ == 0;
+  if (done && flushed())
     pass.status = Status::Done;
+  pass.read_wanted = !done && flushed();
   return pass;
 }
 

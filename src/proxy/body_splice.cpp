@@ -1,6 +1,7 @@
 // Spliced body relay: one net::SpliceRelay, driven by edge-triggered events on the two
 // sockets (their bufferevents are stopped meanwhile: libevent does not mix edge- and
-// level-triggered events on one descriptor).
+// level-triggered events on one descriptor). The origin's is watched only while the relay
+// wants its bytes (net::SpliceRelay::Pass::read_wanted).
 #include "body_splice.h"
 
 #include "ferry/core/assert.h"
@@ -74,6 +75,7 @@ void BodySplice::pump() {
   case net::SpliceRelay::Status::Open:
     break;
   }
+  net::setAdded(readable_.get(), pass.read_wanted);
   if (pass.busy)
     event_active(readable_.get(), EV_READ, 0);
   if (pass.moved)

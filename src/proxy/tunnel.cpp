@@ -143,6 +143,7 @@ void Tunnel::pump(Side& from) {
     finish(false);
     return;
   }
+  net::setAdded(from.readable.get(), pass.read_wanted);
   if (pass.busy) // both ends may still be ready, and no edge will say so
     event_active(from.readable.get(), EV_READ, 0);
   if (pass.moved)

@@ -41,6 +41,9 @@ void enableThreads();
 
 timeval toTimeval(long long milliseconds);
 
+// Adds `ev` (with no timeout) or deletes it, unless it already is so.
+void setAdded(event* ev, bool added);
+
 // Reads what a bufferevent's socket has, up to `most` bytes, into its input buffer in one
 // call, for an owner that reads with an event of its own: the bufferevent itself reads at
 // most 4 KiB a call in libevent 2.1, after asking the socket how much it holds. What

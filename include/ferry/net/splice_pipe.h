@@ -101,7 +101,10 @@ private:
 // One direction of a relay from socket `in` to socket `out`: first the bytes user space held
 // when it started (`pending()`, filled by its owner), then what the pipe moves, reading at
 // most `limit` bytes from `in` (the rest of a body of known length). Edge-triggered events
-// drive it: pump() moves until both ends block, so an event comes only with news.
+// drive it: pump() moves until both ends block, so an event comes only with news. While
+// bytes wait for `out`, news from `in` is none: `out`'s next writable edge drains them and
+// reads `in` again, so the owner stops watching `in` then (`Pass::read_wanted`), or each
+// packet `in` receives would wake it to find the pipe full.
 class SpliceRelay {
 public:
   enum class Status {
@@ -116,7 +119,8 @@ public:
     bool moved = false; // a byte moved
     bool busy = false;  // stopped for other connections' sake, not blocked: pump again
     int error = 0;
-    bool at_source = false; // Failed: reading `in` failed (else writing `out`)
+    bool at_source = false;   // Failed: reading `in` failed (else writing `out`)
+    bool read_wanted = false; // `in` has more to give and nothing waits for `out`
   };
 
   // Pipes come from `pipes`, which must outlive the relay. Without a `limit` (a tunnel's

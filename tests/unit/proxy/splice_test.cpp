@@ -302,6 +302,45 @@ TEST_CASE("#13 a spliced tunnel holds a pipe only while bytes are in it", "[prox
   CHECK(pipes.idleCount() == kept); // taken from the pool, not made
 }
 
+TEST_CASE("#13 a splice relay wants its source's bytes only while none wait for the destination",
+          "[proxy]") {
+  auto [origin, in] = connectionPair();
+  auto [client, out] = connectionPair();
+  net::EventBasePtr base{event_base_new()};
+  net::PipePool pipes(base.get());
+  net::SpliceRelay relay(pipes);
+
+  // Nothing to move: the source is what it waits for.
+  net::SpliceRelay::Pass pass = relay.pump(in, out);
+  CHECK(pass.read_wanted);
+
+  // The client reads nothing: once its socket is full, bytes wait in the pipe for it, and
+  // the source's bytes are no news until they have gone.
+  const std::string chunk(65536, 'w');
+  std::size_t sent = 0;
+  for (int turn = 0; turn < 10000 && (pass.read_wanted || pass.busy); ++turn) {
+    const ssize_t n = ::send(origin, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    sent += n > 0 ? static_cast<std::size_t>(n) : 0;
+    pass = relay.pump(in, out);
+    REQUIRE(pass.status == net::SpliceRelay::Status::Open);
+  }
+  CHECK_FALSE(pass.read_wanted);
+  CHECK_FALSE(relay.flushed());
+
+  // Once the client takes everything, the relay wants the source again.
+  std::string got;
+  for (int turn = 0; turn < 10000 && got.size() < sent; ++turn) {
+    readSome(client, got);
+    pass = relay.pump(in, out);
+    REQUIRE(pass.status == net::SpliceRelay::Status::Open);
+  }
+  CHECK(got.size() == sent);
+  CHECK(relay.flushed());
+  CHECK(pass.read_wanted);
+  for (int fd : {origin, in, client, out})
+    ::close(fd);
+}
+
 TEST_CASE("#13 pipes are 1 MiB within a quarter of the user's pipe budget, the rest default",
           "[proxy]") {
   std::vector<net::SplicePipe> made;
