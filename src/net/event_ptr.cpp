@@ -21,13 +21,13 @@ timeval toTimeval(long long milliseconds) {
                  static_cast<suseconds_t>((milliseconds % 1000) * 1000)};
 }
 
-void setAdded(event* ev, bool added) {
-  if ((event_pending(ev, EV_READ | EV_WRITE | EV_SIGNAL, nullptr) != 0) == added)
-    return;
+bool setAdded(event* ev, bool added) {
+  if ((event_pending(ev, EV_READ | EV_WRITE, nullptr) != 0) == added)
+    return true;
   if (added)
-    event_add(ev, nullptr);
-  else
-    event_del(ev);
+    return event_add(ev, nullptr) == 0;
+  event_del(ev);
+  return true;
 }
 
 long readInput(bufferevent* bev, std::size_t most) {

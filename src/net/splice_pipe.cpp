@@ -218,7 +218,7 @@ SpliceRelay::Pass SpliceRelay::pump(int in, int out) {
       const int n = evbuffer_write(pending_.get(), out);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return {Status::Failed, pass.moved, false, errno, false};
-      progress = n > 0;
+      progress = n > 0 || (n < 0 && errno == EINTR); // EINTR: try again, not blocked
       bytes_out_ += n > 0 ? static_cast<std::uint64_t>(n) : 0;
     }
     if (evbuffer_get_length(pending_.get()) == 0 && inPipe() > 0) {

@@ -7,6 +7,11 @@
 #include "ferry/core/assert.h"
 #include "ferry/core/counters.h"
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace ferry::proxy {
 
 std::unique_ptr<BodySplice> BodySplice::start(event_base* base, net::PipePool& pipes, int origin_fd,
@@ -75,7 +80,11 @@ void BodySplice::pump() {
   case net::SpliceRelay::Status::Open:
     break;
   }
-  net::setAdded(readable_.get(), pass.read_wanted);
+  if (!net::setAdded(readable_.get(), pass.read_wanted)) {
+    spdlog::error("spliced body: the origin's socket cannot be watched: {}", std::strerror(errno));
+    finish(End::OriginCut);
+    return;
+  }
   if (pass.busy)
     event_active(readable_.get(), EV_READ, 0);
   if (pass.moved)

@@ -20,7 +20,8 @@ class BodySplice {
 public:
   enum class End {
     Whole,         // every byte reached the client's socket
-    OriginCut,     // the origin closed or failed before the end
+    OriginCut,     // the origin closed or failed before the end (or its socket could no
+                   // longer be watched)
     OriginTimeout, // no byte from the origin within timeouts.origin_response
     ClientGone,    // the client's socket failed
     ClientTimeout, // the client took nothing within timeouts.client_idle

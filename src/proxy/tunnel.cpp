@@ -12,9 +12,11 @@
 #include "ferry/core/gauges.h"
 
 #include <event2/buffer.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace ferry::proxy {
 
@@ -143,7 +145,11 @@ void Tunnel::pump(Side& from) {
     finish(false);
     return;
   }
-  net::setAdded(from.readable.get(), pass.read_wanted);
+  if (!net::setAdded(from.readable.get(), pass.read_wanted)) {
+    spdlog::error("tunnel: a socket cannot be watched: {}", std::strerror(errno));
+    finish(false);
+    return;
+  }
   if (pass.busy) // both ends may still be ready, and no edge will say so
     event_active(from.readable.get(), EV_READ, 0);
   if (pass.moved)

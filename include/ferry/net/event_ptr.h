@@ -41,8 +41,10 @@ void enableThreads();
 
 timeval toTimeval(long long milliseconds);
 
-// Adds `ev` (with no timeout) or deletes it, unless it already is so.
-void setAdded(event* ev, bool added);
+// Adds `ev` (with no timeout) or deletes it, unless it already is so. False when the add
+// failed (the kernel refused to watch the descriptor: out of memory, or fs.epoll's
+// max_user_watches reached); errno is set then.
+bool setAdded(event* ev, bool added);
 
 // Reads what a bufferevent's socket has, up to `most` bytes, into its input buffer in one
 // call, for an owner that reads with an event of its own: the bufferevent itself reads at
